@@ -1,0 +1,45 @@
+from django.contrib.auth.password_validation import validate_password
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.selectors import user_is_moderator
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        min_length=3,
+        error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
+    )
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+    def validate(self, attrs):
+        # Django's validators, with the user's own attributes for the similarity check.
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            validate_password(attrs["password"], user=candidate)
+        except Exception as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return attrs
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(source="key")
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    is_moderator = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "date_joined", "is_moderator"]
+
+    def get_is_moderator(self, user) -> bool:
+        return user_is_moderator(user)

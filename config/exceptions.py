@@ -1,0 +1,182 @@
+"""RFC 9457 problem+json for every API error."""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://placemap.dev/problems/"
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """A dependency is down; the client should come back after `retry_after` seconds."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A service Placemap depends on is unavailable; retry later."
+    default_code = "service_unavailable"
+
+    def __init__(self, detail=None, *, retry_after: int = 5, code=None):
+        super().__init__(detail, code)
+        self.retry_after = retry_after
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class Gone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This resource is no longer available."
+    default_code = "gone"
+
+
+class UnprocessableEntity(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+def problem_body(request, *, status_code: int, detail: str, code: str, errors=None) -> dict:
+    body = {
+        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+        "request_id": getattr(request, "request_id", None),
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def _flatten_errors(data, prefix="") -> dict[str, list[str]]:
+    """Turn DRF's nested error structure into {"field" or "field.sub": [messages]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors" and prefix == "":
+                name = "non_field_errors"
+            for k, v in _flatten_errors(value, name).items():
+                flat.setdefault(k, []).extend(v)
+    elif isinstance(data, list):
+        if all(not isinstance(item, (dict, list)) for item in data):
+            flat[prefix or "non_field_errors"] = [str(item) for item in data]
+        else:
+            for index, item in enumerate(data):
+                for k, v in _flatten_errors(
+                    item, f"{prefix}.{index}" if prefix else str(index)
+                ).items():
+                    flat.setdefault(k, []).extend(v)
+    else:
+        flat[prefix or "non_field_errors"] = [str(data)]
+    return flat
+
+
+def problem_exception_handler(exc, context):
+    request = context.get("request")
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if not isinstance(exc, exceptions.APIException):
+        # Unexpected: log with traceback, answer without one.
+        logger.exception("Unhandled error in API view", exc_info=exc)
+        set_rollback()
+        body = problem_body(
+            request,
+            status_code=500,
+            detail="An unexpected error occurred. Quote the request id when reporting it.",
+            code="internal_error",
+        )
+        return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    wait = getattr(exc, "wait", None) or getattr(exc, "retry_after", None)
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, round(wait)))
+
+    errors = None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten_errors(exc.detail)
+        detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        code = "validation_error"
+    else:
+        detail = (
+            str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
+        )
+        code = exc.default_code if isinstance(exc.default_code, str) else "error"
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            code = codes
+
+    set_rollback()
+    body = problem_body(
+        request, status_code=exc.status_code, detail=detail, code=code, errors=errors
+    )
+    return Response(
+        body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def problem_response(request, *, status_code: int, detail: str, code: str) -> JsonResponse:
+    return JsonResponse(
+        problem_body(request, status_code=status_code, detail=detail, code=code),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _wants_problem(request) -> bool:
+    return request.path.startswith("/api/") or request.path in ("/health", "/ready")
+
+
+def handler404(request, exception=None):
+    if _wants_problem(request):
+        return problem_response(request, status_code=404, detail="Not found.", code="not_found")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if _wants_problem(request):
+        return problem_response(
+            request,
+            status_code=500,
+            detail="An unexpected error occurred. Quote the request id when reporting it.",
+            code="internal_error",
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler400(request, exception=None):
+    if _wants_problem(request):
+        return problem_response(request, status_code=400, detail="Bad request.", code="bad_request")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if _wants_problem(request):
+        return problem_response(
+            request, status_code=403, detail="Permission denied.", code="permission_denied"
+        )
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)

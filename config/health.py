@@ -1,0 +1,89 @@
+"""Liveness and readiness probes.
+
+/health touches nothing: it answers as long as the process serves requests.
+/ready checks each dependency concurrently, each bounded by READY_CHECK_TIMEOUT, so a
+dead dependency costs the probe at most that long.
+"""
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import redis
+from django.conf import settings
+from django.db import connections
+from django.http import JsonResponse
+
+from media_store.storage import storage_health
+
+READY_CHECK_TIMEOUT = 2.0
+
+
+def check_database() -> dict:
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = %s", [int(READY_CHECK_TIMEOUT * 1000)])
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # Threads get their own connection: close it rather than leak one per probe.
+        connection.close()
+    return {}
+
+
+def check_redis() -> dict:
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=READY_CHECK_TIMEOUT,
+        socket_timeout=READY_CHECK_TIMEOUT,
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return {}
+
+
+CHECKS: dict[str, Callable[[], dict]] = {
+    "database": check_database,
+    "redis": check_redis,
+    "storage": storage_health,
+}
+
+
+def _timed(check: Callable[[], dict]) -> dict:
+    started = time.perf_counter()
+    try:
+        extra = check() or {}
+        result = {"status": "ok", **extra}
+    except Exception as exc:  # a probe reports every failure rather than raising it
+        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+def ready(request):
+    results: dict[str, dict] = {}
+    pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="ready")
+    futures = {name: pool.submit(_timed, check) for name, check in CHECKS.items()}
+    deadline = time.monotonic() + READY_CHECK_TIMEOUT + 0.5
+    for name, future in futures.items():
+        try:
+            results[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            results[name] = {"status": "error", "error": "timed out", "latency_ms": None}
+    pool.shutdown(wait=False, cancel_futures=True)
+    healthy = all(r["status"] == "ok" for r in results.values())
+    response = JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results},
+        status=200 if healthy else 503,
+    )
+    if not healthy:
+        response["Retry-After"] = "5"
+    return response

@@ -1,0 +1,12 @@
+"""Settings for `make run` on a developer machine."""
+
+from config.env import env, env_bool
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR
+
+DEBUG = env_bool("DEBUG", True)
+# A fixed key is acceptable only here: local data is throwaway demo data.
+SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-never-use-in-production")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))

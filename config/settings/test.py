@@ -1,0 +1,25 @@
+"""Settings for pytest: the real PostGIS, Redis and S3 endpoint, nothing mocked."""
+
+from config.env import env
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+DEBUG = False
+SECRET_KEY = "test-only-key"  # noqa: S105 (tests only)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Parallel runs on one machine (several checkouts) keep apart by naming their own
+# test database, Redis prefix and bucket.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_placemap")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+
+# Tests never touch the development Redis database or bucket.
+REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "placemap-test"  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "placemap-test"  # noqa: F405
+CELERY_BROKER_URL = REDIS_URL
+AWS_STORAGE_BUCKET_NAME = env.str("TEST_BUCKET", default="placemap-test")

@@ -1,0 +1,3 @@
+"""Every websocket route, in one place (the live map feed registers here)."""
+
+websocket_urlpatterns: list = []
