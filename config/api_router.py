@@ -11,4 +11,8 @@ urlpatterns = [
     path("auth/register", accounts_views.RegisterView.as_view(), name="auth-register"),
     path("auth/token", accounts_views.TokenView.as_view(), name="auth-token"),
     path("me", accounts_views.MeView.as_view(), name="me"),
+    # --- places ---
+    # --- photos ---
+    # --- moderation ---
+    # --- GDPR and export ---
 ]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "media_store",
     "moderation",
     "notifications",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +221,18 @@ LOGGING = {
 # --- Security headers (production tightens these through the environment) -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Places (locations) -------------------------------------------------------------
+
+# --- Photos (media_store) ------------------------------------------------------------
+
+# --- Moderation ------------------------------------------------------------------------
+
+# --- Jobs and notifications ------------------------------------------------------------
+
+# --- Observability -----------------------------------------------------------------------
+
+# --- Live feed, import/export, GDPR, API versioning ----------------------------------------
 
 # gis.W001: GDAL < 3.9 cannot block file/network access from spatial references.
 # Placemap never hands user input to GDAL/OGR: coordinates and GeoJSON are parsed in
