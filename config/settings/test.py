@@ -17,9 +17,9 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 # Tests never touch the development Redis database or bucket.
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
-CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = "placemap-test"  # noqa: F405
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]  # noqa: F405
-CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "placemap-test"  # noqa: F405
+CACHES["default"]["LOCATION"] = REDIS_URL
+CACHES["default"]["KEY_PREFIX"] = "placemap-test"
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "placemap-test"
 CELERY_BROKER_URL = REDIS_URL
 AWS_STORAGE_BUCKET_NAME = env.str("TEST_BUCKET", default="placemap-test")

@@ -15,9 +15,7 @@ class ImageFactory(factory.django.DjangoModelFactory):
     id = factory.LazyFunction(uuid.uuid4)
     uploader = factory.SubFactory(UserFactory)
     key = factory.LazyAttribute(lambda img: f"images/{img.id}/original.jpg")
-    thumbnail_keys = factory.LazyAttribute(
-        lambda img: {"256": f"images/{img.id}/thumb-256.webp"}
-    )
+    thumbnail_keys = factory.LazyAttribute(lambda img: {"256": f"images/{img.id}/thumb-256.webp"})
     width = 800
     height = 600
     content_type = "image/jpeg"
