@@ -55,9 +55,12 @@ def test_the_database_rejects_an_unknown_status():
 
 def test_the_database_rejects_a_blank_name():
     place = LocationFactory()
-    with pytest.raises(IntegrityError, match="location_name_min_length"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE locations_location SET name = '  ab ' WHERE id = %s", [place.pk])
+    with (
+        pytest.raises(IntegrityError, match="location_name_min_length"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE locations_location SET name = '  ab ' WHERE id = %s", [place.pk])
 
 
 def test_the_search_vector_is_computed_by_the_database():
