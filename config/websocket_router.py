@@ -1,3 +1,7 @@
-"""Every websocket route, in one place (the live map feed registers here)."""
+"""Every websocket route, in one place (config/asgi.py wraps them in origin and auth checks)."""
 
-websocket_urlpatterns: list = []
+from locations.routing import websocket_urlpatterns as locations_websocket_urlpatterns
+
+websocket_urlpatterns: list = [
+    *locations_websocket_urlpatterns,
+]

@@ -1,4 +1,4 @@
-"""Publishing place changes to the live map feed (ws /ws/map/).
+"""Publishing place changes to the live map feed (ws /ws/map/, docs/live-feed.md).
 
 Services call `publish_on_commit` inside their transaction; the event goes out only if
 the transaction commits. Consumers in the `map` group filter by their own bbox.
@@ -7,33 +7,67 @@ the transaction commits. Consumers in the `map` group filter by their own bbox.
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from opentelemetry import trace
 
 MAP_GROUP = "map"
 EVENT_APPROVED = "location.approved"
 EVENT_UPDATED = "location.updated"
 EVENT_REMOVED = "location.removed"
+EVENTS = frozenset({EVENT_APPROVED, EVENT_UPDATED, EVENT_REMOVED})
+
+tracer = trace.get_tracer(__name__)
 
 
-def publish(*, event: str, location_id: str, lon: float, lat: float, feature: dict | None) -> None:
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(
-        MAP_GROUP,
-        {
-            "type": "map.event",
-            "event": event,
-            "id": str(location_id),
-            "lon": lon,
-            "lat": lat,
-            "feature": feature,
-        },
-    )
+def publish(
+    *,
+    event: str,
+    location_id: str,
+    lon: float,
+    lat: float,
+    feature: dict | None,
+    previous: tuple[float, float] | None = None,
+) -> None:
+    """Send one event to every open map. `previous` is the (lon, lat) a moved place had,
+    so that maps showing the old position also hear that it left."""
+    if event not in EVENTS:
+        raise ValueError(f"Unknown live feed event {event!r}.")
+    message = {
+        "type": "map.event",
+        "event": event,
+        "id": str(location_id),
+        "lon": float(lon),
+        "lat": float(lat),
+        "feature": feature,
+    }
+    if previous is not None:
+        message["previous"] = [float(previous[0]), float(previous[1])]
+    with tracer.start_as_current_span("placemap.live.publish") as span:
+        span.set_attribute("placemap.live.event", event)
+        span.set_attribute("placemap.location.id", str(location_id))
+        async_to_sync(get_channel_layer().group_send)(MAP_GROUP, message)
 
 
 def publish_on_commit(
-    *, event: str, location_id, lon: float, lat: float, feature: dict | None = None
+    *,
+    event: str,
+    location_id,
+    lon: float,
+    lat: float,
+    feature: dict | None = None,
+    previous: tuple[float, float] | None = None,
 ) -> None:
+    if event not in EVENTS:
+        raise ValueError(f"Unknown live feed event {event!r}.")
     transaction.on_commit(
-        lambda: publish(event=event, location_id=location_id, lon=lon, lat=lat, feature=feature),
-        # The decision is committed; a feed outage must not turn it into an error.
+        lambda: publish(
+            event=event,
+            location_id=location_id,
+            lon=lon,
+            lat=lat,
+            feature=feature,
+            previous=previous,
+        ),
+        # The decision is committed; a feed outage must not turn it into an error
+        # (Django logs the failure with its traceback).
         robust=True,
     )
