@@ -24,3 +24,33 @@ DESCRIPTION_MAX_LENGTH = 5000
 ADDRESS_MAX_LENGTH = 255
 # Full-text search language; queries must pass the same config to hit the GIN index.
 SEARCH_CONFIG = "english"
+
+# --- Public read limits (GET /locations/search and /locations/viewport) ---------------
+# Radius in metres: 50 km is a metro area; wider searches belong to the viewport.
+SEARCH_RADIUS_MIN_M = 1
+SEARCH_RADIUS_MAX_M = 50_000
+SEARCH_RADIUS_DEFAULT_M = 1_000
+SEARCH_LIMIT_MAX = 200
+SEARCH_LIMIT_DEFAULT = 50
+# Deep OFFSET pagination costs O(offset) rows; clients should narrow the query instead.
+SEARCH_OFFSET_MAX = 10_000
+SEARCH_ORDERINGS = ("distance", "relevance")
+# websearch_to_tsquery input; longer queries are abuse, not searches.
+SEARCH_Q_MAX_LENGTH = 200
+# At most this many categories may be combined in one filter.
+CATEGORY_FILTER_MAX = len(CATEGORIES)
+
+VIEWPORT_LIMIT_MAX = 2_000
+VIEWPORT_LIMIT_DEFAULT = 500
+ZOOM_MIN = 0
+ZOOM_MAX = 22
+# Clusters aim at cells of about 1/CLUSTER_CELLS_PER_TILE of a 256 px web-map tile at
+# the requested zoom (~64 px), a size at which map markers stop overlapping.
+CLUSTER_CELLS_PER_TILE = 4
+
+# Coordinates are written with 7 decimals (about 1 cm), in SQL and in Python alike.
+COORDINATE_DECIMALS = 7
+
+# --- Submissions ---------------------------------------------------------------------
+IMAGE_IDS_MAX = 10
+IDEMPOTENCY_KEY_MAX_LENGTH = 255

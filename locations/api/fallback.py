@@ -1,0 +1,77 @@
+"""Stale-cache fallback for the public list reads.
+
+Every successful search/viewport answer is kept in Redis under a key made of its
+normalized parameters. When Postgres cancels the statement (statement timeout) or
+cannot be reached, the last answer to the same question is served, marked with
+`X-Cache-Stale: true`; without one the client gets 503 with Retry-After. Never a 500.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from redis.exceptions import RedisError
+
+from config.exceptions import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+GEOJSON_CONTENT_TYPE = "application/geo+json"
+STALE_HEADER = "X-Cache-Stale"
+# Bump when the shape of the answers changes, so old entries are never served.
+CACHE_VERSION = "v1"
+
+
+def answer_cache_key(kind: str, params: dict) -> str:
+    """Normalized: validated values (canonical types, sorted keys), not the raw query
+    string, so `?lat=1.0&lon=2` and `?lon=2&lat=1` share an entry."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f"places:answer:{CACHE_VERSION}:{kind}:{digest}"
+
+
+def _remember(key: str, body: str) -> None:
+    if settings.PLACES_STALE_CACHE_SECONDS == 0:
+        return
+    try:
+        cache.set(key, body, timeout=settings.PLACES_STALE_CACHE_SECONDS)
+    except RedisError:
+        # The fallback copy is an optimisation: a Redis hiccup must not fail a good read.
+        logger.warning("Could not store a fallback copy of a places answer", exc_info=True)
+
+
+def _recall(key: str) -> str | None:
+    try:
+        return cache.get(key)
+    except RedisError:
+        logger.warning("Redis is unavailable too; no fallback answer", exc_info=True)
+        return None
+
+
+def geojson_response(body: str, *, stale: bool = False) -> HttpResponse:
+    response = HttpResponse(body, content_type=GEOJSON_CONTENT_TYPE)
+    if stale:
+        response[STALE_HEADER] = "true"
+    return response
+
+
+def serve_with_fallback(*, kind: str, params: dict, read: Callable[[], str]) -> HttpResponse:
+    key = answer_cache_key(kind, params)
+    try:
+        body = read()
+    except (OperationalError, InterfaceError):
+        logger.warning("Places %s read failed; trying the fallback cache", kind, exc_info=True)
+        cached = _recall(key)
+        if cached is None:
+            raise ServiceUnavailable(
+                "The map database is busy or unavailable; retry shortly.",
+                retry_after=settings.PLACES_RETRY_AFTER_SECONDS,
+            ) from None
+        return geojson_response(cached, stale=True)
+    _remember(key, body)
+    return geojson_response(body)

@@ -1,0 +1,308 @@
+"""Input and output shapes of the places API.
+
+Writes validate with the *Input* serializers and render with the *Output* ones. The hot
+list reads (search, viewport) render in SQL (locations.selectors); their parameter
+serializers live here too.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from locations import constants
+from locations.selectors import location_feature, unusable_image_ids
+
+CATEGORY_CHOICES = list(constants.CATEGORIES)
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A finite number (DRF already refuses NaN/Infinity); booleans are not numbers."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LatitudeField(FiniteFloatField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=-90, max_value=90, **kwargs)
+
+
+class LongitudeField(FiniteFloatField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=-180, max_value=180, **kwargs)
+
+
+class _LocationFieldsMixin(serializers.Serializer):
+    name = serializers.CharField(
+        min_length=constants.NAME_MIN_LENGTH, max_length=constants.NAME_MAX_LENGTH
+    )
+    description = serializers.CharField(
+        max_length=constants.DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True
+    )
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
+    address = serializers.CharField(
+        max_length=constants.ADDRESS_MAX_LENGTH, required=False, allow_blank=True
+    )
+    latitude = LatitudeField()
+    longitude = LongitudeField()
+
+
+class LocationCreateInputSerializer(_LocationFieldsMixin):
+    """POST /locations, and each row of a bulk import (which sends no image_ids and no
+    request). Unknown and read-only keys (status, id, approved_at, submitter...) are
+    ignored: only the declared fields reach the service."""
+
+    image_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=constants.IMAGE_IDS_MAX,
+        allow_empty=True,
+    )
+
+    def validate_image_ids(self, value):
+        if not value:
+            return []
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each image may be listed once.")
+        request = self.context.get("request")
+        user = getattr(request, "user", None) or self.context.get("user")
+        if user is None or not user.is_authenticated:
+            raise serializers.ValidationError("Images can only be attached by their uploader.")
+        # An early, friendly check; locations.services re-checks under a row lock.
+        unusable = unusable_image_ids(image_ids=value, uploader=user)
+        if unusable:
+            raise serializers.ValidationError(
+                "Unknown, not yours, or already attached: " + ", ".join(map(str, unusable))
+            )
+        return value
+
+
+class LocationUpdateInputSerializer(_LocationFieldsMixin):
+    """PATCH /locations/{id}: every field optional, at least one given."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                "Send at least one of: " + ", ".join(self.fields) + "."
+            )
+        if ("latitude" in attrs) != ("longitude" in attrs):
+            missing = "longitude" if "latitude" in attrs else "latitude"
+            raise serializers.ValidationError({missing: ["Send latitude and longitude together."]})
+        return attrs
+
+
+# --- Outputs --------------------------------------------------------------------------
+
+
+class ImageOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField(allow_null=True)
+    thumbnail_url = serializers.URLField(allow_null=True)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class LocationPropertiesSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
+    address = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    approved_at = serializers.DateTimeField(allow_null=True)
+    images = ImageOutputSerializer(many=True)
+
+
+class PointGeometrySerializer(serializers.Serializer):
+    type = serializers.CharField(default="Point")
+    coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2)
+
+
+class LocationFeatureOutputSerializer(serializers.Serializer):
+    """A place as a GeoJSON Feature (POST, GET, PATCH /locations/{id}). Rendering is the
+    selector's (one definition shared with the live feed); this class is the schema."""
+
+    type = serializers.CharField(default="Feature")
+    id = serializers.UUIDField()
+    geometry = PointGeometrySerializer()
+    properties = LocationPropertiesSerializer()
+
+    def to_representation(self, instance):
+        return location_feature(instance)
+
+
+class FeatureCollectionOutputSerializer(serializers.Serializer):
+    type = serializers.CharField(default="FeatureCollection")
+    features = LocationFeatureOutputSerializer(many=True)
+
+
+class CategoryOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    label = serializers.CharField()
+
+
+# --- Read parameters -------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": CATEGORY_CHOICES}})
+class CategoryListField(serializers.Field):
+    """`category=park&category=cafe` or `category=park,cafe`."""
+
+    default_error_messages = {
+        "unknown": "Unknown category: {value}. See GET /api/v1/categories.",
+        "too_many": "At most {max} categories.",
+    }
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist"):
+            values = dictionary.getlist(self.field_name)
+            return values if values else serializers.empty
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data):
+        raw = data if isinstance(data, list) else [data]
+        slugs: list[str] = []
+        for item in raw:
+            if not isinstance(item, str):
+                self.fail("unknown", value=item)
+            for slug in item.split(","):
+                slug = slug.strip()
+                if not slug:
+                    continue
+                if slug not in constants.CATEGORIES:
+                    self.fail("unknown", value=slug[:40])
+                if slug not in slugs:
+                    slugs.append(slug)
+        if len(slugs) > constants.CATEGORY_FILTER_MAX:
+            self.fail("too_many", max=constants.CATEGORY_FILTER_MAX)
+        return slugs
+
+    def to_representation(self, value):
+        return value
+
+
+class _TextFilterMixin(serializers.Serializer):
+    q = serializers.CharField(
+        required=False, max_length=constants.SEARCH_Q_MAX_LENGTH, allow_blank=True
+    )
+    category = CategoryListField(required=False)
+
+    def validate_q(self, value):
+        # NUL cannot go into a Postgres text parameter; refuse it instead of a 500.
+        if "\x00" in value:
+            raise serializers.ValidationError("Control characters are not allowed.")
+        return value.strip()
+
+
+class LocationSearchParamsSerializer(_TextFilterMixin):
+    """GET /locations/search: radius around lat/lon, optionally with text; or text alone."""
+
+    lat = LatitudeField(required=False)
+    lon = LongitudeField(required=False)
+    radius = serializers.IntegerField(
+        required=False,
+        min_value=constants.SEARCH_RADIUS_MIN_M,
+        max_value=constants.SEARCH_RADIUS_MAX_M,
+        default=constants.SEARCH_RADIUS_DEFAULT_M,
+    )
+    ordering = serializers.ChoiceField(choices=constants.SEARCH_ORDERINGS, required=False)
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=constants.SEARCH_LIMIT_MAX,
+        default=constants.SEARCH_LIMIT_DEFAULT,
+    )
+    offset = serializers.IntegerField(
+        required=False, min_value=0, max_value=constants.SEARCH_OFFSET_MAX, default=0
+    )
+
+    def validate(self, attrs):
+        has_lat, has_lon = "lat" in attrs, "lon" in attrs
+        if has_lat != has_lon:
+            missing = "lon" if has_lat else "lat"
+            raise serializers.ValidationError({missing: ["Send lat and lon together."]})
+        q = attrs.get("q") or ""
+        if not has_lat and not q:
+            raise serializers.ValidationError(
+                {"lat": ["Send lat and lon (a radius search), q (a text search), or both."]}
+            )
+        ordering = attrs.get("ordering")
+        if ordering == "relevance" and not q:
+            raise serializers.ValidationError({"ordering": ["Ordering by relevance needs q."]})
+        if ordering == "distance" and not has_lat:
+            raise serializers.ValidationError(
+                {"ordering": ["Ordering by distance needs lat and lon."]}
+            )
+        if ordering is None:
+            attrs["ordering"] = "distance" if has_lat else "relevance"
+        attrs["q"] = q
+        attrs.setdefault("category", [])
+        return attrs
+
+
+class BBoxField(serializers.Field):
+    """minLon,minLat,maxLon,maxLat in WGS 84. minLon > maxLon crosses the antimeridian."""
+
+    default_error_messages = {
+        "count": "Expected 4 numbers: minLon,minLat,maxLon,maxLat.",
+        "number": "Each bbox value must be a finite number.",
+        "lon": "Longitudes must be within -180..180.",
+        "lat": "Latitudes must be within -90..90.",
+        "lat_order": "minLat must be smaller than maxLat.",
+        "empty": "minLon and maxLon must differ.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 200:
+            self.fail("count")
+        parts = data.split(",")
+        if len(parts) != 4:
+            self.fail("count")
+        values = []
+        for part in parts:
+            try:
+                number = float(part)
+            except ValueError:
+                self.fail("number")
+            if number != number or number in (float("inf"), float("-inf")):
+                self.fail("number")
+            values.append(number)
+        min_lon, min_lat, max_lon, max_lat = values
+        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+            self.fail("lon")
+        if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+            self.fail("lat")
+        if min_lat >= max_lat:
+            self.fail("lat_order")
+        if min_lon == max_lon:
+            self.fail("empty")
+        return tuple(values)
+
+    def to_representation(self, value):
+        return ",".join(str(v) for v in value)
+
+
+class LocationViewportParamsSerializer(_TextFilterMixin):
+    bbox = BBoxField()
+    zoom = serializers.IntegerField(
+        required=False, min_value=constants.ZOOM_MIN, max_value=constants.ZOOM_MAX
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=constants.VIEWPORT_LIMIT_MAX,
+        default=constants.VIEWPORT_LIMIT_DEFAULT,
+    )
+
+    def validate(self, attrs):
+        attrs["q"] = attrs.get("q") or ""
+        attrs.setdefault("category", [])
+        attrs.setdefault("zoom", None)
+        return attrs

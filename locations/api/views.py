@@ -1,0 +1,188 @@
+"""Places API views: parse, call one service or selector, render."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import user_is_moderator
+from locations import constants, selectors, services
+from locations.api import idempotency
+from locations.api.fallback import serve_with_fallback
+from locations.api.pagination import OwnLocationsPagination
+from locations.api.serializers import (
+    CategoryOutputSerializer,
+    FeatureCollectionOutputSerializer,
+    LocationCreateInputSerializer,
+    LocationFeatureOutputSerializer,
+    LocationSearchParamsSerializer,
+    LocationUpdateInputSerializer,
+    LocationViewportParamsSerializer,
+)
+from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
+
+_GEOJSON_RESPONSE = OpenApiResponse(
+    FeatureCollectionOutputSerializer,
+    description="GeoJSON FeatureCollection (application/geo+json). A stale copy served "
+    "during a database outage carries `X-Cache-Stale: true`.",
+)
+
+
+def _service_call(function, **kwargs):
+    """Services raise Django's ValidationError; the API speaks problem+json."""
+    try:
+        return function(**kwargs)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise ValidationError(detail) from None
+
+
+class LocationCollectionView(APIView):
+    """POST /locations: submit a place (pending until a moderator approves it)."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [SubmissionRateThrottle]
+
+    @extend_schema(
+        request=LocationCreateInputSerializer,
+        responses={201: LocationFeatureOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Retries with the same key and body replay the first response.",
+            )
+        ],
+    )
+    def post(self, request):
+        return idempotency.idempotent(request, scope="location-create", produce=self._create)
+
+    def _create(self) -> Response:
+        data = LocationCreateInputSerializer(
+            data=self.request.data, context={"request": self.request}
+        )
+        data.is_valid(raise_exception=True)
+        location = _service_call(
+            services.location_create, submitter=self.request.user, **data.validated_data
+        )
+        # Re-read with its photos, exactly as GET /locations/{id} will show it.
+        feature = selectors.location_public_feature(location_id=location.id)
+        return Response(feature, status=status.HTTP_201_CREATED)
+
+
+class LocationSearchView(APIView):
+    """GET /locations/search: approved places by radius, text, or both."""
+
+    throttle_classes = [ReadRateThrottle]
+
+    @extend_schema(parameters=[LocationSearchParamsSerializer], responses={200: _GEOJSON_RESPONSE})
+    def get(self, request):
+        params = LocationSearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        search = params.validated_data
+        next_query = request.GET.copy()
+        next_query["offset"] = str(search["offset"] + search["limit"])
+        next_query["limit"] = str(search["limit"])
+        next_url = request.build_absolute_uri(request.path) + "?" + next_query.urlencode()
+        return serve_with_fallback(
+            kind="search",
+            params=search,
+            read=lambda: selectors.locations_search_json(**search, next_url=next_url),
+        )
+
+
+class LocationViewportView(APIView):
+    """GET /locations/viewport: approved places in a bbox, or grid clusters of them."""
+
+    throttle_classes = [ReadRateThrottle]
+
+    @extend_schema(
+        parameters=[LocationViewportParamsSerializer], responses={200: _GEOJSON_RESPONSE}
+    )
+    def get(self, request):
+        params = LocationViewportParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        viewport = params.validated_data
+        return serve_with_fallback(
+            kind="viewport",
+            params=viewport,
+            read=lambda: selectors.locations_viewport_json(**viewport),
+        )
+
+
+class LocationDetailView(APIView):
+    """GET, PATCH, DELETE /locations/{id}. Invisible places are 404, like unknown ones."""
+
+    def get_throttles(self):
+        if self.request.method == "GET":
+            return [ReadRateThrottle()]
+        return []
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return []
+        return [IsAuthenticated()]
+
+    def _visible(self, location_id):
+        location = selectors.location_get_visible(location_id=location_id, user=self.request.user)
+        if location is None:
+            raise NotFound("No such place.")
+        return location
+
+    def _editable(self, location_id):
+        location = self._visible(location_id)
+        user = self.request.user
+        if location.submitter_id != user.pk and not user_is_moderator(user):
+            raise PermissionDenied("Only the submitter or a moderator may change this place.")
+        return location
+
+    @extend_schema(responses={200: LocationFeatureOutputSerializer})
+    def get(self, request, id):
+        return Response(LocationFeatureOutputSerializer(self._visible(id)).data)
+
+    @extend_schema(
+        request=LocationUpdateInputSerializer, responses={200: LocationFeatureOutputSerializer}
+    )
+    def patch(self, request, id):
+        location = self._editable(id)
+        data = LocationUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        location = _service_call(
+            services.location_update, location=location, actor=request.user, **data.validated_data
+        )
+        return Response(selectors.location_public_feature(location_id=location.id))
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, id):
+        services.location_delete(location=self._editable(id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyLocationsView(ListAPIView):
+    """GET /me/locations: the caller's places in every status, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ReadRateThrottle]
+    pagination_class = OwnLocationsPagination
+    serializer_class = LocationFeatureOutputSerializer
+
+    def get_queryset(self):
+        return selectors.locations_of_submitter(user=self.request.user)
+
+
+class CategoryListView(APIView):
+    """GET /categories: the fixed list of category slugs and labels."""
+
+    throttle_classes = [ReadRateThrottle]
+
+    @extend_schema(responses={200: CategoryOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(
+            [{"slug": slug, "label": label} for slug, label in constants.CATEGORIES.items()]
+        )

@@ -1,0 +1,391 @@
+"""Reads of places.
+
+The public list reads (radius/text search and viewport) are single SQL statements that
+return the finished GeoJSON document as text: the features are built by Postgres
+(json_build_object, ST_AsGeoJSON, json_agg) and handed to the client as they are, with no
+per-row Python. Each has a `*_sql()` builder returning (sql, params) so the benchmark can
+run the very same statement against Postgres directly; parameters use psycopg's
+%(name)s style and every value is a bound parameter.
+
+Index contract (see locations.models):
+- radius: `point::geography(POINT,4326)` with `status = 'approved'` hits
+  location_geog_approved_gist; any other spelling of the cast misses it;
+- viewport: `point && ST_MakeEnvelope(...)` with `status = 'approved'` hits
+  location_point_approved_gist;
+- text: `search_vector @@ websearch_to_tsquery('english', q)` hits location_search_gin.
+"""
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Prefetch, Q, QuerySet
+from opentelemetry import trace
+
+from accounts.selectors import user_is_moderator
+from locations import constants
+from locations.models import Location, LocationStatus
+from media_store.models import Image, ImageStatus
+from media_store.selectors import image_public_dict
+
+tracer = trace.get_tracer(__name__)
+
+# --- Detail, owner lists and the live feed's Feature -------------------------------------
+
+
+def _public_images() -> Prefetch:
+    # Photos still processing (or failed) have no objects to show yet.
+    return Prefetch(
+        "images",
+        queryset=Image.objects.filter(status=ImageStatus.READY).order_by("created_at", "id"),
+    )
+
+
+def _iso(value) -> str | None:
+    # Same text as Postgres' json output of timestamptz in a UTC session, so a place
+    # reads the same in detail (Python) and in search/viewport (SQL).
+    return value.isoformat() if value is not None else None
+
+
+def location_feature(location: Location) -> dict:
+    """The GeoJSON Feature of one place; `location.images` should be prefetched with
+    _public_images() (the other selectors here do that)."""
+    return {
+        "type": "Feature",
+        "id": str(location.id),
+        "geometry": {
+            "type": "Point",
+            "coordinates": [
+                round(location.point.x, constants.COORDINATE_DECIMALS),
+                round(location.point.y, constants.COORDINATE_DECIMALS),
+            ],
+        },
+        "properties": {
+            "id": str(location.id),
+            "name": location.name,
+            "description": location.description,
+            "category": location.category,
+            "address": location.address,
+            "status": location.status,
+            "created_at": _iso(location.created_at),
+            "updated_at": _iso(location.updated_at),
+            "approved_at": _iso(location.approved_at),
+            "images": [image_public_dict(image) for image in location.images.all()],
+        },
+    }
+
+
+def location_public_feature(*, location_id) -> dict:
+    """The Feature of a place, as GET /locations/{id} shows it (the live feed sends it
+    when a place is approved). Reads inside the caller's transaction, so a place
+    approved in it is seen as approved. Raises Location.DoesNotExist."""
+    location = Location.objects.prefetch_related(_public_images()).get(id=location_id)
+    return location_feature(location)
+
+
+def visible_locations(*, user) -> QuerySet[Location]:
+    """Places `user` may read: approved ones for everybody, plus their own in any status,
+    plus everything for moderators."""
+    queryset = Location.objects.prefetch_related(_public_images())
+    if user_is_moderator(user):
+        return queryset
+    if getattr(user, "is_authenticated", False):
+        return queryset.filter(Q(status=LocationStatus.APPROVED) | Q(submitter=user))
+    return queryset.filter(status=LocationStatus.APPROVED)
+
+
+def location_get_visible(*, location_id, user) -> Location | None:
+    """One place if `user` may see it; an unknown id and an invisible one look alike."""
+    return visible_locations(user=user).filter(id=location_id).first()
+
+
+def locations_of_submitter(*, user) -> QuerySet[Location]:
+    """GET /me/locations: the user's own places in every status, newest first."""
+    return (
+        Location.objects.filter(submitter=user)
+        .prefetch_related(_public_images())
+        .order_by("-created_at", "-id")
+    )
+
+
+def unusable_image_ids(*, image_ids, uploader, lock: bool = False) -> list:
+    """The ids among `image_ids` that `uploader` cannot attach to a new place: unknown,
+    someone else's, already attached, or failed. With lock=True the usable rows stay
+    locked (SELECT ... FOR UPDATE) until the caller's transaction ends, so two
+    submissions cannot both attach the same photo."""
+    queryset = Image.objects.filter(id__in=image_ids).order_by("id")
+    if lock:
+        queryset = queryset.select_for_update()
+    usable = {
+        row["id"]
+        for row in queryset.values("id", "uploader_id", "location_id", "status")
+        if row["uploader_id"] == uploader.pk
+        and row["location_id"] is None
+        and row["status"] != ImageStatus.FAILED
+    }
+    return [image_id for image_id in image_ids if image_id not in usable]
+
+
+# --- Public list reads: SQL builders ------------------------------------------------------
+
+_FEATURE_HEAD = """json_build_object(
+    'type', 'Feature',
+    'id', l.id,
+    'geometry', ST_AsGeoJSON(l.point, {decimals})::json,
+    'properties', json_build_object(
+        'id', l.id, 'name', l.name, 'category', l.category, 'address', l.address,
+        {extra}
+    )
+)"""
+
+
+def _text_and_category_filters(*, q: str, categories, params: dict) -> list[str]:
+    clauses = []
+    if q:
+        params["q"] = q
+        clauses.append("l.search_vector @@ websearch_to_tsquery('english', %(q)s)")
+    if categories:
+        params["categories"] = list(categories)
+        clauses.append("l.category = ANY(%(categories)s::text[])")
+    return clauses
+
+
+def locations_search_sql(
+    *,
+    lat: float | None,
+    lon: float | None,
+    radius: int = constants.SEARCH_RADIUS_DEFAULT_M,
+    q: str = "",
+    category=(),
+    ordering: str = "distance",
+    limit: int = constants.SEARCH_LIMIT_DEFAULT,
+    offset: int = 0,
+    next_url: str | None = None,
+) -> tuple[str, dict]:
+    """Radius search (lat/lon/radius), text search (q), or both, approved places only.
+
+    One statement: the page is fetched with one row more than `limit` (no COUNT) and the
+    FeatureCollection's `next` is `next_url` exactly when that extra row exists.
+    """
+    assert constants.SEARCH_CONFIG == "english"  # the literal below must match the index
+    spatial = lat is not None and lon is not None
+    if not spatial and not q:
+        raise ValueError("a search needs lat/lon, q, or both")
+    if ordering == "relevance" and not q:
+        raise ValueError("relevance ordering needs q")
+    if ordering == "distance" and not spatial:
+        raise ValueError("distance ordering needs lat/lon")
+
+    params: dict = {"limit": limit, "offset": offset, "next_url": next_url}
+    where = ["l.status = 'approved'"]
+    from_items = ["locations_location l"]
+    if spatial:
+        params.update(lon=lon, lat=lat, radius=float(radius))
+        from_items.append(
+            "(SELECT ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326)"
+            "::geography AS g) origin"
+        )
+        where.append("ST_DWithin(l.point::geography(POINT,4326), origin.g, %(radius)s::float8)")
+        distance = "ST_Distance(l.point::geography(POINT,4326), origin.g)"
+    else:
+        distance = "NULL::float8"
+    where += _text_and_category_filters(q=q, categories=category, params=params)
+    if q:
+        from_items.append("websearch_to_tsquery('english', %(q)s) query")
+        rank = "ts_rank_cd(l.search_vector, query)"
+    else:
+        rank = "NULL::float4"
+
+    if ordering == "relevance":
+        order = "rank DESC, distance_m ASC NULLS LAST, id" if spatial else "rank DESC, id"
+    else:
+        order = "distance_m, id"
+    # The page subquery exposes plain column names, so one ORDER BY text serves both the
+    # LIMIT and the row numbering that keeps json_agg in the same order.
+
+    feature = _FEATURE_HEAD.format(
+        decimals=constants.COORDINATE_DECIMALS,
+        extra="""'description', l.description, 'status', l.status,
+        'created_at', l.created_at, 'updated_at', l.updated_at, 'approved_at', l.approved_at,
+        'distance_m', round(l.distance_m::numeric, 1)""",
+    )
+    # Only fixed SQL fragments are interpolated; every value is a bound parameter.
+    sql = f"""
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'features', COALESCE(
+        json_agg(page.feature ORDER BY page.position) FILTER (WHERE page.position <= %(limit)s),
+        '[]'::json),
+    'next', CASE WHEN count(*) > %(limit)s THEN %(next_url)s::text END
+)::text
+FROM (
+    SELECT row_number() OVER (ORDER BY {order}) AS position,
+           {feature} AS feature
+    FROM (
+        SELECT l.id, l.name, l.description, l.category, l.address, l.status, l.point,
+               l.created_at, l.updated_at, l.approved_at,
+               {distance} AS distance_m, {rank} AS rank
+        FROM {", ".join(from_items)}
+        WHERE {" AND ".join(where)}
+        ORDER BY {order}
+        LIMIT %(limit)s + 1 OFFSET %(offset)s
+    ) l
+) page"""  # noqa: S608
+    return sql, params
+
+
+@dataclass(frozen=True)
+class Viewport:
+    """A lon/lat rectangle, split in two at the antimeridian when min_lon > max_lon."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @property
+    def envelopes(self) -> list[tuple[float, float, float, float]]:
+        if self.min_lon <= self.max_lon:
+            return [(self.min_lon, self.min_lat, self.max_lon, self.max_lat)]
+        return [
+            (self.min_lon, self.min_lat, 180.0, self.max_lat),
+            (-180.0, self.min_lat, self.max_lon, self.max_lat),
+        ]
+
+
+def cluster_cell_size(*, viewport: Viewport, zoom: int | None, limit: int) -> float:
+    """Grid cell (degrees) for clustering a viewport.
+
+    Cells are 360 / 2**k so that the grid stays put while a map pans (ST_SnapToGrid
+    snaps to multiples of the cell). Start from the zoom (about 64 px cells) or, without
+    a zoom, from a fine grid, and coarsen until the cells the viewport can touch fit in
+    `limit` — a clustered answer is never longer than a plain one.
+    """
+    # Without a zoom, start below a metre and let the loop coarsen.
+    k = zoom + int(math.log2(constants.CLUSTER_CELLS_PER_TILE)) if zoom is not None else 30
+    while k > 0:
+        cell = 360.0 / 2**k
+        touched = sum(
+            (math.floor((x2 - x1) / cell) + 2) * (math.floor((y2 - y1) / cell) + 2)
+            for x1, y1, x2, y2 in viewport.envelopes
+        )
+        if touched <= limit:
+            return cell
+        k -= 1
+    return 360.0
+
+
+def locations_viewport_sql(
+    *,
+    bbox: tuple[float, float, float, float],
+    zoom: int | None = None,
+    q: str = "",
+    category=(),
+    limit: int = constants.VIEWPORT_LIMIT_DEFAULT,
+) -> tuple[str, dict]:
+    """Approved places inside a bbox, or grid clusters of them when more than `limit`.
+
+    One statement. It reads up to limit+1 places; if they fit, they are the answer
+    (`clustered: false`). Otherwise it groups every matching place into grid cells
+    (`clustered: true`, each cluster with `count`, its members' centroid and extent), and
+    the counts add up to `total`, the true number of places inside.
+    """
+    viewport = Viewport(*bbox)
+    params: dict = {"limit": limit}
+    boxes = []
+    for index, (x1, y1, x2, y2) in enumerate(viewport.envelopes):
+        params.update({f"x1_{index}": x1, f"y1_{index}": y1, f"x2_{index}": x2, f"y2_{index}": y2})
+        boxes.append(
+            f"l.point && ST_MakeEnvelope(%(x1_{index})s::float8, %(y1_{index})s::float8, "
+            f"%(x2_{index})s::float8, %(y2_{index})s::float8, 4326)"
+        )
+    where = ["l.status = 'approved'", "(" + " OR ".join(boxes) + ")"]
+    where += _text_and_category_filters(q=q, categories=category, params=params)
+    where_sql = " AND ".join(where)
+    params["cell"] = cluster_cell_size(viewport=viewport, zoom=zoom, limit=limit)
+
+    feature = _FEATURE_HEAD.format(
+        decimals=constants.COORDINATE_DECIMALS, extra="'approved_at', l.approved_at"
+    )
+    # Only fixed SQL fragments are interpolated; every value is a bound parameter.
+    sql = f"""
+WITH first_page AS MATERIALIZED (
+    SELECT l.id, l.name, l.category, l.address, l.approved_at, l.point
+    FROM locations_location l
+    WHERE {where_sql}
+    LIMIT %(limit)s + 1
+),
+overflow AS (SELECT count(*) > %(limit)s AS clustered FROM first_page),
+cells AS (
+    SELECT count(*) AS n, ST_Centroid(ST_Collect(l.point)) AS center,
+           ST_Extent(l.point) AS extent
+    FROM locations_location l
+    WHERE (SELECT clustered FROM overflow) AND {where_sql}
+    GROUP BY ST_SnapToGrid(l.point, %(cell)s::float8)
+)
+SELECT CASE WHEN (SELECT clustered FROM overflow) THEN (
+    SELECT json_build_object(
+        'type', 'FeatureCollection',
+        'clustered', true,
+        'total', COALESCE(sum(c.n), 0),
+        'cell_size_deg', %(cell)s::float8,
+        'features', COALESCE(json_agg(json_build_object(
+            'type', 'Feature',
+            'geometry', ST_AsGeoJSON(c.center, {constants.COORDINATE_DECIMALS})::json,
+            'properties', json_build_object(
+                'cluster', true,
+                'count', c.n,
+                'bbox', json_build_array(
+                    round(ST_XMin(c.extent)::numeric, {constants.COORDINATE_DECIMALS}),
+                    round(ST_YMin(c.extent)::numeric, {constants.COORDINATE_DECIMALS}),
+                    round(ST_XMax(c.extent)::numeric, {constants.COORDINATE_DECIMALS}),
+                    round(ST_YMax(c.extent)::numeric, {constants.COORDINATE_DECIMALS}))
+            )
+        ) ORDER BY c.n DESC, ST_X(c.center), ST_Y(c.center)), '[]'::json)
+    )
+    FROM cells c
+) ELSE (
+    SELECT json_build_object(
+        'type', 'FeatureCollection',
+        'clustered', false,
+        'total', count(*),
+        'features', COALESCE(json_agg({feature} ORDER BY l.id), '[]'::json)
+    )
+    FROM first_page l
+) END::text"""  # noqa: S608
+    return sql, params
+
+
+# --- Public list reads: execution ---------------------------------------------------------
+
+
+def run_public_read(sql: str, params: dict) -> str:
+    """Run one public read under the statement timeout and return its single text value.
+
+    SET LOCAL (via set_config(..., true)) bounds this statement only: the setting ends
+    with the transaction, so pooled connections keep their defaults. Raises
+    django.db.OperationalError when Postgres cancels the statement or is unreachable.
+    """
+    timeout_ms = settings.PLACES_STATEMENT_TIMEOUT_MS
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout_ms}ms"])
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def locations_search_json(**search) -> str:
+    """GET /locations/search as a GeoJSON FeatureCollection text (see locations_search_sql)."""
+    with tracer.start_as_current_span("placemap.locations.search") as span:
+        span.set_attribute("placemap.search.spatial", search.get("lat") is not None)
+        span.set_attribute("placemap.search.text", bool(search.get("q")))
+        span.set_attribute("placemap.search.limit", search.get("limit", 0))
+        return run_public_read(*locations_search_sql(**search))
+
+
+def locations_viewport_json(**viewport) -> str:
+    """GET /locations/viewport as a GeoJSON FeatureCollection text."""
+    with tracer.start_as_current_span("placemap.locations.viewport") as span:
+        span.set_attribute("placemap.viewport.limit", viewport.get("limit", 0))
+        span.set_attribute("placemap.viewport.zoom", viewport.get("zoom") or -1)
+        return run_public_read(*locations_viewport_sql(**viewport))
