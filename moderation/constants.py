@@ -7,3 +7,5 @@ REASON_CODES: dict[str, str] = {
     "other": "Other",
 }
 REASON_CODE_CHOICES = list(REASON_CODES.items())
+# ModerationLog.reason's max_length.
+REASON_MAX_LENGTH = 2000

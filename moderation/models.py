@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from locations.models import LocationStatus
-from moderation.constants import REASON_CODE_CHOICES
+from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 
 
 class ModerationLog(models.Model):
@@ -30,7 +30,7 @@ class ModerationLog(models.Model):
     reason_code = models.CharField(
         max_length=32, choices=REASON_CODE_CHOICES, blank=True, default=""
     )
-    reason = models.TextField(blank=True, default="", max_length=2000)
+    reason = models.TextField(blank=True, default="", max_length=REASON_MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -1,0 +1,92 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from locations.models import LocationStatus
+from media_store.selectors import image_public_dict
+from moderation import services
+from moderation.constants import REASON_CODE_CHOICES, REASON_CODES, REASON_MAX_LENGTH
+
+
+class QueueQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=LocationStatus.choices, required=False, default=LocationStatus.PENDING
+    )
+
+
+class LocationStatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(s, LocationStatus(s).label) for s in (services.APPROVED, services.REJECTED)]
+    )
+    reason_code = serializers.ChoiceField(
+        choices=REASON_CODE_CHOICES, required=False, allow_blank=True, default=""
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH
+    )
+    # The status the moderator saw; a place that has moved on meanwhile answers 409.
+    expected_status = serializers.ChoiceField(
+        choices=LocationStatus.choices, required=False, default=None
+    )
+
+    def validate(self, attrs):
+        # The service's own rules, so the API and the admin console refuse the same input.
+        errors = services.decision_validate(
+            to_status=attrs["status"], reason_code=attrs["reason_code"], reason=attrs["reason"]
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class PointOutputSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    coordinates = serializers.ListField(child=serializers.FloatField())
+
+
+class ImageOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField(allow_null=True)
+    thumbnail_url = serializers.URLField(allow_null=True)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ModerationLocationOutputSerializer(serializers.Serializer):
+    """A place as a moderator sees it: any status, with its submitter and photos."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField()
+    address = serializers.CharField()
+    status = serializers.CharField()
+    point = serializers.SerializerMethodField()
+    submitter = serializers.CharField(source="submitter.username", default=None)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    approved_at = serializers.DateTimeField()
+    images = serializers.SerializerMethodField()
+
+    @extend_schema_field(PointOutputSerializer)
+    def get_point(self, location) -> dict:
+        return {"type": "Point", "coordinates": [location.point.x, location.point.y]}
+
+    @extend_schema_field(ImageOutputSerializer(many=True))
+    def get_images(self, location) -> list[dict]:
+        # images.all() is prefetched by moderation.selectors: no query per place.
+        return [image_public_dict(image) for image in location.images.all()]
+
+
+class ModerationLogOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    location_id = serializers.UUIDField(source="location_ref")
+    moderator = serializers.CharField(source="moderator.username", default=None)
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    reason_code = serializers.CharField()
+    reason_label = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_reason_label(self, log) -> str:
+        return REASON_CODES.get(log.reason_code, "")

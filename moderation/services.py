@@ -1,0 +1,232 @@
+"""Moderation decisions: the state machine of a place's status.
+
+Every decision runs in one transaction that locks the place's row, writes one
+ModerationLog row, records the submitter's notification and schedules the live-feed
+event for after the commit. The API (moderation.api.views) and the Django admin console
+(locations.admin) both call these functions, so both have the same effects.
+"""
+
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from opentelemetry import trace
+
+from accounts.models import User
+from accounts.selectors import user_is_moderator
+from locations import feed
+from locations.models import Location, LocationStatus
+from locations.selectors import location_public_feature
+from moderation.constants import REASON_CODES, REASON_MAX_LENGTH
+from moderation.models import ModerationLog
+from notifications.services import notify
+
+tracer = trace.get_tracer(__name__)
+
+PENDING = LocationStatus.PENDING
+APPROVED = LocationStatus.APPROVED
+REJECTED = LocationStatus.REJECTED
+
+# (from, to) -> whether the decision needs a reason code and a reason text.
+# approved -> rejected is a take-down of a public place; rejected -> approved a re-review.
+# Nothing moves a place back to pending here: an owner's edit does that (locations).
+ALLOWED_TRANSITIONS: dict[tuple[str, str], bool] = {
+    (PENDING, APPROVED): False,
+    (PENDING, REJECTED): True,
+    (APPROVED, REJECTED): True,
+    (REJECTED, APPROVED): False,
+}
+
+EVENT_APPROVED = "location.approved"
+EVENT_REJECTED = "location.rejected"
+
+
+class ModerationError(Exception):
+    """Base of the errors a decision can end in; nothing was written."""
+
+
+class IllegalTransition(ModerationError):
+    """The place's current status does not allow this decision (the API answers 409)."""
+
+    def __init__(self, *, from_status: str, to_status: str, expected_status: str | None = None):
+        self.from_status = from_status
+        self.to_status = to_status
+        self.expected_status = expected_status
+        if expected_status is not None and expected_status != from_status:
+            message = (
+                f"The place is now {from_status}, not {expected_status}: "
+                "someone else decided on it meanwhile."
+            )
+        else:
+            message = f"A {from_status} place cannot be {to_status}."
+        super().__init__(message)
+
+
+class InvalidDecision(ModerationError):
+    """The decision's input is incomplete or unknown (the API answers 400)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+def decision_validate(*, to_status: str, reason_code: str, reason: str) -> dict[str, list[str]]:
+    """The input errors of a decision, by field, before looking at the place. A
+    rejection or take-down needs both a known reason code and a reason text."""
+    errors: dict[str, list[str]] = {}
+    if to_status not in (APPROVED, REJECTED):
+        errors["status"] = [f"Must be one of: {APPROVED}, {REJECTED}."]
+        return errors
+    needs_reason = to_status == REJECTED
+    if reason_code and reason_code not in REASON_CODES:
+        errors["reason_code"] = [f"Unknown reason code; one of: {', '.join(REASON_CODES)}."]
+    elif needs_reason and not reason_code:
+        errors["reason_code"] = ["A reason code is required to reject a place."]
+    if len(reason) > REASON_MAX_LENGTH:
+        errors["reason"] = [f"At most {REASON_MAX_LENGTH} characters."]
+    elif needs_reason and not reason:
+        errors["reason"] = ["A reason is required to reject a place."]
+    return errors
+
+
+def location_transition(
+    *,
+    location_id: UUID | str,
+    to_status: str,
+    moderator: User,
+    reason_code: str = "",
+    reason: str = "",
+    expected_status: str | None = None,
+) -> ModerationLog:
+    """Move a place to `to_status` on behalf of `moderator` and record the decision.
+
+    `expected_status`, when given, is the status the moderator saw: if the place has
+    moved on meanwhile the decision is refused rather than applied to a state the
+    moderator never looked at. Raises Location.DoesNotExist, IllegalTransition,
+    InvalidDecision or PermissionDenied; on any of them nothing is written.
+    """
+    reason = reason.strip()
+    reason_code = reason_code.strip()
+    errors = decision_validate(to_status=to_status, reason_code=reason_code, reason=reason)
+    if errors:
+        raise InvalidDecision(errors)
+    if not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators decide on places.")
+
+    with (
+        tracer.start_as_current_span("placemap.moderation.transition") as span,
+        transaction.atomic(),
+    ):
+        span.set_attribute("placemap.location_id", str(location_id))
+        span.set_attribute("placemap.moderation.to_status", to_status)
+        span.set_attribute("placemap.moderation.moderator_id", moderator.pk)
+        # The row lock serialises concurrent decisions on one place: the second waits
+        # here, then reads the status the first one committed and is judged against it.
+        location = Location.objects.select_for_update().get(pk=location_id)
+        from_status = location.status
+        span.set_attribute("placemap.moderation.from_status", from_status)
+        if expected_status is not None and expected_status != from_status:
+            raise IllegalTransition(
+                from_status=from_status, to_status=to_status, expected_status=expected_status
+            )
+        if (from_status, to_status) not in ALLOWED_TRANSITIONS:
+            raise IllegalTransition(from_status=from_status, to_status=to_status)
+
+        location.status = to_status
+        # The database refuses approved_at on a place that is not approved.
+        location.approved_at = timezone.now() if to_status == APPROVED else None
+        location.save(update_fields=["status", "approved_at", "updated_at"])
+
+        log = ModerationLog.objects.create(
+            location=location,
+            location_ref=location.id,
+            moderator=moderator,
+            from_status=from_status,
+            to_status=to_status,
+            reason_code=reason_code,
+            reason=reason,
+        )
+        _notify_submitter(location=location, log=log)
+        _publish_to_map(location=location, log=log)
+        span.set_attribute("placemap.moderation.log_id", log.id)
+    return log
+
+
+def location_approve(
+    *,
+    location_id: UUID | str,
+    moderator: User,
+    reason_code: str = "",
+    reason: str = "",
+    expected_status: str | None = None,
+) -> ModerationLog:
+    """Approve a pending place, or re-approve a rejected one."""
+    return location_transition(
+        location_id=location_id,
+        to_status=APPROVED,
+        moderator=moderator,
+        reason_code=reason_code,
+        reason=reason,
+        expected_status=expected_status,
+    )
+
+
+def location_reject(
+    *,
+    location_id: UUID | str,
+    moderator: User,
+    reason_code: str,
+    reason: str,
+    expected_status: str | None = None,
+) -> ModerationLog:
+    """Reject a pending place, or take an approved one down; both need a reason."""
+    return location_transition(
+        location_id=location_id,
+        to_status=REJECTED,
+        moderator=moderator,
+        reason_code=reason_code,
+        reason=reason,
+        expected_status=expected_status,
+    )
+
+
+def _notify_submitter(*, location: Location, log: ModerationLog) -> None:
+    # Erasure (GDPR) keeps the place but clears its submitter: nobody to tell.
+    if location.submitter_id is None:
+        return
+    # The moderator is deliberately absent: submitters learn the decision, not who made it.
+    notify(
+        recipient=location.submitter,
+        event=EVENT_APPROVED if log.to_status == APPROVED else EVENT_REJECTED,
+        context={
+            "location_id": str(location.id),
+            "location_name": location.name,
+            "status": log.to_status,
+            "previous_status": log.from_status,
+            "take_down": log.from_status == APPROVED and log.to_status == REJECTED,
+            "reason_code": log.reason_code,
+            "reason_label": REASON_CODES.get(log.reason_code, ""),
+            "reason": log.reason,
+        },
+        # One notification per decision, however often the delivery is retried.
+        dedupe_key=f"{log.id}",
+    )
+
+
+def _publish_to_map(*, location: Location, log: ModerationLog) -> None:
+    lon, lat = location.point.x, location.point.y
+    if log.to_status == APPROVED:
+        feed.publish_on_commit(
+            event=feed.EVENT_APPROVED,
+            location_id=location.id,
+            lon=lon,
+            lat=lat,
+            # Built inside the transaction: it sees the place as approved.
+            feature=location_public_feature(location_id=location.id),
+        )
+    elif log.from_status == APPROVED:
+        # Only a take-down removes something from open maps; a pending place never was on one.
+        feed.publish_on_commit(
+            event=feed.EVENT_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
+        )
