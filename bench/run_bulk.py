@@ -22,16 +22,16 @@ import re
 import shutil
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common  # noqa: E402
-from bench.run_places import server_env  # noqa: E402
+from bench import common
+from bench.run_places import server_env
 
 IMPORT_DB = "placemap_bench_import"
-WORKDIR = Path(os.environ.get("BENCH_BULK_DIR", "/tmp/placemap-bench-bulk"))
+WORKDIR = Path(os.environ.get("BENCH_BULK_DIR", tempfile.gettempdir())) / "placemap-bench-bulk"
 # The columns the export command writes, for ogr2ogr to read the same data.
 OGR_SELECT = (
     "SELECT id, external_id, name, description, category, address, status, created_at, "
@@ -114,8 +114,16 @@ def export_runs(fmt: str, repeats: int) -> dict:
     for repeat in range(repeats):
         ours_file.unlink(missing_ok=True)
         result = timed(
-            [common.PYTHON, "manage.py", "export_locations", "--format", fmt,
-             "--output", str(ours_file), "--no-progress"],  # fmt: skip
+            [
+                common.PYTHON,
+                "manage.py",
+                "export_locations",
+                "--format",
+                fmt,
+                "--output",
+                str(ours_file),
+                "--no-progress",
+            ],
             env=manage_env(common.BENCH_DB),
             label=f"export-ours-{fmt}-{repeat}",
         )
@@ -144,8 +152,16 @@ def import_runs(fmt: str, repeats: int) -> dict:
     for repeat in range(repeats):
         reset_import_db()
         result = timed(
-            [common.PYTHON, "manage.py", "import_locations", str(source), "--format", fmt,
-             "--status", "approved"],  # fmt: skip
+            [
+                common.PYTHON,
+                "manage.py",
+                "import_locations",
+                str(source),
+                "--format",
+                fmt,
+                "--status",
+                "approved",
+            ],
             env=manage_env(IMPORT_DB),
             label=f"import-ours-{fmt}-{repeat}",
         )
@@ -231,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
             raw[f"export {fmt}"] = runs
             summary[f"export {fmt}"] = {
                 tool: med(runs[tool])
-                | {"note": f"{runs[tool][-1]['bytes'] / 1e6:.0f} MB, "
-                   f"{runs['features'][tool]:,} features"}  # fmt: skip
+                | {
+                    "note": f"{runs[tool][-1]['bytes'] / 1e6:.0f} MB, "
+                    f"{runs['features'][tool]:,} features"
+                }
                 for tool in ("ours", "ogr2ogr")
             }
     if not args.skip_import:

@@ -32,8 +32,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common  # noqa: E402
-from bench.seed_places import CITIES, KM_PER_DEG_LAT  # noqa: E402
+from bench import common
+from bench.seed_places import CITIES, KM_PER_DEG_LAT
 
 CASES = ("radius", "viewport", "text")
 OPTIONAL_CASES = ("viewport_clusters",)
@@ -56,7 +56,7 @@ WRK_SCRIPT = common.BENCH_DIR / "wrk_paths.lua"
 
 # --- query generation ------------------------------------------------------------------
 def _near_city(rng: random.Random, spread: float = 0.6) -> tuple[float, float]:
-    _name, lon0, lat0, weight, sigma = rng.choices(CITIES, [c[3] for c in CITIES])[0]
+    _name, lon0, lat0, _weight, sigma = rng.choices(CITIES, [c[3] for c in CITIES])[0]
     lat = lat0 + rng.gauss(0, sigma * spread) / KM_PER_DEG_LAT
     lon = lon0 + rng.gauss(0, sigma * spread) / (KM_PER_DEG_LAT * math.cos(math.radians(lat0)))
     return round(lon, 6), round(lat, 6)
@@ -228,12 +228,16 @@ class ApiServer:
             [
                 str(common.ROOT / ".venv" / "bin" / "uvicorn"),
                 "config.asgi:application",
-                "--host", "127.0.0.1",
-                "--port", str(self.port),
-                "--workers", str(self.workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
                 "--no-access-log",
-                "--log-level", "warning",
-            ],  # fmt: skip
+                "--log-level",
+                "warning",
+            ],
             cwd=common.ROOT,
             env=server_env(self.extra_env),
             stdout=log,
@@ -337,14 +341,12 @@ def markdown(results: dict) -> str:
 
             def cells(s):
                 if not s:
-                    return "– | – | – | –"
-                return (
-                    f"{s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f}"
-                )
+                    return "- | - | - | -"
+                return f"{s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f}"
 
             lines.append(
                 f"| {case} | {conc} | {cells(api)} | {cells(floor)} | "
-                f"{ratio:.0%} | {verdict} |".replace("nan%", "–")
+                f"{ratio:.0%} | {verdict} |".replace("nan%", "-")
             )
     return "\n".join(lines) + "\n"
 
@@ -389,8 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     checks: dict = {}
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     log_path = common.RESULTS_DIR / f"uvicorn-{stamp}.log"
-    server = None if args.skip_api else ApiServer(
-        port=args.port, workers=args.workers, log_path=log_path
+    server = (
+        None
+        if args.skip_api
+        else ApiServer(port=args.port, workers=args.workers, log_path=log_path)
     )
     try:
         if server:
@@ -436,9 +440,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {
         case: {
-            conc: {
-                kind: summarize(runs) if runs else None for kind, runs in per_conc.items()
-            }
+            conc: {kind: summarize(runs) if runs else None for kind, runs in per_conc.items()}
             for conc, per_conc in per_case.items()
         }
         for case, per_case in raw.items()

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import common  # noqa: E402
-from bench.run_places import ApiServer  # noqa: E402
+from bench import common
+from bench.run_places import ApiServer
 
 SIZES = {"1MP": (1152, 864), "4MP": (2304, 1728), "12MP": (4000, 3000)}
 BENCH_BUCKET = "placemap-bench"
@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def med(runs: list[dict]) -> dict:
         return {
-            key: common.median([r[key] for r in runs]) for key in ("rps", "p50_ms", "p95_ms", "p99_ms")
+            key: common.median([r[key] for r in runs])
+            for key in ("rps", "p50_ms", "p95_ms", "p99_ms")
         } | {"runs": len(runs), "errors": sum(r["errors"] for r in runs)}
 
     summary = {

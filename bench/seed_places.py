@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BENCH_DB, ensure_database, migrate, pg_dsn  # noqa: E402
-from locations.constants import CATEGORIES  # noqa: E402
+from bench.common import BENCH_DB, ensure_database, migrate, pg_dsn
+from locations.constants import CATEGORIES
 
 # (name, lon, lat, weight, sigma_km). Weights are rough metro sizes, so the busiest city
 # gets about 3x the places of the quietest.
@@ -208,8 +208,7 @@ def generate_rows(n: int, seed: int):
 
 
 COLUMNS = (
-    "id, name, description, category, address, point, status, "
-    "created_at, updated_at, approved_at"
+    "id, name, description, category, address, point, status, created_at, updated_at, approved_at"
 )
 
 
@@ -247,19 +246,19 @@ def seed(n: int, seed_value: int, dbname: str) -> dict:
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for name, _definition in indexes:
                 conn.execute(f'DROP INDEX "{name}"')
-            with conn.cursor() as cur:
-                with cur.copy(f"COPY locations_location ({COLUMNS}) FROM STDIN FREEZE") as copy:
-                    buffer: list[str] = []
-                    for index, line in enumerate(generate_rows(n, seed_value), 1):
-                        buffer.append(line)
-                        if len(buffer) >= 5000:
-                            copy.write("".join(buffer))
-                            buffer.clear()
-                        if index % 200_000 == 0:
-                            elapsed = time.perf_counter() - started
-                            print(f"  copied {index:>9,} rows  {elapsed:6.1f} s", flush=True)
-                    if buffer:
+            copy_sql = f"COPY locations_location ({COLUMNS}) FROM STDIN FREEZE"
+            with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                buffer: list[str] = []
+                for index, line in enumerate(generate_rows(n, seed_value), 1):
+                    buffer.append(line)
+                    if len(buffer) >= 5000:
                         copy.write("".join(buffer))
+                        buffer.clear()
+                    if index % 200_000 == 0:
+                        elapsed = time.perf_counter() - started
+                        print(f"  copied {index:>9,} rows  {elapsed:6.1f} s", flush=True)
+                if buffer:
+                    copy.write("".join(buffer))
             timings["copy_s"] = time.perf_counter() - started
             index_started = time.perf_counter()
             for name, definition in indexes:
