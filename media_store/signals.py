@@ -13,5 +13,9 @@ from media_store.models import Image
 def remove_objects_after_commit(sender, instance: Image, **kwargs):
     from media_store.services import image_objects_delete
 
-    keys = instance.storage_keys
-    transaction.on_commit(lambda: image_objects_delete(keys=keys))
+    image_id, keys = instance.id, instance.storage_keys
+    # robust: the deletion has committed; a failure here must not turn the response
+    # into a 500 (the service defers to a task, the orphan sweep catches the rest).
+    transaction.on_commit(
+        lambda: image_objects_delete(image_id=image_id, keys=keys), robust=True
+    )

@@ -1,37 +1,134 @@
 """The one client for every S3 call Placemap makes.
 
-Timeouts bound every call. (The photos work wraps these calls in retries and a
-circuit breaker; keep every S3 call going through this module so it covers them all.)
+Every call that goes over the network passes through `execute()`, which stacks, from the
+outside in:
+
+1. a circuit breaker (pybreaker) whose state lives in Redis, so every web and worker
+   process agrees that storage is down and fails at once (StorageUnavailable) instead of
+   each one paying its own timeouts;
+2. retries (tenacity) with exponential backoff and full jitter, for transient errors
+   only: connection failures and timeouts, 5xx answers and throttling. A 4xx answer is a
+   bug or a missing object, never retried and never counted by the breaker;
+3. a boto3 client with connect/read timeouts and botocore's own retries switched off
+   (tenacity owns them, so the two do not multiply).
+
+Presigning is local computation (no network): it does not go through the breaker, so
+photo URLs keep being served while storage is down.
 """
 
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import boto3
+import pybreaker
+import redis
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from django.conf import settings
+from opentelemetry import trace
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+T = TypeVar("T")
+
+# S3/MinIO error codes that mean "slow down", whatever the HTTP status they come with.
+THROTTLING_CODES = frozenset(
+    {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
+)
+NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# Retry-After when storage failed but the breaker is not (yet) open.
+DEFAULT_RETRY_AFTER = 5
 
 
-@lru_cache(maxsize=1)
+class StorageError(Exception):
+    """Base of the errors this module raises."""
+
+
+class StorageUnavailable(StorageError):
+    """Storage is down (breaker open, or transient failures outlasted the retries).
+    `retry_after` is how many seconds until a new attempt makes sense."""
+
+    def __init__(self, message: str, *, retry_after: int = DEFAULT_RETRY_AFTER):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageObjectNotFound(StorageError):
+    pass
+
+
+# --- Classifying errors ---------------------------------------------------------------
+
+
+def _client_error_status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying, and a sign that storage is unhealthy (counted by the breaker)."""
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        # Connection refused/reset, DNS, connect and read timeouts.
+        return True
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = _client_error_status(exc)
+        return status >= 500 or status == 429 or code in THROTTLING_CODES
+    return False
+
+
+# --- Clients ----------------------------------------------------------------------------
+
+_client_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
 def _client_for(endpoint: str, region: str, key: str, connect: float, read: float):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint or None,
-        region_name=region,
-        aws_access_key_id=key,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            connect_timeout=connect,
-            read_timeout=read,
-            retries={"max_attempts": 1, "mode": "standard"},
-        ),
-    )
+    # boto3's default session is not thread-safe while it builds a client.
+    with _client_lock:
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint or None,
+            region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                connect_timeout=connect,
+                read_timeout=read,
+                # tenacity retries; botocore retrying too would multiply the attempts.
+                retries={"max_attempts": 1, "mode": "standard"},
+            ),
+        )
 
 
 def s3_client():
+    """The raw client. Prefer execute() or the helpers below: they add retries and the
+    breaker. Raw use is for local work (presigning) and operator set-up (ensure_bucket)."""
     return _client_for(
         settings.AWS_S3_ENDPOINT_URL,
+        settings.AWS_S3_REGION_NAME,
+        settings.AWS_ACCESS_KEY_ID,
+        settings.STORAGE_CONNECT_TIMEOUT,
+        settings.STORAGE_READ_TIMEOUT,
+    )
+
+
+def public_client():
+    """Signs URLs for the host clients reach (SigV4 signs the host, so the client
+    that presigns must use the public endpoint, not the internal one)."""
+    return _client_for(
+        settings.STORAGE_PUBLIC_ENDPOINT_URL or settings.AWS_S3_ENDPOINT_URL,
         settings.AWS_S3_REGION_NAME,
         settings.AWS_ACCESS_KEY_ID,
         settings.STORAGE_CONNECT_TIMEOUT,
@@ -43,7 +140,220 @@ def bucket_name() -> str:
     return settings.AWS_STORAGE_BUCKET_NAME
 
 
+# --- Circuit breaker ------------------------------------------------------------------
+
+
+class ConcurrentCircuitBreaker(pybreaker.CircuitBreaker):
+    """pybreaker holds one lock around the whole guarded call, which would let only one
+    storage call per process run at a time. State changes still take the lock (in
+    open/half_open/close) and the counters are atomic Redis INCRs; the cost is that a
+    half-open breaker may let a few concurrent trial calls through instead of one."""
+
+    def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self.state.call(func, *args, **kwargs)
+
+
+def _not_a_storage_failure(exc: BaseException) -> bool:
+    return not is_transient(exc)
+
+
+def _breaker_redis() -> redis.Redis:
+    timeout = settings.STORAGE_BREAKER_REDIS_TIMEOUT
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+
+
+@lru_cache(maxsize=4)
+def _redis_breaker(
+    redis_url: str, namespace: str, fail_max: int, reset_timeout: int
+) -> ConcurrentCircuitBreaker:
+    storage = pybreaker.CircuitRedisStorage(
+        pybreaker.STATE_CLOSED, _breaker_redis(), namespace=namespace
+    )
+    return ConcurrentCircuitBreaker(
+        fail_max=fail_max,
+        reset_timeout=reset_timeout,
+        exclude=[_not_a_storage_failure],
+        state_storage=storage,
+        name="storage",
+    )
+
+
+@lru_cache(maxsize=4)
+def _local_breaker(fail_max: int, reset_timeout: int) -> ConcurrentCircuitBreaker:
+    return ConcurrentCircuitBreaker(
+        fail_max=fail_max,
+        reset_timeout=reset_timeout,
+        exclude=[_not_a_storage_failure],
+        name="storage-local",
+    )
+
+
+def breaker() -> ConcurrentCircuitBreaker:
+    """The storage breaker, shared through Redis. If Redis cannot be reached when the
+    breaker is first built, this process falls back to a private in-memory breaker (and
+    tries Redis again next time) rather than failing storage calls for a Redis outage.
+    Once built, pybreaker's Redis storage itself treats Redis errors as "closed"."""
+    try:
+        return _redis_breaker(
+            settings.REDIS_URL,
+            settings.STORAGE_BREAKER_NAMESPACE,
+            settings.STORAGE_BREAKER_FAIL_MAX,
+            settings.STORAGE_BREAKER_RESET_TIMEOUT,
+        )
+    except redis.RedisError:
+        logger.warning("Redis unreachable: storage breaker state is local to this process")
+        return _local_breaker(
+            settings.STORAGE_BREAKER_FAIL_MAX, settings.STORAGE_BREAKER_RESET_TIMEOUT
+        )
+
+
+def breaker_state() -> dict:
+    """For /ready and operators: the state, failures in a row, and when it may close."""
+    cb = breaker()
+    state = cb.current_state
+    info: dict[str, Any] = {"state": state, "failures": cb.fail_counter}
+    if state == pybreaker.STATE_OPEN:
+        info["retry_after"] = _seconds_until_trial(cb)
+    return info
+
+
+def _seconds_until_trial(cb: pybreaker.CircuitBreaker) -> int:
+    opened_at = cb._state_storage.opened_at  # pybreaker exposes no public accessor
+    if opened_at is None:
+        return cb.reset_timeout
+    remaining = (opened_at + timedelta(seconds=cb.reset_timeout)) - datetime.now(UTC)
+    # Redis keeps opened_at in whole seconds: round up so clients never come back early.
+    return max(1, int(remaining.total_seconds()) + 1)
+
+
+def raise_if_unavailable() -> None:
+    """Fail fast, before doing work whose result could not be stored anyway. An open
+    breaker whose reset_timeout has passed lets the caller through as the trial call."""
+    cb = breaker()
+    if cb.current_state != pybreaker.STATE_OPEN:
+        return
+    retry_after = _seconds_until_trial(cb)
+    opened_at = cb._state_storage.opened_at
+    if opened_at is None or datetime.now(UTC) < opened_at + timedelta(seconds=cb.reset_timeout):
+        raise StorageUnavailable("Storage circuit breaker is open.", retry_after=retry_after)
+
+
+# --- Guarded execution ------------------------------------------------------------------
+
+
+def _retrying() -> Retrying:
+    return Retrying(
+        stop=stop_after_attempt(settings.STORAGE_RETRY_ATTEMPTS),
+        # Full jitter: a random wait in [0, min(max, initial * 2**attempt)].
+        wait=wait_random_exponential(
+            multiplier=settings.STORAGE_RETRY_WAIT_INITIAL, max=settings.STORAGE_RETRY_WAIT_MAX
+        ),
+        retry=retry_if_exception(is_transient),
+        reraise=True,
+        before_sleep=lambda rs: logger.info(
+            "Retrying storage call after %s (attempt %d)",
+            type(rs.outcome.exception()).__name__,
+            rs.attempt_number,
+        ),
+    )
+
+
+def execute(operation: str, fn: Callable[[Any], T]) -> T:
+    """Run `fn(client)` under the breaker, with retries. `operation` names it in traces
+    and logs. Raises StorageUnavailable when storage is down, StorageObjectNotFound for a
+    missing object, and lets other (4xx, programming) errors through unchanged."""
+    cb = breaker()
+    with tracer.start_as_current_span("placemap.storage." + operation) as span:
+        span.set_attribute("storage.bucket", bucket_name())
+        try:
+            return cb.call(lambda: _retrying()(fn, s3_client()))
+        except pybreaker.CircuitBreakerError as exc:
+            span.set_attribute("storage.breaker", "open")
+            raise StorageUnavailable(
+                "Storage circuit breaker is open.", retry_after=_seconds_until_trial(cb)
+            ) from exc
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError):
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in NOT_FOUND_CODES:
+                    raise StorageObjectNotFound(operation) from exc
+            if is_transient(exc):
+                span.set_attribute("storage.error", type(exc).__name__)
+                raise StorageUnavailable(
+                    f"Storage failed: {type(exc).__name__}", retry_after=DEFAULT_RETRY_AFTER
+                ) from exc
+            raise
+
+
+# --- Operations --------------------------------------------------------------------------
+
+
+def put_object(*, key: str, body: bytes, content_type: str) -> None:
+    execute(
+        "put_object",
+        lambda client: client.put_object(
+            Bucket=bucket_name(),
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            # Keys never change content (a new upload gets a new id): cache for long.
+            CacheControl="private, max-age=31536000, immutable",
+        ),
+    )
+
+
+def get_object_bytes(*, key: str) -> bytes:
+    def fetch(client) -> bytes:
+        # Read the body inside the retried function: a reset mid-body is transient too.
+        return client.get_object(Bucket=bucket_name(), Key=key)["Body"].read()
+
+    return execute("get_object", fetch)
+
+
+def delete_objects(keys: list[str]) -> None:
+    """Delete these keys (missing ones are fine: S3 deletes are idempotent)."""
+    keys = sorted({k for k in keys if k})
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        execute(
+            "delete_objects",
+            lambda client, chunk=chunk: client.delete_objects(
+                Bucket=bucket_name(),
+                Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
+            ),
+        )
+
+
+def iter_objects(*, prefix: str, start_after: str = "", page_size: int = 1000) -> Iterator[dict]:
+    """Every object under `prefix` ({"Key", "LastModified", "Size", ...}) in key order,
+    after `start_after`, page by page, each page fetched through the breaker."""
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"Bucket": bucket_name(), "Prefix": prefix, "MaxKeys": page_size}
+        if start_after:
+            params["StartAfter"] = start_after
+        if token:
+            params["ContinuationToken"] = token
+        page = execute("list_objects", lambda client, params=params: client.list_objects_v2(**params))
+        yield from page.get("Contents", [])
+        if not page.get("IsTruncated"):
+            return
+        token = page["NextContinuationToken"]
+
+
+def presigned_get_url(*, key: str, expires_in: int | None = None) -> str:
+    """A SigV4 GET URL, computed locally (works while storage is down)."""
+    return public_client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": bucket_name(), "Key": key},
+        ExpiresIn=expires_in or settings.AWS_QUERYSTRING_EXPIRE,
+    )
+
+
 def ensure_bucket() -> None:
+    """Operator set-up (tests, `make run`): raw client, no breaker."""
     client = s3_client()
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if bucket_name() not in existing:
@@ -51,14 +361,14 @@ def ensure_bucket() -> None:
 
 
 def storage_health() -> dict:
-    s3_client().head_bucket(Bucket=bucket_name())
-    return {"bucket": bucket_name()}
-
-
-def delete_objects(keys: list[str]) -> None:
-    keys = [k for k in keys if k]
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        s3_client().delete_objects(
-            Bucket=bucket_name(), Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
-        )
+    """For /ready: a direct HEAD of the bucket (not through the breaker, so a probe
+    neither trips it nor is blocked by it) plus the breaker's shared state."""
+    state = breaker_state()
+    try:
+        s3_client().head_bucket(Bucket=bucket_name())
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageUnavailable(
+            f"{type(exc).__name__}: {exc} (breaker {state['state']}, "
+            f"{state['failures']} failures in a row)"
+        ) from exc
+    return {"bucket": bucket_name(), "breaker": state}
