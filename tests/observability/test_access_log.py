@@ -1,0 +1,105 @@
+import re
+
+import pytest
+
+from config.middleware import REQUEST_ID_HEADER
+
+pytestmark = pytest.mark.django_db
+
+GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def test_a_request_writes_exactly_one_json_access_line_with_its_request_id(user_client, user, logs):
+    response = user_client.get("/api/v1/me", HTTP_X_REQUEST_ID="client-7.a_B")
+
+    assert response.status_code == 200
+    assert response[REQUEST_ID_HEADER] == "client-7.a_B"
+    access = logs.events("request_finished")
+    assert len(access) == 1
+    line = access[0]
+    assert line["request_id"] == "client-7.a_B"
+    assert line["method"] == "GET"
+    assert line["path"] == "/api/v1/me"
+    assert line["status"] == 200
+    assert line["user_id"] == user.pk
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert line["level"] == "info"
+    assert line["logger"] == "placemap.access"
+    # Every line written during the request carries its id, not only the access line.
+    assert all(entry.get("request_id") == "client-7.a_B" for entry in logs.lines())
+
+
+def test_each_request_gets_its_own_generated_id(api_client, logs):
+    first = api_client.get("/api/v1/categories")
+    second = api_client.get("/api/v1/categories")
+
+    ids = [first[REQUEST_ID_HEADER], second[REQUEST_ID_HEADER]]
+    assert all(GENERATED_ID.fullmatch(request_id) for request_id in ids)
+    assert ids[0] != ids[1]
+    assert [line["request_id"] for line in logs.events("request_finished")] == ids
+
+
+def test_a_problem_response_logs_a_warning_with_the_id_from_its_body(api_client, logs):
+    response = api_client.get("/api/v1/me")
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    request_id = response.json()["request_id"]
+    assert request_id == response[REQUEST_ID_HEADER]
+    (line,) = logs.events("request_finished")
+    assert line["request_id"] == request_id
+    assert line["status"] == 401
+    assert line["level"] == "warning"
+    assert line["user_id"] is None
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    [
+        "a" * 129,
+        "has space",
+        "line\nbreak",
+        "<script>alert(1)</script>",
+        "semi;colon",
+        "caf\u00e9",
+        "",
+    ],
+    ids=["too-long", "space", "newline", "markup", "semicolon", "non-ascii", "empty"],
+)
+def test_it_replaces_an_insane_incoming_id_and_never_echoes_it(api_client, logs, incoming):
+    response = api_client.get("/api/v1/nowhere", HTTP_X_REQUEST_ID=incoming)
+
+    assert response.status_code == 404
+    replaced = response[REQUEST_ID_HEADER]
+    assert GENERATED_ID.fullmatch(replaced)
+    assert response.json()["request_id"] == replaced
+    (line,) = logs.events("request_finished")
+    assert line["request_id"] == replaced
+    if incoming:
+        assert incoming not in logs.text
+        assert incoming not in response.content.decode()
+
+
+def test_it_keeps_a_sane_id_of_exactly_128_characters(api_client, logs):
+    incoming = "A1._-" * 25 + "xyz"
+    assert len(incoming) == 128
+
+    response = api_client.get("/api/v1/categories", HTTP_X_REQUEST_ID=incoming)
+
+    assert response[REQUEST_ID_HEADER] == incoming
+    assert logs.events("request_finished")[0]["request_id"] == incoming
+
+
+def test_a_streamed_export_is_logged_once_after_its_last_byte(api_client, logs):
+    response = api_client.get("/api/v1/locations/export", {"format": "geojson"})
+    assert response.status_code == 200
+    assert response.streaming
+    assert logs.events("request_finished") == []
+
+    b"".join(response.streaming_content)
+
+    (line,) = logs.events("request_finished")
+    assert line["streamed"] is True
+    assert line["path"] == "/api/v1/locations/export"
+    assert line["query"] == "format=geojson"
+    assert line["request_id"] == response[REQUEST_ID_HEADER]
