@@ -1,12 +1,30 @@
+import json
+import mimetypes
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
+from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from accounts.selectors import user_personal_data
+from locations import feed
+from locations.models import Location, LocationStatus
+from media_store import storage
+from media_store.models import Image
+
+tracer = trace.get_tracer(__name__)
 
 
 class UsernameTaken(ValueError):
@@ -54,7 +72,137 @@ def moderator_revoke(*, user: User) -> None:
     user.groups.remove(moderators_group())
 
 
+# --- GDPR (docs/gdpr.md) ------------------------------------------------------------------
+
+EXPORT_FORMAT = "placemap-personal-data"
+EXPORT_FORMAT_VERSION = 1
+EXPORT_README = """Placemap: your personal data
+============================
+
+data.json   everything Placemap holds about you: profile, places (every status),
+            photos (metadata), moderation decisions on your places, notifications.
+photos/     the photos you uploaded, as stored (re-encoded, without metadata).
+            data.json -> images[].file names each one; null if the file was not
+            available (a photo still processing, or lost).
+"""
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    filename: str
+    locations: int
+    images: int
+    photos_included: int
+
+
+@dataclass(frozen=True)
+class ErasureSummary:
+    places_deleted: int
+    places_anonymized: int
+    images_deleted: int
+
+
+def export_filename(*, user: User) -> str:
+    return f"placemap-export-{user.username}-{timezone.now():%Y%m%d}.zip"
+
+
+def _photo_name(image_id: str, content_type: str) -> str:
+    extension = {"image/jpeg": ".jpg"}.get(content_type) or mimetypes.guess_extension(content_type)
+    return f"photos/{image_id}{extension or '.bin'}"
+
+
+def user_export(*, user: User, out: BinaryIO) -> ExportSummary:
+    """Write the user's GDPR export to `out`: a ZIP of data.json and their photos, read
+    through media_store.storage. Raises storage.StorageUnavailable if storage is down
+    (then `out` holds a partial archive: the caller discards it)."""
+    with tracer.start_as_current_span("placemap.accounts.export") as span:
+        span.set_attribute("placemap.user.id", user.pk)
+        data = user_personal_data(user=user)
+        keys = {
+            str(image_id): key
+            for image_id, key in Image.objects.filter(uploader=user).values_list("id", "key")
+        }
+        included = 0
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("README.txt", EXPORT_README)
+            for image in data["images"]:
+                image["file"] = None
+                try:
+                    body = storage.get_object_bytes(key=keys[image["id"]])
+                except storage.StorageObjectNotFound:
+                    continue
+                image["file"] = _photo_name(image["id"], image["content_type"])
+                # Photos are already compressed: storing them again saves CPU, not bytes.
+                archive.writestr(image["file"], body, compress_type=zipfile.ZIP_STORED)
+                included += 1
+            document = {
+                "format": EXPORT_FORMAT,
+                "version": EXPORT_FORMAT_VERSION,
+                "generated_at": timezone.now().isoformat(),
+                **data,
+            }
+            archive.writestr(
+                "data.json",
+                json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+            )
+        span.set_attribute("placemap.export.photos", included)
+        return ExportSummary(
+            filename=export_filename(user=user),
+            locations=len(data["locations"]),
+            images=len(data["images"]),
+            photos_included=included,
+        )
+
+
+@transaction.atomic
+def user_erase(*, user: User, delete_places: bool) -> ErasureSummary:
+    """Erase an account and the personal data tied to it. With `delete_places` the
+    user's places (and their photos) go too; otherwise they stay, without a submitter.
+    Storage objects of deleted photos are removed after commit (media_store.signals).
+    The caller checks that the user asked for it (password, or an operator)."""
+    with tracer.start_as_current_span("placemap.accounts.erase") as span:
+        span.set_attribute("placemap.user.id", user.pk)
+        span.set_attribute("placemap.erase.delete_places", delete_places)
+        # Lock the account: a place submitted while we erase must not escape the erasure.
+        user = User.objects.select_for_update().get(pk=user.pk)
+        places = Location.objects.filter(submitter=user)
+        places_deleted = places_anonymized = images_deleted = 0
+        if delete_places:
+            for place_id, point in places.filter(status=LocationStatus.APPROVED).values_list(
+                "id", "point"
+            ):
+                feed.publish_on_commit(
+                    event=feed.EVENT_REMOVED, location_id=place_id, lon=point.x, lat=point.y
+                )
+            # ORM delete (not raw SQL): each Image row's post_delete schedules its objects'
+            # removal from storage.
+            _, counts = places.delete()
+            places_deleted = counts.get(Location._meta.label, 0)
+            images_deleted = counts.get(Image._meta.label, 0)
+        else:
+            # update() leaves updated_at alone: the place's content did not change.
+            places_anonymized = places.update(submitter=None)
+        # Photos never attached to a place were never public: they are only the user's.
+        _, counts = Image.objects.filter(uploader=user, location__isnull=True).delete()
+        images_deleted += counts.get(Image._meta.label, 0)
+        # The admin's change history names the account in object_repr.
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
+        ).delete()
+        Token.objects.filter(user=user).delete()
+        # CASCADE: notifications, the user's own admin log entries, group memberships;
+        # SET_NULL: moderation decisions they took, photos on kept places.
+        user.delete()
+        return ErasureSummary(
+            places_deleted=places_deleted,
+            places_anonymized=places_anonymized,
+            images_deleted=images_deleted,
+        )
+
+
 __all__ = [
+    "ErasureSummary",
+    "ExportSummary",
     "InvalidCredentials",
     "UsernameTaken",
     "ValidationError",
@@ -62,5 +210,7 @@ __all__ = [
     "moderator_revoke",
     "token_obtain",
     "token_revoke",
+    "user_erase",
+    "user_export",
     "user_register",
 ]

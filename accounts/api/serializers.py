@@ -43,3 +43,26 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
     def get_is_moderator(self, user) -> bool:
         return user_is_moderator(user)
+
+
+class EraseInputSerializer(serializers.Serializer):
+    """DELETE /me: the password confirms it is the person, `places` is their choice."""
+
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    places = serializers.ChoiceField(
+        choices=[
+            ("keep", "Keep my places on the map, without my name"),
+            ("delete", "Delete my places and their photos"),
+        ]
+    )
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["user"].check_password(value):
+            raise serializers.ValidationError("Wrong password.")
+        return value
+
+
+class ErasureOutputSerializer(serializers.Serializer):
+    places_deleted = serializers.IntegerField()
+    places_anonymized = serializers.IntegerField()
+    images_deleted = serializers.IntegerField()

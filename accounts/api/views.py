@@ -1,4 +1,8 @@
-from drf_spectacular.utils import extend_schema
+import tempfile
+
+from django.contrib.auth import logout
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -7,12 +11,19 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.serializers import (
+    EraseInputSerializer,
+    ErasureOutputSerializer,
     RegisterInputSerializer,
     TokenInputSerializer,
     TokenOutputSerializer,
     UserOutputSerializer,
 )
-from accounts.api.throttles import AuthRateThrottle
+from accounts.api.throttles import AuthRateThrottle, GdprRateThrottle
+from config.exceptions import ServiceUnavailable
+from media_store.storage import StorageUnavailable
+
+# Exports up to this size are built in memory; bigger ones spill to a temporary file.
+EXPORT_SPOOL_BYTES = 16 * 1024 * 1024
 
 
 class RegisterView(APIView):
@@ -58,6 +69,57 @@ class TokenView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
+    def get_throttles(self):
+        # Only erasure checks a password; reading the profile is not rate-limited here.
+        return [GdprRateThrottle()] if self.request.method == "DELETE" else super().get_throttles()
+
     @extend_schema(responses={200: UserOutputSerializer})
     def get(self, request):
         return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(
+        request=EraseInputSerializer,
+        responses={200: ErasureOutputSerializer},
+        description="Erase the account (GDPR art. 17). See docs/gdpr.md.",
+    )
+    def delete(self, request):
+        data = EraseInputSerializer(data=request.data, context={"user": request.user})
+        data.is_valid(raise_exception=True)
+        summary = services.user_erase(
+            user=request.user, delete_places=data.validated_data["places"] == "delete"
+        )
+        if request.session is not None:
+            logout(request)  # a browser session of a deleted account ends here too
+        return Response(ErasureOutputSerializer(summary).data)
+
+
+class MeExportView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [GdprRateThrottle]
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                description="ZIP: data.json and photos/ (docs/gdpr.md)"
+            )
+        }
+    )
+    def get(self, request):
+        spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
+        try:
+            summary = services.user_export(user=request.user, out=spool)
+        except StorageUnavailable as exc:
+            spool.close()
+            raise ServiceUnavailable(
+                "Photo storage is unavailable; retry the export later.",
+                retry_after=exc.retry_after,
+            ) from exc
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        response = FileResponse(
+            spool, as_attachment=True, filename=summary.filename, content_type="application/zip"
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
