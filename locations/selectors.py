@@ -17,6 +17,7 @@ Index contract (see locations.models):
 
 import math
 from dataclasses import dataclass
+from datetime import UTC
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -43,9 +44,17 @@ def _public_images() -> Prefetch:
 
 
 def _iso(value) -> str | None:
-    # Same text as Postgres' json output of timestamptz in a UTC session, so a place
-    # reads the same in detail (Python) and in search/viewport (SQL).
-    return value.isoformat() if value is not None else None
+    # The same text as _sql_iso() writes, so a place reads the same in detail (Python)
+    # and in search/viewport (SQL): UTC, always microseconds, "Z" as DRF writes it.
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _sql_iso(column: str) -> str:
+    # AT TIME ZONE 'UTC': independent of the session's TimeZone (the benchmark's raw
+    # psycopg connection need not set it).
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
 def location_feature(location: Location) -> dict:
@@ -153,8 +162,8 @@ def _text_and_category_filters(*, q: str, categories, params: dict) -> list[str]
 
 def locations_search_sql(
     *,
-    lat: float | None,
-    lon: float | None,
+    lat: float | None = None,
+    lon: float | None = None,
     radius: int = constants.SEARCH_RADIUS_DEFAULT_M,
     q: str = "",
     category=(),
@@ -206,8 +215,9 @@ def locations_search_sql(
 
     feature = _FEATURE_HEAD.format(
         decimals=constants.COORDINATE_DECIMALS,
-        extra="""'description', l.description, 'status', l.status,
-        'created_at', l.created_at, 'updated_at', l.updated_at, 'approved_at', l.approved_at,
+        extra=f"""'description', l.description, 'status', l.status,
+        'created_at', {_sql_iso("l.created_at")}, 'updated_at', {_sql_iso("l.updated_at")},
+        'approved_at', {_sql_iso("l.approved_at")},
         'distance_m', round(l.distance_m::numeric, 1)""",
     )
     # Only fixed SQL fragments are interpolated; every value is a bound parameter.
@@ -306,7 +316,7 @@ def locations_viewport_sql(
     params["cell"] = cluster_cell_size(viewport=viewport, zoom=zoom, limit=limit)
 
     feature = _FEATURE_HEAD.format(
-        decimals=constants.COORDINATE_DECIMALS, extra="'approved_at', l.approved_at"
+        decimals=constants.COORDINATE_DECIMALS, extra=f"'approved_at', {_sql_iso('l.approved_at')}"
     )
     # Only fixed SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""

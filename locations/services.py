@@ -73,7 +73,7 @@ def location_create(
             notify(
                 recipient=submitter,
                 event="location.submitted",
-                context={"location_id": str(location.id), "name": location.name},
+                context={"location_id": str(location.id), "location_name": location.name},
                 dedupe_key=str(location.id),
             )
     return location
@@ -103,6 +103,7 @@ def location_update(
         # Lock: a moderator's approval racing this edit must see it or be seen by it.
         location = Location.objects.select_for_update().get(pk=location.pk)
         was_public = location.status == LocationStatus.APPROVED
+        old_position = (location.point.x, location.point.y)
         changed: list[str] = []
         values = {"name": name, "description": description, "category": category}
         values["address"] = address
@@ -130,12 +131,14 @@ def location_update(
             changed += ["status", "approved_at"]
         location.save(update_fields=[*changed, "updated_at"])
 
+        # Maps showing the old position must hear about a move too.
+        previous = old_position if "point" in changed else None
         if was_public and location.status != LocationStatus.APPROVED:
             feed.publish_on_commit(
                 event=feed.EVENT_REMOVED,
                 location_id=location.id,
-                lon=location.point.x,
-                lat=location.point.y,
+                lon=old_position[0],
+                lat=old_position[1],
             )
         elif was_public:
             feed.publish_on_commit(
@@ -144,6 +147,7 @@ def location_update(
                 lon=location.point.x,
                 lat=location.point.y,
                 feature=location_public_feature(location_id=location.id),
+                previous=previous,
             )
     return location
 

@@ -103,6 +103,7 @@ class ImageOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.URLField(allow_null=True)
     thumbnail_url = serializers.URLField(allow_null=True)
+    thumbnails = serializers.DictField(child=serializers.URLField(), required=False)
     width = serializers.IntegerField()
     height = serializers.IntegerField()
 

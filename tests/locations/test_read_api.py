@@ -1,0 +1,145 @@
+"""Detail, /me/locations and /categories, with the visibility matrix."""
+
+import uuid
+
+import pytest
+
+from locations.constants import CATEGORIES
+from tests.locations.conftest import API
+from tests.media_store.factories import ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def places(user, place_of):
+    """One place of `user` in each status."""
+    return {status: place_of(user, status) for status in ("approved", "pending", "rejected")}
+
+
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [
+        ("api_client", {"approved"}),
+        ("other_client", {"approved"}),
+        ("user_client", {"approved", "pending", "rejected"}),  # the owner
+        ("moderator_client", {"approved", "pending", "rejected"}),
+    ],
+)
+def test_detail_visibility_matrix(request, places, who, sees):
+    client = request.getfixturevalue(who)
+    for status, place in places.items():
+        response = client.get(f"{API}/locations/{place.id}")
+        if status in sees:
+            assert response.status_code == 200, (who, status)
+            assert response.json()["properties"]["status"] == status
+        else:
+            assert response.status_code == 404, (who, status)
+            assert response["Content-Type"] == "application/problem+json"
+
+
+def test_an_invisible_place_and_an_unknown_id_answer_the_same_404(other_client, places):
+    hidden = other_client.get(f"{API}/locations/{places['pending'].id}")
+    unknown = other_client.get(f"{API}/locations/{uuid.uuid4()}")
+
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json()["detail"] == unknown.json()["detail"]
+
+
+def test_a_malformed_id_is_404_and_fixed_words_are_not_taken_for_ids(api_client):
+    assert api_client.get(f"{API}/locations/not-a-uuid").status_code == 404
+    # /search and /viewport reach their own views (400: parameters missing), not detail.
+    assert api_client.get(f"{API}/locations/search").status_code == 400
+    assert api_client.get(f"{API}/locations/viewport").status_code == 400
+
+
+def test_detail_is_a_feature_with_ready_images_only(api_client, user, place_of):
+    place = place_of(user, "approved", lon=2.2945, lat=48.8584, address="Champ de Mars")
+    ready = ImageFactory(location=place, uploader=user)
+    ImageFactory(location=place, uploader=user, status="processing")
+
+    feature = api_client.get(f"{API}/locations/{place.id}").json()
+
+    assert feature["type"] == "Feature"
+    assert feature["id"] == str(place.id)
+    assert feature["geometry"] == {"type": "Point", "coordinates": [2.2945, 48.8584]}
+    props = feature["properties"]
+    assert props["address"] == "Champ de Mars"
+    assert props["approved_at"] is not None
+    assert [image["id"] for image in props["images"]] == [str(ready.id)]
+    assert {"id", "url", "thumbnail_url", "width", "height"} <= set(props["images"][0])
+
+
+def test_location_public_feature_matches_the_detail_endpoint(api_client, user, place_of):
+    from locations.selectors import location_public_feature
+
+    place = place_of(user, "approved")
+    ImageFactory(location=place, uploader=user)
+
+    feature = location_public_feature(location_id=place.id)
+    served = api_client.get(f"{API}/locations/{place.id}").json()
+
+    # Presigned URLs carry a timestamp; everything else is identical.
+    assert without_signatures(feature) == without_signatures(served)
+    assert feature["properties"]["images"][0]["url"].startswith("http")
+
+
+def without_signatures(value):
+    if isinstance(value, dict):
+        return {k: without_signatures(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_signatures(v) for v in value]
+    if isinstance(value, str) and value.startswith("http"):
+        return value.split("?")[0]
+    return value
+
+
+def test_detail_makes_a_fixed_number_of_queries_whatever_the_photo_count(
+    api_client, user, place_of, django_assert_max_num_queries
+):
+    place = place_of(user, "approved")
+    for _ in range(8):
+        ImageFactory(location=place, uploader=user)
+
+    # place + its photos
+    with django_assert_max_num_queries(2):
+        response = api_client.get(f"{API}/locations/{place.id}")
+    assert len(response.json()["properties"]["images"]) == 8
+
+
+def test_my_locations_lists_the_callers_places_in_every_status(
+    user_client, places, other_user, place_of
+):
+    place_of(other_user, "approved")
+
+    body = user_client.get(f"{API}/me/locations").json()
+
+    assert body["type"] == "FeatureCollection"
+    assert body["count"] == 3
+    assert {f["properties"]["status"] for f in body["features"]} == {
+        "approved",
+        "pending",
+        "rejected",
+    }
+    assert {f["id"] for f in body["features"]} == {str(p.id) for p in places.values()}
+
+
+def test_my_locations_needs_a_user(api_client):
+    assert api_client.get(f"{API}/me/locations").status_code == 401
+
+
+def test_my_locations_has_no_n_plus_one(user_client, user, place_of, django_assert_max_num_queries):
+    for _ in range(12):
+        ImageFactory(location=place_of(user, "pending"), uploader=user)
+
+    # count + page + photos of the page
+    with django_assert_max_num_queries(3):
+        body = user_client.get(f"{API}/me/locations?limit=10").json()
+    assert len(body["features"]) == 10
+    assert body["next"] is not None
+    assert all(len(f["properties"]["images"]) == 1 for f in body["features"])
+
+
+def test_categories_lists_every_slug_and_label(api_client):
+    body = api_client.get(f"{API}/categories").json()
+    assert body == [{"slug": slug, "label": label} for slug, label in CATEGORIES.items()]
