@@ -111,13 +111,15 @@ def deprecated(*, deprecation, sunset=None, link: str | None = None):
 
 
 def _endpoint_deprecation(view_func, method: str) -> Deprecation | None:
+    """The most specific mark: the handler method, then the view class, then the view
+    function itself (a function view, or `deprecated` applied around `api_view`)."""
     view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
     if view_class is not None:
         handler = getattr(view_class, method.lower(), None)
-        found = getattr(handler, ATTRIBUTE, None)
-        if found is not None:
-            return found
-        return getattr(view_class, ATTRIBUTE, None)
+        for owner in (handler, view_class):
+            found = getattr(owner, ATTRIBUTE, None)
+            if found is not None:
+                return found
     return getattr(view_func, ATTRIBUTE, None)
 
 
