@@ -57,7 +57,7 @@ def test_a_version_not_yet_deprecated_can_announce_a_future_deprecation(client, 
 
 
 def test_a_version_past_its_sunset_is_gone_with_a_problem_document(client, settings):
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
     settings.API_DEPRECATIONS = {"v1": {"deprecation": LONG_AGO, "sunset": yesterday}}
 
     response = client.get("/api/v1/categories")

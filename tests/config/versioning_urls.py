@@ -1,6 +1,6 @@
 """Views marked with config.versioning.deprecated, for tests/config/test_versioning.py."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.urls import include, path
 from rest_framework.decorators import api_view
@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from config.versioning import deprecated
 
-TODAY = date.today()
+TODAY = datetime.now(UTC).date()  # the middleware compares instants in UTC
 SOON = TODAY + timedelta(days=30)
 LATER = TODAY + timedelta(days=180)
 LONG_AGO = TODAY - timedelta(days=400)
