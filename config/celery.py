@@ -1,9 +1,103 @@
+"""The Celery app and the base class every Placemap task inherits.
+
+Safety settings (acks_late, reject_on_worker_lost, retry_on_worker_lost, prefetch 1,
+time limits, JSON only, the Redis visibility timeout) live in config/settings/base.py
+("Jobs and notifications") and are explained in docs/jobs.md. The base task adds what
+Celery leaves to each task: retries with exponential backoff and full jitter, then a
+row in the dead-letter store (jobs.DeadLetter) once the last attempt has failed.
+"""
+
 import os
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_failure
+from django.utils import timezone
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("placemap")
+# Carried from attempt to attempt so the dead letter can say when the trouble began.
+FIRST_FAILED_HEADER = "placemap_first_failed_at"
+
+
+def _django_setting(name: str):
+    # Read when used, not at import: this module is imported (config/__init__.py) before
+    # Django settings are necessarily configured.
+    from django.conf import settings
+
+    return getattr(settings, name)
+
+
+class PlacemapTask(Task):
+    """Retries any exception (except those in `dont_autoretry_for`) with exponential
+    backoff and full jitter, up to JOBS_MAX_ATTEMPTS attempts in all, then dead-letters.
+
+    A task narrows what is retried with `autoretry_for=(...)` / `dont_autoretry_for=(...)`
+    in its decorator, and reacts to its own dead-lettering by overriding
+    `on_dead_letter`. Calling a task function directly (`my_task(id)`, as unit tests do)
+    runs it inline: no retry, no dead letter, the exception propagates."""
+
+    autoretry_for = (Exception,)
+    retry_backoff = True  # factor 1 s: 1, 2, 4, 8 ... capped by retry_backoff_max
+    retry_jitter = True  # full jitter: uniform in [0, backoff] spreads retry storms
+
+    @property
+    def max_retries(self) -> int:  # type: ignore[override]
+        return _django_setting("JOBS_MAX_ATTEMPTS") - 1
+
+    @property
+    def retry_backoff_max(self) -> int:
+        return _django_setting("JOBS_RETRY_BACKOFF_MAX")
+
+    @property
+    def default_retry_delay(self) -> int:  # type: ignore[override]
+        # Used when no countdown is given, notably by retry_on_worker_lost.
+        return _django_setting("JOBS_RETRY_DELAY")
+
+    def retry(self, *args, **options):
+        headers = dict(self.request.headers or {})
+        headers.setdefault(FIRST_FAILED_HEADER, timezone.now().isoformat())
+        options["headers"] = headers
+        return super().retry(*args, **options)
+
+    def on_dead_letter(self, *, args: list, kwargs: dict) -> None:
+        """Called once the task has failed for good and its dead letter is stored."""
+
+
+@task_failure.connect(dispatch_uid="placemap.dead_letter_on_failure")
+def dead_letter_on_failure(
+    sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **extra
+):
+    # The signal, unlike Task.on_failure, also fires in the worker's main process for a
+    # hard time limit and for a task whose worker kept dying (retry_on_worker_lost
+    # exhausted), so every terminal failure reaches the store.
+    if not isinstance(sender, PlacemapTask):
+        return
+    from django.utils.dateparse import parse_datetime
+
+    from jobs.services import dead_letter_record
+
+    request = sender.request
+    first = (request.headers or {}).get(FIRST_FAILED_HEADER)
+    dead_letter = dead_letter_record(
+        task_id=task_id,
+        task_name=sender.name,
+        args=args,
+        kwargs=kwargs,
+        exc=exception,
+        traceback=str(einfo.traceback) if einfo is not None else "",
+        attempts=(request.retries or 0) + 1,
+        first_failed_at=parse_datetime(first) if first else None,
+    )
+    sender.app.log.get_default_logger().error(
+        "Task %s[%s] failed for good after %d attempt(s): dead letter %d",
+        sender.name,
+        task_id,
+        dead_letter.attempts,
+        dead_letter.pk,
+    )
+    sender.on_dead_letter(args=list(args or []), kwargs=dict(kwargs or {}))
+
+
+app = Celery("placemap", task_cls=PlacemapTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

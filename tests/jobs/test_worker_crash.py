@@ -1,0 +1,50 @@
+"""A worker killed in the middle of a task (OOM killer, SIGKILL, a lost machine) must not
+lose the task: it runs again, to completion. Real worker processes, real Redis."""
+
+import os
+import signal
+import time
+
+from jobs import services
+from jobs.models import DeadLetter
+from tests.jobs import worker_tasks
+from tests.jobs.conftest import counter, wait_for
+
+
+def test_a_pool_process_killed_mid_task_has_its_task_run_again_to_completion(start_worker, token):
+    worker = start_worker(JOBS_RETRY_DELAY="0")
+    services.enqueue(worker_tasks.slow_task, args=(token, 3))
+    wait_for(lambda: counter(token, "started") == 1, timeout=30, what="the task to start")
+    child_pid = int(worker_tasks.state().get(worker_tasks.key(token, "pid")))
+    assert child_pid != worker.process.pid  # the pool child running it, not the main process
+
+    os.kill(child_pid, signal.SIGKILL)
+
+    wait_for(
+        lambda: counter(token, "completed") == 1,
+        timeout=45,
+        what=f"the task to run again to completion; worker log:\n{worker.log()}",
+    )
+    assert counter(token, "started") == 2
+    assert not DeadLetter.objects.exists()
+
+
+def test_a_whole_worker_killed_mid_task_leaves_the_task_to_the_next_worker(start_worker, token):
+    # Nothing acknowledged the message: Redis hands it out again once the visibility
+    # timeout has passed (short here; 3600 s in production, see docs/jobs.md).
+    short = {"CELERY_VISIBILITY_TIMEOUT": "2"}
+    first = start_worker(**short)
+    services.enqueue(worker_tasks.slow_task, args=(token, 3))
+    wait_for(lambda: counter(token, "started") == 1, timeout=30, what="the task to start")
+
+    first.kill()
+    assert counter(token, "completed") == 0
+    time.sleep(2.5)  # past the visibility timeout
+    second = start_worker(**short)
+
+    wait_for(
+        lambda: counter(token, "completed") == 1,
+        timeout=45,
+        what=f"the task to be redelivered and completed; worker log:\n{second.log()}",
+    )
+    assert counter(token, "started") == 2
