@@ -32,6 +32,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
+from botocore.handlers import add_expect_header
 from django.conf import settings
 from opentelemetry import trace
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -95,7 +96,7 @@ _client_lock = threading.Lock()
 def _client_for(endpoint: str, region: str, key: str, connect: float, read: float):
     # boto3's default session is not thread-safe while it builds a client.
     with _client_lock:
-        return boto3.client(
+        client = boto3.client(
             "s3",
             endpoint_url=endpoint or None,
             region_name=region,
@@ -107,9 +108,16 @@ def _client_for(endpoint: str, region: str, key: str, connect: float, read: floa
                 connect_timeout=connect,
                 read_timeout=read,
                 # tenacity retries; botocore retrying too would multiply the attempts.
-                retries={"max_attempts": 1, "mode": "standard"},
+                # (total_max_attempts counts the first try; max_attempts would not.)
+                retries={"total_max_attempts": 1, "mode": "standard"},
             ),
         )
+    # botocore sends PUT bodies after "Expect: 100-continue" and waits up to a fixed 1 s
+    # for the server's go-ahead: against a stalled server that second comes on top of the
+    # read timeout, on every attempt. Our objects are small (at most a few MB), so send
+    # them straight away and let the timeouts alone bound the call.
+    client.meta.events.unregister("before-call.s3", add_expect_header)
+    return client
 
 
 def s3_client():
