@@ -190,9 +190,11 @@ def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: fl
 
 
 # --- the API -----------------------------------------------------------------------------
-def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(
+    extra: dict[str, str] | None = None, *, settings: str = "config.settings.production"
+) -> dict[str, str]:
     env = common.django_env(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SETTINGS_MODULE=settings,
         SECRET_KEY=secrets.token_urlsafe(48),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
@@ -210,7 +212,16 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class ApiServer:
     """uvicorn serving config.asgi:application on a loopback port."""
 
-    def __init__(self, *, port: int, workers: int, log_path: Path, extra_env=None):
+    def __init__(
+        self,
+        *,
+        port: int,
+        workers: int,
+        log_path: Path,
+        extra_env=None,
+        settings: str = "config.settings.production",
+    ):
+        self.settings = settings
         self.port = port
         self.workers = workers
         self.log_path = log_path
@@ -239,7 +250,7 @@ class ApiServer:
                 "warning",
             ],
             cwd=common.ROOT,
-            env=server_env(self.extra_env),
+            env=server_env(self.extra_env, settings=self.settings),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -359,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default=",".join(CASES), help=f"of {CASES + OPTIONAL_CASES}")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8768)
+    parser.add_argument(
+        "--settings",
+        default="config.settings.production",
+        help="DJANGO_SETTINGS_MODULE of the server (bench.settings_pooled: psycopg pool)",
+    )
     parser.add_argument("--queries", type=int, default=2000, help="distinct queries per case")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up per case")
@@ -370,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in args.cases.split(",") if c]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
 
+    # Other apps add migrations as they go; the server must see the current schema.
+    common.migrate()
     common.setup_django()
     machine = common.machine()
     print(f"machine: {machine['nproc']} x {machine['cpu']}, load {machine['loadavg_at_start']}")
@@ -394,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     server = (
         None
         if args.skip_api
-        else ApiServer(port=args.port, workers=args.workers, log_path=log_path)
+        else ApiServer(
+            port=args.port, workers=args.workers, log_path=log_path, settings=args.settings
+        )
     )
     try:
         if server:
