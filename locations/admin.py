@@ -20,6 +20,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from locations.admin_import import ImportPages
 from locations.models import Location, LocationStatus
 from media_store.models import Image
 from media_store.selectors import image_public_dict
@@ -190,6 +191,8 @@ class LocationAdmin(GISModelAdmin):
     # Oldest first: whoever waits longest is decided first.
     ordering = ("created_at", "id")
     list_per_page = 50
+    # The "N total" beside a filtered count is a full count(*) of every place on each load.
+    show_full_result_count = False
     actions = ["approve_selected", "reject_selected"]
     readonly_fields = (
         "name",
@@ -330,3 +333,8 @@ class LocationAdmin(GISModelAdmin):
             self.message_user(
                 request, f"Skipped {len(refused)}: " + "; ".join(refused), messages.WARNING
             )
+
+    # --- bulk import page (locations.admin_import) ---------------------------------
+
+    def get_urls(self):
+        return ImportPages(self).urls() + super().get_urls()
