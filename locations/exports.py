@@ -1,0 +1,202 @@
+"""Streaming export of places as GeoJSON or CSV with constant memory.
+
+Rows come from a server-side cursor in chunks of EXPORT_CHUNK_SIZE; each GeoJSON Feature
+is built as text by PostgreSQL (json_build_object + ST_AsGeoJSON), so Python only
+concatenates strings. Neither format ever holds more than one chunk in memory, which is
+what lets a million-row export run in a few tens of megabytes (see docs/benchmarks.md).
+
+Coordinates keep full precision (the API rounds to 7 decimals for display; a bulk export is
+a copy of the data, and re-importing it must not move anything).
+
+Rows are not ordered: a sort would make PostgreSQL read and sort the whole set before the
+first byte leaves, and an export has no meaningful order anyway.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from opentelemetry import trace
+
+from locations.models import LocationStatus
+
+tracer = trace.get_tracer(__name__)
+
+FORMAT_GEOJSON = "geojson"
+FORMAT_CSV = "csv"
+FORMATS = (FORMAT_GEOJSON, FORMAT_CSV)
+CONTENT_TYPES = {FORMAT_GEOJSON: "application/geo+json", FORMAT_CSV: "text/csv; charset=utf-8"}
+
+CSV_COLUMNS = (
+    "id",
+    "external_id",
+    "name",
+    "description",
+    "category",
+    "address",
+    "longitude",
+    "latitude",
+    "status",
+    "created_at",
+    "approved_at",
+)
+
+GEOJSON_HEADER = '{"type":"FeatureCollection","features":[\n'
+GEOJSON_FOOTER = "\n]}\n"
+
+# ISO 8601 in UTC, the same text in both formats whatever the session time zone.
+_ISO_UTC = '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''
+
+
+def _iso(column: str) -> str:
+    return f"to_char({column} AT TIME ZONE 'UTC', {_ISO_UTC})"
+
+
+def _csv_safe(column: str) -> str:
+    # Names and descriptions are typed by the public; a cell starting with = + - @ is run
+    # as a formula by spreadsheet programs (CSV injection). A leading apostrophe defuses
+    # it; the importer strips it again (locations.imports.CSV_FORMULA_GUARD).
+    return f"CASE WHEN {column} ~ '^[=+@\\t\\r-]' THEN '''' || {column} ELSE {column} END"
+
+
+_GEOJSON_SELECT = f"""
+SELECT json_build_object(
+    'type', 'Feature',
+    'id', l.id,
+    'geometry', ST_AsGeoJSON(l.point, 15)::json,
+    'properties', json_build_object(
+        'external_id', l.external_id,
+        'name', l.name,
+        'description', l.description,
+        'category', l.category,
+        'address', l.address,
+        'status', l.status,
+        'created_at', {_iso("l.created_at")},
+        'approved_at', {_iso("l.approved_at")}
+    )
+)::text
+FROM locations_location l
+"""  # noqa: S608 (constant fragments only; values are query parameters)
+
+_CSV_SELECT = f"""
+SELECT l.id::text, l.external_id, {_csv_safe("l.name")}, {_csv_safe("l.description")},
+       l.category, {_csv_safe("l.address")}, ST_X(l.point), ST_Y(l.point), l.status,
+       {_iso("l.created_at")}, {_iso("l.approved_at")}
+FROM locations_location l
+"""  # noqa: S608 (constant fragments only)
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What to export. `bbox` is (min_lon, min_lat, max_lon, max_lat); min_lon > max_lon
+    means the box crosses the antimeridian."""
+
+    statuses: tuple[str, ...] = (LocationStatus.APPROVED,)
+    bbox: tuple[float, float, float, float] | None = None
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _where(filters: ExportFilters) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    statuses = tuple(dict.fromkeys(filters.statuses))
+    unknown = set(statuses) - set(LocationStatus.values)
+    if unknown or not statuses:
+        raise ValueError(f"Unknown status filter: {sorted(unknown) or 'none given'}")
+    if statuses == (LocationStatus.APPROVED,):
+        # A literal, not a parameter: the partial GiST index (WHERE status = 'approved')
+        # is only usable when the planner can prove the predicate from the query text.
+        clauses.append("l.status = 'approved'")
+    else:
+        clauses.append("l.status = ANY(%s)")
+        params.append(list(statuses))
+    if filters.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = filters.bbox
+        if min_lon <= max_lon:
+            clauses.append("l.point && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+            params += [min_lon, min_lat, max_lon, max_lat]
+        else:
+            # Crossing the antimeridian: two boxes, each still an index condition.
+            clauses.append(
+                "(l.point && ST_MakeEnvelope(%s, %s, 180, %s, 4326)"
+                " OR l.point && ST_MakeEnvelope(-180, %s, %s, %s, 4326))"
+            )
+            params += [min_lon, min_lat, max_lat, min_lat, max_lon, max_lat]
+    if filters.categories:
+        clauses.append("l.category = ANY(%s)")
+        params.append(list(filters.categories))
+    return " WHERE " + " AND ".join(clauses), params
+
+
+def export_query(*, filters: ExportFilters, fmt: str) -> tuple[str, list]:
+    """The SQL (and parameters) an export runs; tests EXPLAIN it."""
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}")
+    where, params = _where(filters)
+    select = _GEOJSON_SELECT if fmt == FORMAT_GEOJSON else _CSV_SELECT
+    return select + where, params
+
+
+def export_count(*, filters: ExportFilters) -> int:
+    where, params = _where(filters)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM locations_location l" + where, params)  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _fetch_chunks(sql: str, params: list, chunk_size: int) -> Iterator[list[tuple]]:
+    # A transaction keeps the named cursor WITHOUT HOLD: in autocommit Django declares it
+    # WITH HOLD, and PostgreSQL then materialises the whole result before the first row.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_size):
+            yield rows
+
+
+def export_chunks(
+    *, filters: ExportFilters, fmt: str, chunk_size: int | None = None
+) -> Iterator[tuple[str, int]]:
+    """Yield (text, rows_in_text) pieces of a complete GeoJSON or CSV document.
+
+    The generator holds a database transaction and a cursor open until it is exhausted
+    or closed; close it (or let the response close it) when the client goes away.
+    """
+    chunk_size = chunk_size or settings.EXPORT_CHUNK_SIZE
+    sql, params = export_query(filters=filters, fmt=fmt)
+    with tracer.start_as_current_span("placemap.export.stream") as span:
+        span.set_attribute("placemap.export.format", fmt)
+        total = 0
+        if fmt == FORMAT_GEOJSON:
+            yield GEOJSON_HEADER, 0
+            first = True
+            for rows in _fetch_chunks(sql, params, chunk_size):
+                text = ",\n".join(row[0] for row in rows)
+                yield (text if first else ",\n" + text), len(rows)
+                first = False
+                total += len(rows)
+            yield GEOJSON_FOOTER, 0
+        else:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\r\n")
+            writer.writerow(CSV_COLUMNS)
+            yield buffer.getvalue(), 0
+            for rows in _fetch_chunks(sql, params, chunk_size):
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerows(rows)
+                yield buffer.getvalue(), len(rows)
+                total += len(rows)
+        span.set_attribute("placemap.export.rows", total)
+
+
+def export_text(
+    *, filters: ExportFilters, fmt: str, chunk_size: int | None = None
+) -> Iterator[str]:
+    """The document as text pieces only (what an HTTP response streams)."""
+    for text, _rows in export_chunks(filters=filters, fmt=fmt, chunk_size=chunk_size):
+        yield text

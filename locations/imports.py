@@ -1,0 +1,575 @@
+"""Bulk import of places from CSV or GeoJSON files.
+
+The file is parsed here, never by GDAL/OGR (GDAL < 3.9 cannot be stopped from opening
+files or URLs named inside a dataset). Both readers stream: CSV line by line with the csv
+module, GeoJSON feature by feature with ijson, so a million-row file never sits in memory.
+
+Every row is validated with the API's own rules (LocationCreateInputSerializer). Valid
+rows are COPYed into a temporary table, then merged into locations_location in batches of
+`batch_size` with INSERT ... ON CONFLICT (external_id) DO UPDATE. The whole import is one
+transaction: a dry run, an abort on the first bad row, or any crash leaves nothing behind.
+
+Rules an operator should know (docs/import-export.md):
+- A row's stable id is `external_id` (CSV column / GeoJSON property), else the CSV `id`
+  column / the GeoJSON Feature `id`. Re-importing a file updates those places in place;
+  rows without any id are always inserted.
+- New places get the import's status (pending or approved) and no submitter. Existing
+  places keep their moderation status: an import never unpublishes or revives a place
+  a moderator decided on. An unchanged row is not rewritten.
+- A later row repeating an external_id already seen in the file is a bad row.
+- Imports do not notify the live map feed: a bulk load is not a stream of approvals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from opentelemetry import trace
+from rest_framework import serializers
+
+from locations.api.serializers import LocationCreateInputSerializer
+from locations.models import LocationStatus
+
+tracer = trace.get_tracer(__name__)
+
+FORMAT_AUTO = "auto"
+FORMAT_CSV = "csv"
+FORMAT_GEOJSON = "geojson"
+FORMATS = (FORMAT_AUTO, FORMAT_CSV, FORMAT_GEOJSON)
+IMPORT_STATUSES = (LocationStatus.PENDING, LocationStatus.APPROVED)
+ON_ERROR_SKIP = "skip"
+ON_ERROR_ABORT = "abort"
+
+EXTERNAL_ID_MAX_LENGTH = 200  # Location.external_id
+CSV_REQUIRED_COLUMNS = ("name", "category", "longitude", "latitude")
+CSV_TEXT_COLUMNS = ("name", "description", "category", "address")
+# locations.exports prefixes cells starting with these by an apostrophe (CSV injection);
+# the importer removes that apostrophe again so an export re-imports unchanged.
+CSV_FORMULA_GUARD = "'"
+CSV_FORMULA_CHARS = frozenset("=+-@\t\r")
+# A CSV cell longer than this is a broken file (an unclosed quote), not a long address.
+CSV_FIELD_SIZE_LIMIT = 1_000_000
+
+UNIT_LINE = "line"
+UNIT_FEATURE = "feature"
+
+ProgressCallback = Callable[[str, int, int | None], None]
+BadRowCallback = Callable[["BadRow"], None]
+
+
+class ImportFileError(Exception):
+    """The file cannot be read any further (not UTF-8, broken JSON, missing columns...).
+    Nothing is imported; the message is meant for the person who sent the file."""
+
+
+class ImportAborted(Exception):
+    """A bad row was found with on_error='abort'; nothing was imported."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(f"Import aborted at {report.bad_rows[-1]}")
+        self.report = report
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    number: int
+    unit: str  # "line" (CSV, 1 = header) or "feature" (GeoJSON, 1 = first feature)
+    errors: dict[str, list[str]]
+
+    def __str__(self) -> str:
+        reasons = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items())
+        return f"{self.unit} {self.number}: {reasons}"
+
+
+@dataclass
+class ImportReport:
+    fmt: str
+    status: str
+    dry_run: bool
+    rows_read: int = 0
+    rows_valid: int = 0
+    bad_row_count: int = 0
+    # The first IMPORT_MAX_REPORTED_ERRORS bad rows, in file order; all are counted.
+    bad_rows: list[BadRow] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows_without_external_id: int = 0
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        verb = "would be" if self.dry_run else "were"
+        text = (
+            f"{self.rows_read} rows read, {self.rows_valid} valid, {self.bad_row_count} bad. "
+            f"{self.created} places {verb} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged (status of new places: {self.status})."
+        )
+        if self.rows_without_external_id:
+            text += (
+                f" {self.rows_without_external_id} rows have no external_id or id:"
+                " importing the file again would add them again."
+            )
+        if self.dry_run:
+            text += " Dry run: nothing was written."
+        return text
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file wrapper that counts the bytes read, for a progress bar in bytes."""
+
+    def __init__(self, raw: IO[bytes]):
+        self._raw = raw
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.bytes_read += size
+        return size
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        return FORMAT_GEOJSON
+    if suffix == ".csv":
+        return FORMAT_CSV
+    return FORMAT_GEOJSON if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else FORMAT_CSV
+
+
+def _unguard(value: str) -> str:
+    if len(value) > 1 and value[0] == CSV_FORMULA_GUARD and value[1] in CSV_FORMULA_CHARS:
+        return value[1:]
+    return value
+
+
+def _iter_csv(raw: IO[bytes]) -> Iterator[tuple[int, dict | BadRow]]:
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
+    try:
+        try:
+            header = [column.strip().lower() for column in next(reader)]
+        except StopIteration:
+            raise ImportFileError("The file is empty: expected a CSV header row.") from None
+        missing = [column for column in CSV_REQUIRED_COLUMNS if column not in header]
+        if missing:
+            raise ImportFileError(
+                "The CSV header lacks the column(s) " + ", ".join(missing) + " (line 1)."
+            )
+        index = {column: position for position, column in enumerate(header)}
+        width = len(header)
+        while True:
+            # line_num counts physical lines read, so a quoted multi-line cell still
+            # reports the line its row starts on.
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if len(cells) != width:
+                yield (
+                    start,
+                    BadRow(
+                        start,
+                        UNIT_LINE,
+                        {"row": [f"Expected {width} columns as in the header, got {len(cells)}."]},
+                    ),
+                )
+                continue
+            record = {
+                name: _unguard(cells[index[name]])
+                if name in CSV_TEXT_COLUMNS
+                else cells[index[name]]
+                for name in ("name", "description", "category", "address", "longitude", "latitude")
+                if name in index
+            }
+            external_id = cells[index["external_id"]] if "external_id" in index else ""
+            if not external_id.strip() and "id" in index:
+                external_id = cells[index["id"]]
+            record["external_id"] = external_id
+            yield start, record
+    except csv.Error as exc:
+        raise ImportFileError(f"line {reader.line_num}: unreadable CSV ({exc}).") from None
+    except UnicodeDecodeError:
+        raise ImportFileError(f"line {reader.line_num + 1}: the file is not UTF-8 text.") from None
+
+
+def _check_geojson_head(raw: IO[bytes]) -> None:
+    """Fail early unless the document is an object with type FeatureCollection (when the
+    type comes before the features, as every writer puts it) and a features array."""
+    try:
+        events = ijson.parse(raw)
+        if next(events, (None, None, None))[1] != "start_map":
+            raise ImportFileError("Expected a GeoJSON FeatureCollection object.")
+        for prefix, event, value in events:
+            if prefix == "type" and event == "string" and value != "FeatureCollection":
+                raise ImportFileError(
+                    f"Expected a GeoJSON FeatureCollection, got type {str(value)[:40]!r}."
+                )
+            if prefix == "features":
+                if event != "start_array":
+                    raise ImportFileError("'features' must be an array.")
+                return
+        raise ImportFileError("The GeoJSON has no 'features' array.")
+    except ijson.JSONError as exc:
+        raise ImportFileError(f"Not valid JSON: {exc}.") from None
+
+
+def _iter_geojson(raw: IO[bytes]) -> Iterator[tuple[int, dict | BadRow]]:
+    number = 0
+    try:
+        for feature in ijson.items(raw, "features.item", use_float=True):
+            number += 1
+            yield number, _geojson_record(number, feature)
+    except ijson.JSONError as exc:
+        raise ImportFileError(f"Not valid JSON after feature {number}: {exc}.") from None
+    except UnicodeDecodeError:
+        raise ImportFileError(f"The file is not UTF-8 text (after feature {number}).") from None
+
+
+def _geojson_record(number: int, feature: Any) -> dict | BadRow:
+    def bad(name: str, message: str) -> BadRow:
+        return BadRow(number, UNIT_FEATURE, {name: [message]})
+
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        return bad("type", "Expected a GeoJSON Feature.")
+    geometry = feature.get("geometry")
+    if not isinstance(geometry, dict):
+        return bad("geometry", "A Point geometry is required.")
+    if geometry.get("type") != "Point":
+        return bad(
+            "geometry",
+            f"Only Point geometries can be imported, not {str(geometry.get('type'))[:40]}.",
+        )
+    coordinates = geometry.get("coordinates")
+    # [lon, lat] or [lon, lat, altitude]; the altitude is dropped.
+    if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
+        return bad("geometry", "Point coordinates must be [longitude, latitude].")
+    properties = feature.get("properties")
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, dict):
+        return bad("properties", "Must be an object.")
+    record = {
+        key: properties[key]
+        for key in ("name", "description", "category", "address")
+        if properties.get(key) is not None
+    }
+    record["longitude"], record["latitude"] = coordinates[0], coordinates[1]
+    external_id = properties.get("external_id")
+    if external_id is None or (isinstance(external_id, str) and not external_id.strip()):
+        external_id = feature.get("id")
+    record["external_id"] = external_id
+    return record
+
+
+# --- Validating ------------------------------------------------------------------------
+
+
+# Control characters (NUL cannot even be stored) and lone surrogates (not encodable).
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\ud800-\udfff]")
+
+
+def _clean_external_id(value: Any) -> str | None:
+    """'' / None -> None; numbers (GeoJSON ids may be numbers) become their text."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise serializers.ValidationError("Must be a string or a number.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise serializers.ValidationError("Must be a finite number.")
+    text = (value if isinstance(value, str) else str(value)).strip()
+    if not text:
+        return None
+    if len(text) > EXTERNAL_ID_MAX_LENGTH:
+        raise serializers.ValidationError(
+            f"Ensure this field has no more than {EXTERNAL_ID_MAX_LENGTH} characters."
+        )
+    if _CONTROL_OR_SURROGATE.search(text):
+        raise serializers.ValidationError("Control characters are not allowed.")
+    return text
+
+
+class RowValidator:
+    """The API's rules for one row: LocationCreateInputSerializer, run on a single bound
+    instance. Building a serializer per row deep-copies its fields (most of the cost at a
+    million rows); run_validation() on one instance applies exactly the same field rules
+    and validators without that copy, and keeps no state between rows."""
+
+    def __init__(self):
+        self._serializer = LocationCreateInputSerializer(context={})
+
+    def __call__(self, number: int, unit: str, record: dict) -> tuple | BadRow:
+        external_id = record.pop("external_id", None)
+        errors: dict[str, list[str]] = {}
+        try:
+            data = self._serializer.run_validation(record)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"row": exc.detail}
+            errors = {name: [str(m) for m in messages] for name, messages in detail.items()}
+            data = None
+        try:
+            external_id = _clean_external_id(external_id)
+        except serializers.ValidationError as exc:
+            errors["external_id"] = [str(m) for m in exc.detail]
+        if errors:
+            return BadRow(number, unit, errors)
+        return (
+            number,
+            external_id,
+            data["name"],
+            data.get("description", ""),
+            data["category"],
+            data.get("address", ""),
+            data["longitude"],
+            data["latitude"],
+        )
+
+
+# --- Writing ---------------------------------------------------------------------------
+
+_TEMP_TABLE = "placemap_import_rows"
+
+_CREATE_TEMP = f"""
+CREATE TEMPORARY TABLE {_TEMP_TABLE} (
+    seq integer PRIMARY KEY,
+    number integer NOT NULL,
+    external_id text,
+    name text NOT NULL,
+    description text NOT NULL,
+    category text NOT NULL,
+    address text NOT NULL,
+    lon double precision NOT NULL,
+    lat double precision NOT NULL
+) ON COMMIT DROP
+"""
+
+# Later rows repeating an external_id: removed from the load and reported.
+_DELETE_DUPLICATES = f"""
+WITH ranked AS (
+    SELECT seq, number, external_id,
+           first_value(number) OVER (PARTITION BY external_id ORDER BY seq) AS first_number
+    FROM {_TEMP_TABLE} WHERE external_id IS NOT NULL
+)
+DELETE FROM {_TEMP_TABLE} t USING ranked r
+WHERE t.seq = r.seq AND r.number <> r.first_number
+RETURNING r.number, r.external_id, r.first_number
+"""  # noqa: S608 (a constant table name)
+
+_CHANGED = """(l.name, l.description, l.category, l.address, l.point)
+    IS DISTINCT FROM ({p}name, {p}description, {p}category, {p}address, {p}point)"""
+
+_MERGE_BATCH = f"""
+WITH merged AS (
+    INSERT INTO locations_location AS l (
+        id, name, description, category, address, point, status, submitter_id,
+        external_id, created_at, updated_at, approved_at
+    )
+    SELECT gen_random_uuid(), t.name, t.description, t.category, t.address,
+           ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), %(status)s, NULL,
+           t.external_id, %(now)s, %(now)s, %(approved_at)s
+    FROM {_TEMP_TABLE} t
+    WHERE t.seq > %(after)s AND t.seq <= %(until)s
+    ON CONFLICT (external_id) DO UPDATE SET
+        name = EXCLUDED.name,
+        description = EXCLUDED.description,
+        category = EXCLUDED.category,
+        address = EXCLUDED.address,
+        point = EXCLUDED.point,
+        updated_at = EXCLUDED.updated_at
+    -- An unchanged row is not rewritten: re-importing a file is a no-op.
+    WHERE {_CHANGED.format(p="EXCLUDED.")}
+    -- xmax = 0 only on a freshly inserted row version.
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
+"""  # noqa: S608 (constant fragments; values are query parameters)
+
+_DRY_RUN_COUNTS = f"""
+SELECT count(*) FILTER (WHERE l.id IS NULL),
+       count(*) FILTER (WHERE l.id IS NOT NULL AND {_CHANGED.format(p="n.")})
+FROM (
+    SELECT t.external_id, t.name, t.description, t.category, t.address,
+           ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS point
+    FROM {_TEMP_TABLE} t
+) n
+LEFT JOIN locations_location l ON l.external_id = n.external_id
+"""  # noqa: S608 (constant fragments)
+
+
+class _Rollback(Exception):
+    """Leaves transaction.atomic() with a rollback (dry run); never escapes this module."""
+
+
+def locations_import(
+    *,
+    path: Path | str,
+    fmt: str = FORMAT_AUTO,
+    status: str = LocationStatus.PENDING,
+    dry_run: bool = False,
+    on_error: str = ON_ERROR_SKIP,
+    batch_size: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_bad_row: BadRowCallback | None = None,
+) -> ImportReport:
+    """Validate every row of a CSV or GeoJSON file and upsert the valid ones.
+
+    Raises ImportFileError (unreadable file) or ImportAborted (a bad row with
+    on_error='abort'); in both cases nothing is written. `on_progress(phase, done, total)`
+    is called with phase "read" (bytes) and "write" (rows); `on_bad_row` with each bad
+    row as it is found.
+    """
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown import format {fmt!r}")
+    if status not in IMPORT_STATUSES:
+        raise ValueError(f"Imported places are pending or approved, not {status!r}")
+    if on_error not in (ON_ERROR_SKIP, ON_ERROR_ABORT):
+        raise ValueError(f"on_error must be skip or abort, not {on_error!r}")
+    batch_size = batch_size or settings.IMPORT_BATCH_SIZE
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    total_bytes = path.stat().st_size
+    with path.open("rb") as raw:
+        if fmt == FORMAT_AUTO:
+            fmt = detect_format(path, raw.read(64))
+            raw.seek(0)
+        if fmt == FORMAT_GEOJSON:
+            _check_geojson_head(raw)
+            raw.seek(0)
+        report = ImportReport(fmt=fmt, status=status, dry_run=dry_run)
+        with tracer.start_as_current_span("placemap.import.run") as span:
+            span.set_attribute("placemap.import.format", fmt)
+            span.set_attribute("placemap.import.dry_run", dry_run)
+            try:
+                with transaction.atomic():
+                    _run(
+                        raw=raw,
+                        total_bytes=total_bytes,
+                        report=report,
+                        on_error=on_error,
+                        batch_size=batch_size,
+                        on_progress=on_progress or (lambda *_: None),
+                        on_bad_row=on_bad_row or (lambda _row: None),
+                    )
+                    if dry_run:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            span.set_attribute("placemap.import.rows", report.rows_read)
+            span.set_attribute("placemap.import.bad_rows", report.bad_row_count)
+    return report
+
+
+def _record_bad_row(report: ImportReport, bad: BadRow, on_bad_row: BadRowCallback) -> None:
+    report.bad_row_count += 1
+    if len(report.bad_rows) < settings.IMPORT_MAX_REPORTED_ERRORS:
+        report.bad_rows.append(bad)
+    on_bad_row(bad)
+
+
+def _run(
+    *,
+    raw: IO[bytes],
+    total_bytes: int,
+    report: ImportReport,
+    on_error: str,
+    batch_size: int,
+    on_progress: ProgressCallback,
+    on_bad_row: BadRowCallback,
+) -> None:
+    counting = _CountingReader(raw)
+    reader = io.BufferedReader(counting, buffer_size=256 * 1024)
+    if report.fmt == FORMAT_CSV:
+        records, unit = _iter_csv(reader), UNIT_LINE
+    else:
+        records, unit = _iter_geojson(reader), UNIT_FEATURE
+    validate = RowValidator()
+    seq = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_TABLE}")
+        cursor.execute(_CREATE_TEMP)
+        # Phase 1: parse, validate and COPY the valid rows (the fastest way in).
+        with cursor.copy(
+            f"COPY {_TEMP_TABLE} (seq, number, external_id, name, description, category,"
+            " address, lon, lat) FROM STDIN"
+        ) as copy:
+            for number, record in records:
+                report.rows_read += 1
+                row = record if isinstance(record, BadRow) else validate(number, unit, record)
+                if isinstance(row, BadRow):
+                    _record_bad_row(report, row, on_bad_row)
+                    if on_error == ON_ERROR_ABORT:
+                        raise ImportAborted(report)
+                    continue
+                seq += 1
+                if row[1] is None:
+                    report.rows_without_external_id += 1
+                copy.write_row((seq, *row))
+                if seq % 1000 == 0:
+                    on_progress("read", counting.bytes_read, total_bytes)
+        on_progress("read", total_bytes, total_bytes)
+
+        # Phase 2: a later row repeating an external_id is a bad row.
+        cursor.execute(_DELETE_DUPLICATES)
+        duplicates = sorted(cursor.fetchall())
+        for number, external_id, first_number in duplicates:
+            _record_bad_row(
+                report,
+                BadRow(
+                    number,
+                    unit,
+                    {"external_id": [f"{external_id!r} already appears in {unit} {first_number}."]},
+                ),
+                on_bad_row,
+            )
+            if on_error == ON_ERROR_ABORT:
+                raise ImportAborted(report)
+        report.bad_rows.sort(key=lambda bad: bad.number)
+        report.rows_valid = seq - len(duplicates)
+
+        # Phase 3: merge in batches (each statement stays short and reports progress).
+        if report.dry_run:
+            cursor.execute(_DRY_RUN_COUNTS)
+            report.created, report.updated = cursor.fetchone()
+        else:
+            now = timezone.now()
+            params = {
+                "status": report.status,
+                "now": now,
+                "approved_at": now if report.status == LocationStatus.APPROVED else None,
+            }
+            for after in range(0, seq, batch_size):
+                cursor.execute(
+                    _MERGE_BATCH, {**params, "after": after, "until": after + batch_size}
+                )
+                created, updated = cursor.fetchone()
+                report.created += created
+                report.updated += updated
+                on_progress("write", min(after + batch_size, seq), seq)
+            cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
+        report.unchanged = report.rows_valid - report.created - report.updated
