@@ -167,7 +167,7 @@ def locations_search_sql(
     radius: int = constants.SEARCH_RADIUS_DEFAULT_M,
     q: str = "",
     category=(),
-    ordering: str = "distance",
+    ordering: str | None = None,
     limit: int = constants.SEARCH_LIMIT_DEFAULT,
     offset: int = 0,
     next_url: str | None = None,
@@ -179,6 +179,8 @@ def locations_search_sql(
     """
     assert constants.SEARCH_CONFIG == "english"  # the literal below must match the index
     spatial = lat is not None and lon is not None
+    if ordering is None:
+        ordering = "distance" if spatial else "relevance"
     if not spatial and not q:
         raise ValueError("a search needs lat/lon, q, or both")
     if ordering == "relevance" and not q:
@@ -314,6 +316,9 @@ def locations_viewport_sql(
     where += _text_and_category_filters(q=q, categories=category, params=params)
     where_sql = " AND ".join(where)
     params["cell"] = cluster_cell_size(viewport=viewport, zoom=zoom, limit=limit)
+    # Across the antimeridian each side clusters on its own: a cell spanning both would
+    # put its centroid on the far side of the world.
+    side = "ST_X(l.point) >= %(x1_0)s::float8, " if len(boxes) == 2 else ""
 
     feature = _FEATURE_HEAD.format(
         decimals=constants.COORDINATE_DECIMALS, extra=f"'approved_at', {_sql_iso('l.approved_at')}"
@@ -332,7 +337,7 @@ cells AS (
            ST_Extent(l.point) AS extent
     FROM locations_location l
     WHERE (SELECT clustered FROM overflow) AND {where_sql}
-    GROUP BY ST_SnapToGrid(l.point, %(cell)s::float8)
+    GROUP BY {side}ST_SnapToGrid(l.point, %(cell)s::float8)
 )
 SELECT CASE WHEN (SELECT clustered FROM overflow) THEN (
     SELECT json_build_object(

@@ -183,7 +183,8 @@ class CategoryListField(serializers.Field):
                     slugs.append(slug)
         if len(slugs) > constants.CATEGORY_FILTER_MAX:
             self.fail("too_many", max=constants.CATEGORY_FILTER_MAX)
-        return slugs
+        # Sorted: the same filter spelled in another order is the same cached question.
+        return sorted(slugs)
 
     def to_representation(self, value):
         return value

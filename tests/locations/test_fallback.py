@@ -1,0 +1,114 @@
+"""When Postgres times out or is unreachable, search and viewport serve the last answer
+to the same question from Redis, marked stale; with none, 503 + Retry-After. Never 500.
+
+These tests commit (transaction=True): a second connection must see the rows and hold a
+real lock on the table, so that the API's statement really waits and really times out."""
+
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from django.db import connection
+
+from tests.locations.conftest import API
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LON, LAT = 13.4132, 52.5219
+SEARCH = f"{API}/locations/search?lat={LAT}&lon={LON}&radius=2000&category=park,cafe"
+# The same question, spelled differently: same normalized key.
+SEARCH_REORDERED = (
+    f"{API}/locations/search?category=cafe&category=park&lon={LON}&lat={LAT}&radius=2000"
+)
+VIEWPORT = f"{API}/locations/viewport?bbox=13.0,52.3,13.8,52.7&limit=1"
+
+
+@contextmanager
+def locations_table_locked():
+    """Another session holds ACCESS EXCLUSIVE on the table, as a long migration would."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"],
+        port=db["PORT"],
+    ) as blocker:
+        blocker.execute("LOCK TABLE locations_location IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            blocker.rollback()
+
+
+@pytest.fixture
+def two_places(user, place_of):
+    place_of(user, lon=LON, lat=LAT + 0.001, category="park")
+    place_of(user, lon=LON + 0.001, lat=LAT, category="cafe")
+
+
+@pytest.mark.parametrize(("first", "again"), [(SEARCH, SEARCH_REORDERED), (VIEWPORT, VIEWPORT)])
+def test_a_timed_out_read_serves_the_last_answer_marked_stale(
+    api_client, two_places, settings, first, again
+):
+    fresh = api_client.get(first)
+    assert fresh.status_code == 200
+    assert "X-Cache-Stale" not in fresh
+
+    settings.PLACES_STATEMENT_TIMEOUT_MS = 200
+    with locations_table_locked():
+        stale = api_client.get(again)
+
+    assert stale.status_code == 200
+    assert stale["X-Cache-Stale"] == "true"
+    assert stale.json() == fresh.json()
+    assert len(stale.json()["features"]) >= 1
+
+
+def test_a_timed_out_read_without_a_cached_answer_is_503_with_retry_after(
+    api_client, two_places, settings
+):
+    settings.PLACES_STATEMENT_TIMEOUT_MS = 200
+    settings.PLACES_RETRY_AFTER_SECONDS = 7
+    with locations_table_locked():
+        response = api_client.get(SEARCH)
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Retry-After"] == "7"
+
+
+def test_the_statement_timeout_is_what_stops_the_wait(api_client, two_places, settings):
+    """Without the timeout the request would hang behind the lock; with it, the answer
+    comes back promptly."""
+    import time
+
+    settings.PLACES_STATEMENT_TIMEOUT_MS = 300
+    with locations_table_locked():
+        started = time.monotonic()
+        response = api_client.get(VIEWPORT)
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert 0.3 <= elapsed < 3
+
+
+def test_an_unreachable_database_serves_the_cached_answer(api_client, two_places):
+    fresh = api_client.get(SEARCH)
+    assert fresh.status_code == 200
+
+    original_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"  # nothing listens there
+    try:
+        stale = api_client.get(SEARCH_REORDERED)
+        missing = api_client.get(f"{API}/locations/search?q=never+asked")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = original_port
+
+    assert stale.status_code == 200
+    assert stale["X-Cache-Stale"] == "true"
+    assert stale.content == fresh.content
+    assert missing.status_code == 503
+    assert "Retry-After" in missing
