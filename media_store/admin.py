@@ -11,7 +11,16 @@ class ImageAdmin(admin.ModelAdmin):
     (the pipeline strips metadata), so rows are read-only here. Deleting a row deletes
     its stored objects after commit (media_store.signals)."""
 
-    list_display = ("id", "preview", "location", "uploader", "status", "width", "height", "created_at")
+    list_display = (
+        "id",
+        "preview",
+        "location",
+        "uploader",
+        "status",
+        "width",
+        "height",
+        "created_at",
+    )
     list_filter = ("status", "content_type")
     search_fields = ("id", "location__name", "uploader__username", "sha256")
     list_select_related = ("location", "uploader")

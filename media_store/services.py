@@ -167,7 +167,9 @@ def image_thumbnails_make(*, image_id: uuid.UUID | str) -> ThumbnailResult:
             current = Image.objects.select_for_update().filter(id=image_id).first()
             if current is None:
                 # Deleted while rendering: its deletion could not know these keys.
-                transaction.on_commit(lambda: _delete_objects_or_defer(image_id=image_id, keys=list(keys.values())))
+                transaction.on_commit(
+                    lambda: _delete_objects_or_defer(image_id=image_id, keys=list(keys.values()))
+                )
                 return ThumbnailResult(image=None, changed=False)
             if current.thumbnail_keys == keys and current.status == ImageStatus.READY:
                 return ThumbnailResult(image=current, changed=False)
@@ -177,7 +179,9 @@ def image_thumbnails_make(*, image_id: uuid.UUID | str) -> ThumbnailResult:
             current.save(update_fields=["thumbnail_keys", "status", "updated_at"])
             if stale:
                 # Sizes or format changed since the last run: drop the old renditions.
-                transaction.on_commit(lambda: _delete_objects_or_defer(image_id=image_id, keys=stale))
+                transaction.on_commit(
+                    lambda: _delete_objects_or_defer(image_id=image_id, keys=stale)
+                )
         return ThumbnailResult(image=current, changed=True)
 
 
@@ -203,7 +207,8 @@ class PurgeResult:
 def images_purge_orphans(*, older_than: timedelta | None = None) -> PurgeResult:
     """Delete uploads never attached to a place once older than `older_than` (their
     objects follow after commit), then sweep storage for objects whose row is gone."""
-    older_than = older_than or timedelta(hours=settings.IMAGE_ORPHAN_MAX_AGE_HOURS)
+    if older_than is None:  # (timedelta(0) is falsy, so no `or` here)
+        older_than = timedelta(hours=settings.IMAGE_ORPHAN_MAX_AGE_HOURS)
     cutoff = timezone.now() - older_than
     with tracer.start_as_current_span("placemap.photos.purge_orphans") as span:
         ids = list(
@@ -219,7 +224,9 @@ def images_purge_orphans(*, older_than: timedelta | None = None) -> PurgeResult:
         scanned, deleted = _sweep_unrecorded_objects(cutoff=cutoff)
         span.set_attribute("photos.rows_deleted", rows_deleted)
         span.set_attribute("photos.objects_deleted", deleted)
-        return PurgeResult(rows_deleted=rows_deleted, objects_scanned=scanned, objects_deleted=deleted)
+        return PurgeResult(
+            rows_deleted=rows_deleted, objects_scanned=scanned, objects_deleted=deleted
+        )
 
 
 def _sweep_unrecorded_objects(*, cutoff) -> tuple[int, int]:

@@ -16,6 +16,4 @@ def remove_objects_after_commit(sender, instance: Image, **kwargs):
     image_id, keys = instance.id, instance.storage_keys
     # robust: the deletion has committed; a failure here must not turn the response
     # into a 500 (the service defers to a task, the orphan sweep catches the rest).
-    transaction.on_commit(
-        lambda: image_objects_delete(image_id=image_id, keys=keys), robust=True
-    )
+    transaction.on_commit(lambda: image_objects_delete(image_id=image_id, keys=keys), robust=True)

@@ -29,9 +29,8 @@ import boto3
 import pybreaker
 import redis
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.exceptions import HTTPClientError
 from botocore.handlers import add_expect_header
 from django.conf import settings
 from opentelemetry import trace
@@ -344,7 +343,9 @@ def iter_objects(*, prefix: str, start_after: str = "", page_size: int = 1000) -
             params["StartAfter"] = start_after
         if token:
             params["ContinuationToken"] = token
-        page = execute("list_objects", lambda client, params=params: client.list_objects_v2(**params))
+        page = execute(
+            "list_objects", lambda client, params=params: client.list_objects_v2(**params)
+        )
         yield from page.get("Contents", [])
         if not page.get("IsTruncated"):
             return

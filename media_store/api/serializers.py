@@ -1,7 +1,6 @@
 from rest_framework import serializers
 
 
-
 class ImageUploadInputSerializer(serializers.Serializer):
     # The name and Content-Type the client sends are ignored: the type is decided from
     # the bytes (media_store.imaging), the storage key from a new UUID.

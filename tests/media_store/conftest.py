@@ -1,3 +1,4 @@
+import os
 import socket
 import subprocess
 import sys
@@ -49,7 +50,13 @@ def bucket_keys():
 def upload(user_client):
     """POST a file to /images/upload as `user`; returns the response."""
 
-    def post(data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg", client=None, **fields):
+    def post(
+        data: bytes,
+        name: str = "photo.jpg",
+        content_type: str = "image/jpeg",
+        client=None,
+        **fields,
+    ):
         payload = {"file": SimpleUploadedFile(name, data, content_type=content_type), **fields}
         return (client or user_client).post(UPLOAD_URL, payload, format="multipart")
 
@@ -102,3 +109,64 @@ def private_moto(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real `celery -A config worker` process on this test database, Redis and bucket.
+
+    Requests transactional_db so rows are committed (visible to the worker) and so the
+    worker is stopped before the tables are flushed."""
+    from django.db import connection
+
+    from config.celery import app
+    from media_store.tasks import make_thumbnails
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": (
+            f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "PYTHONUNBUFFERED": "1",
+    }
+    queue = app.amqp.router.route({}, make_thumbnails.name, args=(), kwargs={})["queue"].name
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--queues",
+                queue,
+                "--hostname",
+                f"photos-test-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--purge",  # stale messages of earlier runs on this test broker
+                "--loglevel=INFO",
+            ],
+            cwd=django_settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while b" ready." not in log_path.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("celery worker did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+        yield log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -131,3 +131,22 @@ def test_anonymous_uploads_are_refused(api_client, bucket_keys):
     assert response.status_code == 401
     assert Image.objects.count() == 0
     assert bucket_keys() == before
+
+
+def test_a_failed_database_write_removes_the_object_already_stored(upload, bucket_keys):
+    from django.db import connection
+
+    before = bucket_keys()
+    # A real failure of the INSERT, after the object was put (rolled back with the test).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$;"
+            "CREATE TRIGGER refuse_images BEFORE INSERT ON media_store_image "
+            "FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse();"
+        )
+
+    response = upload(samples.webp())
+
+    assert response.status_code == 500
+    assert bucket_keys() == before
