@@ -101,3 +101,5 @@ def dead_letter_on_failure(
 app = Celery("placemap", task_cls=PlacemapTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+import config.celery_signals  # noqa: E402, F401  (request ids, logging and tracing in workers)

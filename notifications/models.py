@@ -27,6 +27,9 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Delivery attempts so far and the last error, for operators (admin).
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -35,6 +38,10 @@ class Notification(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=NotificationStatus.values),
                 name="notification_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sent_at__isnull=True) | models.Q(status=NotificationStatus.SENT),
+                name="notification_sent_at_only_when_sent",
             ),
         ]
 

@@ -1,11 +1,143 @@
-from notifications.models import Notification
+"""Telling people what happened to their places (and moderators what is waiting).
+
+notify() is called inside the transaction that caused the event: it writes one
+Notification row per channel that reaches the recipient, each with a unique idempotency
+key, and enqueues its delivery through the jobs outbox (sent after commit). Delivery
+locks the row and checks its status in the same transaction as the send, so a task that
+runs twice still sends one message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from opentelemetry import trace
+
+from jobs.services import enqueue
+from notifications import selectors
+from notifications.channels import CHANNELS, channels_reaching
+from notifications.events import EVENTS, MODERATION_DIGEST
+from notifications.models import Notification, NotificationStatus
+
+logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 
-def notify(*, recipient, event: str, context: dict, dedupe_key: str) -> Notification | None:
-    """Record that `recipient` must hear about `event`. Call inside the transaction that
-    made the event happen. The same dedupe_key never yields a second notification."""
-    notification, created = Notification.objects.get_or_create(
-        idempotency_key=f"{event}:{dedupe_key}:email",
-        defaults={"recipient": recipient, "event": event, "channel": "email", "payload": context},
+def notify(*, recipient, event: str, context: dict, dedupe_key: str) -> list[Notification]:
+    """Record that `recipient` must hear about `event` and schedule the delivery. Call
+    inside the transaction that made the event happen. The same (event, dedupe_key)
+    never yields a second notification. Returns the notifications created now."""
+    from notifications.tasks import deliver_notification
+
+    if event not in EVENTS:
+        raise ValueError(f"Unknown notification event {event!r}; known: {sorted(EVENTS)}.")
+    missing = EVENTS[event].required_keys - context.keys()
+    if missing:
+        raise ValueError(f"Context for {event!r} lacks {sorted(missing)}.")
+    if recipient is None:  # an erased account: nobody to tell
+        return []
+    # Stored as JSON: UUIDs and datetimes become strings now, not in the worker.
+    payload = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+    created: list[Notification] = []
+    with tracer.start_as_current_span("placemap.notifications.notify") as span:
+        span.set_attribute("placemap.event", event)
+        for channel in channels_reaching(recipient):
+            key = f"{event}:{dedupe_key}:{channel.name}"
+            try:
+                # A savepoint: a duplicate must not break the caller's transaction.
+                with transaction.atomic():
+                    notification = Notification.objects.create(
+                        recipient=recipient,
+                        event=event,
+                        channel=channel.name,
+                        idempotency_key=key,
+                        payload=payload,
+                    )
+            except IntegrityError:
+                if not Notification.objects.filter(idempotency_key=key).exists():
+                    raise
+                continue
+            enqueue(deliver_notification, args=(notification.pk,))
+            created.append(notification)
+        span.set_attribute("placemap.notifications.created", len(created))
+    return created
+
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Send one notification unless it was already sent. True if sent by this call.
+
+    The row stays locked while the channel sends, so a second copy of the task waits and
+    then sees it sent. If the process dies after the provider accepted the message but
+    before the commit, the retry sends it again: at least once at that one edge."""
+    with tracer.start_as_current_span("placemap.notifications.deliver") as span:
+        span.set_attribute("placemap.notification_id", notification_id)
+        try:
+            with transaction.atomic():
+                notification = (
+                    Notification.objects.select_for_update()
+                    .select_related("recipient")
+                    .filter(pk=notification_id)
+                    .first()
+                )
+                if notification is None:
+                    # Deleted with its recipient (account erasure): nothing to deliver.
+                    return False
+                if notification.status == NotificationStatus.SENT:
+                    span.set_attribute("placemap.notifications.duplicate", True)
+                    return False
+                CHANNELS[notification.channel].send(notification=notification)
+                notification.status = NotificationStatus.SENT
+                notification.sent_at = timezone.now()
+                notification.attempts = F("attempts") + 1
+                notification.last_error = ""
+                notification.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        except Exception as exc:
+            # Recorded outside the rolled-back transaction, then re-raised for the retry.
+            Notification.objects.filter(pk=notification_id).exclude(
+                status=NotificationStatus.SENT
+            ).update(attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+    return True
+
+
+def notification_mark_failed(*, notification_id: int) -> None:
+    """After the last delivery attempt: failed (a dead-letter requeue may still send it)."""
+    Notification.objects.filter(pk=notification_id).exclude(status=NotificationStatus.SENT).update(
+        status=NotificationStatus.FAILED
     )
-    return notification if created else None
+
+
+def moderation_digest_send(*, period: date | None = None) -> int:
+    """Tell each moderator who opted in which places wait for review. One digest per
+    moderator per period (a day): running it twice the same day mails nobody twice.
+    Nothing is sent when nothing is pending. Returns how many digests were scheduled."""
+    period = period or timezone.now().date()
+    pending_count, places = selectors.pending_locations_for_digest(
+        limit=settings.NOTIFICATIONS_DIGEST_MAX_PLACES
+    )
+    if pending_count == 0:
+        return 0
+    context = {
+        "period": period.isoformat(),
+        "pending_count": pending_count,
+        "places": places,
+    }
+    scheduled = 0
+    for moderator in selectors.digest_recipients():
+        with transaction.atomic():
+            scheduled += len(
+                notify(
+                    recipient=moderator,
+                    event=MODERATION_DIGEST,
+                    context=context,
+                    dedupe_key=f"{period.isoformat()}:{moderator.pk}",
+                )
+            )
+    return scheduled

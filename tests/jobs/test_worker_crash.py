@@ -48,3 +48,21 @@ def test_a_whole_worker_killed_mid_task_leaves_the_task_to_the_next_worker(start
         what=f"the task to be redelivered and completed; worker log:\n{second.log()}",
     )
     assert counter(token, "started") == 2
+
+
+def test_a_task_that_kills_its_worker_every_time_ends_in_the_dead_letter_store(start_worker, token):
+    # retry_on_worker_lost counts those deaths as attempts instead of requeueing forever.
+    worker = start_worker(JOBS_MAX_ATTEMPTS="2", JOBS_RETRY_DELAY="0")
+    services.enqueue(worker_tasks.kill_own_process, args=(token,))
+
+    letter = wait_for(
+        lambda: DeadLetter.objects.filter(task_name=worker_tasks.kill_own_process.name).first(),
+        timeout=60,
+        what=f"the task to be dead-lettered; worker log:\n{worker.log()}",
+    )
+    assert counter(token, "runs") == 2
+    assert letter.attempts == 2
+    assert letter.exception_type == "billiard.exceptions.WorkerLostError"
+    assert letter.args == [token]
+    time.sleep(2)  # and it is not run a third time
+    assert counter(token, "runs") == 2

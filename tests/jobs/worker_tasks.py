@@ -45,3 +45,10 @@ def slow_task(token: str, seconds: float) -> None:
     client.incr(key(token, "started"))
     time.sleep(seconds)
     client.incr(key(token, "completed"))
+
+
+@shared_task(ignore_result=True)
+def kill_own_process(token: str) -> None:
+    # What an out-of-memory kill looks like from the worker's side, every single time.
+    state().incr(key(token, "runs"))
+    os.kill(os.getpid(), 9)

@@ -1,0 +1,22 @@
+from celery import shared_task
+
+from config.celery import PlacemapTask
+from notifications import services
+
+
+class DeliverNotificationTask(PlacemapTask):
+    def on_dead_letter(self, *, args: list, kwargs: dict) -> None:
+        # The row says "failed" beside the dead letter; requeueing the dead letter still
+        # delivers it (only "sent" stops a delivery).
+        notification_id = args[0] if args else kwargs["notification_id"]
+        services.notification_mark_failed(notification_id=notification_id)
+
+
+@shared_task(base=DeliverNotificationTask, ignore_result=True)
+def deliver_notification(notification_id: int) -> bool:
+    return services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def send_moderation_digest() -> int:
+    return services.moderation_digest_send()
