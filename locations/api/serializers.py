@@ -249,6 +249,14 @@ class LocationSearchParamsSerializer(_TextFilterMixin):
         return attrs
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "minLon,minLat,maxLon,maxLat (WGS 84); minLon > maxLon crosses the "
+        "antimeridian.",
+        "example": "13.0,52.3,13.8,52.7",
+    }
+)
 class BBoxField(serializers.Field):
     """minLon,minLat,maxLon,maxLat in WGS 84. minLon > maxLon crosses the antimeridian."""
 
