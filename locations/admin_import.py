@@ -175,16 +175,14 @@ class ImportPages:
         return csrf_protect(self._upload)(request)
 
     def _too_large(self, request):
-        form = ImportUploadForm()
-        form.add_error(
-            None,
+        error = (
             f"The file is larger than {filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)}; "
-            "import it with `manage.py import_locations` instead.",
+            "import it with `manage.py import_locations` instead."
         )
         return TemplateResponse(
             request,
             "admin/locations/location/import.html",
-            self._import_context(request, form=form),
+            self._import_context(request, form=ImportUploadForm(), upload_error=error),
             status=413,
         )
 

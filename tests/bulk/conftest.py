@@ -20,7 +20,7 @@ def ten_thousand_places(db) -> int:
             SELECT gen_random_uuid(),
                    CASE WHEN g %% 1000 = 0 THEN '=HYPERLINK("x"), "quoted", ünïcødé ' || g
                         ELSE 'Place ' || g END,
-                   CASE WHEN g %% 1000 = 0 THEN E'two\\nlines, a comma; a "quote" and \\\\ '
+                   CASE WHEN g %% 1000 = 0 THEN E'two\\nlines, a comma; a "quote" and \\\\ end'
                         ELSE 'Description ' || g END,
                    (ARRAY['park', 'cafe', 'museum', 'bar'])[1 + g %% 4],
                    '',

@@ -52,7 +52,7 @@ def test_a_geojson_export_of_10000_places_streams_and_parses_back(
     assert {feature["id"] for feature in document["features"]} == _approved_ids()
     tricky = next(f for f in document["features"] if f["properties"]["external_id"] == "ext-1000")
     assert tricky["properties"]["name"] == '=HYPERLINK("x"), "quoted", ünïcødé 1000'
-    assert tricky["properties"]["description"] == 'two\nlines, a comma; a "quote" and \\ '
+    assert tricky["properties"]["description"] == 'two\nlines, a comma; a "quote" and \\ end'
     assert tricky["geometry"] == {"type": "Point", "coordinates": [102.5, -39.75]}
 
 
@@ -71,7 +71,7 @@ def test_a_csv_export_of_10000_places_parses_back_with_the_right_count(
     assert {row["status"] for row in rows} == {"approved"}
     tricky = next(row for row in rows if row["external_id"] == "ext-1000")
     assert (float(tricky["longitude"]), float(tricky["latitude"])) == (102.5, -39.75)
-    assert tricky["description"] == 'two\nlines, a comma; a "quote" and \\ '
+    assert tricky["description"] == 'two\nlines, a comma; a "quote" and \\ end'
     # A spreadsheet would run "=HYPERLINK(...)" as a formula: the cell is defused.
     assert tricky["name"] == '\'=HYPERLINK("x"), "quoted", ünïcødé 1000'
 

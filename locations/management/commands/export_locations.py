@@ -5,7 +5,6 @@ Streams from a server-side cursor (constant memory). Writing to a file goes thro
 """
 
 import os
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -41,6 +40,9 @@ class _NoNewline:
     def write(self, text: str) -> None:
         self._wrapper.write(text, ending="")
 
+    def flush(self) -> None:
+        self._wrapper.flush()
+
 
 class Command(BaseCommand):
     help = "Export places as a GeoJSON FeatureCollection or CSV (approved places by default)."
@@ -68,21 +70,21 @@ class Command(BaseCommand):
             total=total,
             unit="rows",
             unit_scale=True,
-            file=sys.stderr,
+            file=_NoNewline(self.stderr),
             disable=options["no_progress"],
             desc=f"export {fmt}",
         )
         chunks = exports.export_chunks(filters=filters, fmt=fmt, chunk_size=options["chunk_size"])
         try:
             if output in (None, "-"):
-                self._write(chunks, _NoNewline(self.stdout), bar)
+                written = self._write(chunks, _NoNewline(self.stdout), bar)
                 self.stdout.flush()
             else:
                 target = Path(output)
                 partial = target.with_name(target.name + ".partial")
                 try:
                     with partial.open("w", encoding="utf-8", newline="") as handle:
-                        self._write(chunks, handle, bar)
+                        written = self._write(chunks, handle, bar)
                     os.replace(partial, target)
                 finally:
                     partial.unlink(missing_ok=True)
@@ -90,11 +92,14 @@ class Command(BaseCommand):
             chunks.close()
             bar.close()
         if output not in (None, "-"):
-            self.stderr.write(f"Exported {bar.n} places to {output}.")
+            self.stderr.write(f"Exported {written} places to {output}.")
 
     @staticmethod
-    def _write(chunks, handle, bar) -> None:
+    def _write(chunks, handle, bar) -> int:
+        written = 0
         for text, rows in chunks:
             handle.write(text)
             if rows:
                 bar.update(rows)
+                written += rows
+        return written

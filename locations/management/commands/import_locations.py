@@ -5,7 +5,6 @@ exit code is 1 when the import was aborted or the file could not be read, 0 othe
 (bad rows skipped with --on-error skip are reported, not fatal).
 """
 
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -78,7 +77,7 @@ class Command(BaseCommand):
                     total=total,
                     unit="B" if phase == "read" else "rows",
                     unit_scale=True,
-                    file=sys.stderr,
+                    file=_NoNewline(self.stderr),
                     disable=options["no_progress"],
                     desc="validate" if phase == "read" else "write",
                 )
