@@ -14,16 +14,19 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.gis.admin import GISModelAdmin
+from django.contrib.gis.forms import OSMWidget
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from locations.admin_import import ImportPages
 from locations.models import Location, LocationStatus
 from media_store.models import Image
-from media_store.selectors import image_public_dict
+from media_store.selectors import presigned_url, smallest_thumbnail_key
 from moderation import services
 from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 from moderation.models import ModerationLog
@@ -36,6 +39,17 @@ DECISION_CHOICES = [
     (services.APPROVED, "Approve"),
     (services.REJECTED, "Reject (or take down an approved place)"),
 ]
+
+
+class ReadOnlyOSMWidget(OSMWidget):
+    """The OpenStreetMap widget that only shows the point when the field is disabled."""
+
+    template_name = "admin/locations/location/point_map_widget.html"
+
+    def _render(self, template_name, context, renderer=None):
+        # Widgets render with the form renderer, which does not search the project's
+        # templates/ directory; this one template lives there, beside the admin's.
+        return mark_safe(render_to_string(template_name, context))  # noqa: S308 (a template)
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -69,7 +83,9 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 def thumbnail_tag(image: Image, *, size: int = 96) -> str:
-    url = image_public_dict(image)["thumbnail_url"]
+    # Only the smallest thumbnail is signed: image_public_dict would sign every size
+    # and the original (about 1 ms each), for a page that shows one small picture.
+    url = presigned_url(smallest_thumbnail_key(image))
     if not url:
         return format_html("<span>{}</span>", image.get_status_display())
     return format_html(
@@ -171,7 +187,8 @@ class LocationDecisionForm(forms.ModelForm):
 
 
 class RejectionForm(forms.Form):
-    reason_code = forms.ChoiceField(choices=REASON_CODE_CHOICES)
+    # No default: a moderator picks the code rather than sending "spam" by accident.
+    reason_code = forms.ChoiceField(choices=[("", "— choose —"), *REASON_CODE_CHOICES])
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         max_length=REASON_MAX_LENGTH,
@@ -184,6 +201,7 @@ class LocationAdmin(GISModelAdmin):
     # Other areas extend this class (e.g. a get_urls() for the bulk import page); keep
     # its hooks calling super().
     form = LocationDecisionForm
+    gis_widget = ReadOnlyOSMWidget
     gis_widget_kwargs = {"attrs": {"default_zoom": 16}}
     list_display = ("name", "category", "status", "submitter", "created_at", "thumbnails")
     list_filter = (StatusFilter, "category", ("created_at", admin.DateFieldListFilter))

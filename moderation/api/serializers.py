@@ -38,15 +38,16 @@ class LocationStatusInputSerializer(serializers.Serializer):
         return attrs
 
 
-class PointOutputSerializer(serializers.Serializer):
+class ModerationPointOutputSerializer(serializers.Serializer):
     type = serializers.CharField()
     coordinates = serializers.ListField(child=serializers.FloatField())
 
 
-class ImageOutputSerializer(serializers.Serializer):
+class ModerationImageOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.URLField(allow_null=True)
     thumbnail_url = serializers.URLField(allow_null=True)
+    thumbnails = serializers.DictField(child=serializers.URLField())
     width = serializers.IntegerField()
     height = serializers.IntegerField()
 
@@ -67,11 +68,11 @@ class ModerationLocationOutputSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField()
     images = serializers.SerializerMethodField()
 
-    @extend_schema_field(PointOutputSerializer)
+    @extend_schema_field(ModerationPointOutputSerializer)
     def get_point(self, location) -> dict:
         return {"type": "Point", "coordinates": [location.point.x, location.point.y]}
 
-    @extend_schema_field(ImageOutputSerializer(many=True))
+    @extend_schema_field(ModerationImageOutputSerializer(many=True))
     def get_images(self, location) -> list[dict]:
         # images.all() is prefetched by moderation.selectors: no query per place.
         return [image_public_dict(image) for image in location.images.all()]

@@ -36,9 +36,10 @@ class ModerationQueueView(ListAPIView):
         return selectors.moderation_queue(status=query.validated_data["status"])
 
     @extend_schema(
+        tags=["moderation"],
         parameters=[
             OpenApiParameter("status", enum=LocationStatus.values, default=LocationStatus.PENDING)
-        ]
+        ],
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -50,6 +51,7 @@ class LocationStatusView(APIView):
     permission_classes = [IsModerator]
 
     @extend_schema(
+        tags=["moderation"],
         request=LocationStatusInputSerializer,
         responses={200: ModerationLocationOutputSerializer},
     )
@@ -89,3 +91,7 @@ class LocationModerationLogView(ListAPIView):
         if not selectors.location_has_moderation_trail(location_id=location_id):
             raise NotFound("No such place.")
         return selectors.location_moderation_log(location_id=location_id)
+
+    @extend_schema(tags=["moderation"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
