@@ -6,12 +6,10 @@ travels the same way, through the OpenTelemetry Celery instrumentation. Imported
 config/celery.py, so both the web process (publishing) and the worker (consuming) have it.
 """
 
-import logging.config
 import time
 
 import structlog
 from celery import signals
-from django.conf import settings
 from opentelemetry import trace
 
 from config.middleware import REQUEST_ID_SPAN_ATTRIBUTE, SANE_REQUEST_ID
@@ -22,10 +20,9 @@ logger = structlog.get_logger("placemap.tasks")
 
 
 @signals.setup_logging.connect(weak=False)
-def use_django_logging(**kwargs) -> None:
-    # With a receiver here Celery leaves the root logger alone, so worker lines come out
-    # through the same JSON/console formatter as the web's.
-    logging.config.dictConfig(settings.LOGGING)
+def keep_django_logging(**kwargs) -> None:
+    """A receiver here stops Celery from replacing the root logger's handlers: the worker
+    keeps the LOGGING that django.setup() applied, so its lines come out as the web's."""
 
 
 @signals.worker_process_init.connect(weak=False)
@@ -77,13 +74,21 @@ def bind_task_context(task_id: str, task, **kwargs) -> None:
     logger.info("task_started")
 
 
+def run_task_receivers_inside_spans() -> None:
+    """Receivers run in the order they were connected. Called once the Celery
+    instrumentation has connected its own: prerun moves behind it, so "task_started" is
+    logged inside the task's span (with its trace id); postrun stays ahead of it, so the
+    span is still open when "task_finished" is logged."""
+    signals.task_prerun.disconnect(bind_task_context)
+    signals.task_prerun.connect(bind_task_context, weak=False)
+
+
 @signals.task_postrun.connect(weak=False)
 def unbind_task_context(task_id: str, task, state: str | None = None, **kwargs) -> None:
     started = getattr(task.request, "_placemap_started", None)
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    # This receiver was connected before the Celery instrumentation's, so it runs while
-    # the task's span is still current.
+    # Connected before the Celery instrumentation's postrun: the task's span is current.
     span = trace.get_current_span()
     if request_id and span.is_recording():
         span.set_attribute(REQUEST_ID_SPAN_ATTRIBUTE, request_id)

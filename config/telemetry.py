@@ -147,6 +147,10 @@ def build_tracer_provider(
     names = exporter_names()
     if span_exporter is None and not names:
         return None
+    # Validate everything before any exporter (and its thread) exists.
+    sampler = sampler_from_env()
+    if "otlp" in names:
+        otlp_protocol()
     processors = (
         [SimpleSpanProcessor(span_exporter)] if span_exporter else _processors_from_env(names)
     )
@@ -155,7 +159,7 @@ def build_tracer_provider(
     attributes = {"placemap.component": component}
     if not _getenv("OTEL_SERVICE_NAME"):
         attributes["service.name"] = f"placemap-{component}"
-    provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler_from_env())
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     for processor in processors:
         provider.add_span_processor(processor)
     return provider
@@ -197,6 +201,9 @@ def instrument(provider: TracerProvider, *, component: str) -> None:
     # Web: a producer span per enqueue and the trace context in the message headers.
     # Worker: a consumer span per task, child of the producer span.
     CeleryInstrumentor().instrument(tracer_provider=provider)
+    from config.celery_signals import run_task_receivers_inside_spans
+
+    run_task_receivers_inside_spans()
 
 
 def uninstrument() -> None:

@@ -28,8 +28,21 @@ BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
 class CapturedLogs:
     """Everything the root logger writes, rendered by Placemap's own JSON formatter."""
 
-    def __init__(self, stream: io.StringIO):
-        self.stream = stream
+    def __init__(self):
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(build_formatter("json"))
+
+    def attach(self) -> None:
+        root = logging.getLogger()
+        if self.handler not in root.handlers:
+            root.addHandler(self.handler)
+        # DEBUG: a secret must not leak even from a line that production filters out.
+        root.setLevel(logging.DEBUG)
+
+    def detach(self, level: int) -> None:
+        logging.getLogger().removeHandler(self.handler)
+        logging.getLogger().setLevel(level)
 
     @property
     def text(self) -> str:
@@ -45,17 +58,11 @@ class CapturedLogs:
 
 @pytest.fixture
 def logs() -> Iterator[CapturedLogs]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(build_formatter("json"))
-    root = logging.getLogger()
-    previous_level = root.level
-    # DEBUG: a secret must not leak even from a line that production would filter out.
-    root.setLevel(logging.DEBUG)
-    root.addHandler(handler)
-    yield CapturedLogs(stream)
-    root.removeHandler(handler)
-    root.setLevel(previous_level)
+    previous_level = logging.getLogger().level
+    captured = CapturedLogs()
+    captured.attach()
+    yield captured
+    captured.detach(previous_level)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +79,8 @@ def spans(span_exporter, transactional_db) -> Iterator[InMemorySpanExporter]:
     """Django, psycopg, Redis, botocore and Celery instrumented for one test.
 
     Transactional: psycopg is traced from the connection up, so the test closes the
-    connection opened before instrumentation; an atomic test could not."""
+    connection opened before instrumentation; an atomic test could not. Request fixtures
+    that write (users) before this one, or their SQL lands among the spans."""
     provider = trace.get_tracer_provider()
     telemetry.instrument(provider, component="web")
     connections.close_all()
