@@ -118,9 +118,9 @@ def location_transition(
         tracer.start_as_current_span("placemap.moderation.transition") as span,
         transaction.atomic(),
     ):
-        span.set_attribute("placemap.location_id", str(location_id))
+        span.set_attribute("placemap.location.id", str(location_id))
         span.set_attribute("placemap.moderation.to_status", to_status)
-        span.set_attribute("placemap.moderation.moderator_id", moderator.pk)
+        span.set_attribute("placemap.user.id", moderator.pk)
         # The row lock serialises concurrent decisions on one place: the second waits
         # here, then reads the status the first one committed and is judged against it.
         location = Location.objects.select_for_update().get(pk=location_id)

@@ -242,3 +242,25 @@ def test_an_unknown_place_raises_does_not_exist(moderator):
         services.location_approve(
             location_id="00000000-0000-4000-8000-000000000000", moderator=moderator
         )
+
+
+def test_a_decision_is_traced_with_its_place_and_statuses(moderator, monkeypatch):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    # A private provider: the process-wide one belongs to the observability set-up.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(services, "tracer", provider.get_tracer("test"))
+    location = make_place("pending")
+
+    log = services.location_approve(location_id=location.id, moderator=moderator)
+
+    (span,) = [s for s in exporter.get_finished_spans() if s.name.startswith("placemap.")]
+    assert span.name == "placemap.moderation.transition"
+    assert span.attributes["placemap.location.id"] == str(location.id)
+    assert span.attributes["placemap.moderation.from_status"] == "pending"
+    assert span.attributes["placemap.moderation.to_status"] == "approved"
+    assert span.attributes["placemap.moderation.log_id"] == log.id
