@@ -1,5 +1,7 @@
 """What people receive: every email's subject, plain text and HTML (locmem backend)."""
 
+import socket
+
 import pytest
 from django.core import mail
 
@@ -25,6 +27,12 @@ def deliver(event: str, recipient, context: dict, dedupe_key: str = "k1"):
     message = mail.outbox[0]
     html = {mime: body for body, mime in message.alternatives}["text/html"]
     return notification, message, html
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def moderation_context(place, **extra) -> dict:
@@ -147,7 +155,7 @@ def test_a_failing_mail_server_leaves_the_notification_pending_with_the_error(
 ):
     # A real SMTP connection to a port where nothing listens.
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
     (notification,) = notify(
         recipient=submitter,
         event="location.approved",
@@ -171,7 +179,7 @@ def test_a_delivery_that_fails_for_good_is_marked_failed_and_dead_lettered(
     from jobs.models import DeadLetter
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
     settings.JOBS_MAX_ATTEMPTS = 2
     (notification,) = notify(
         recipient=submitter,
@@ -189,7 +197,7 @@ def test_a_delivery_that_fails_for_good_is_marked_failed_and_dead_lettered(
     assert letter.task_name == "notifications.tasks.deliver_notification"
     assert letter.args == [notification.pk]
 
-    # Mail is back: requeueing the dead letter delivers it after all.
+    # Mail is back: running the dead-lettered delivery again (what a requeue does) sends it.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     deliver_notification.apply(args=letter.args)
     notification.refresh_from_db()
