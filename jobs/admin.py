@@ -32,7 +32,12 @@ class DeadLetterAdmin(ReadOnlyAdmin):
     readonly_fields = [field.name for field in DeadLetter._meta.fields]
     actions = ("requeue_selected", "purge_selected")
 
-    @admin.action(description="Requeue selected dead letters (run the tasks again)")
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("jobs.requeue_deadletter")
+
+    @admin.action(
+        description="Requeue selected dead letters (run the tasks again)", permissions=["requeue"]
+    )
     def requeue_selected(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
         count = 0
         for dead_letter in queryset.order_by("id"):
@@ -56,7 +61,10 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     readonly_fields = [field.name for field in OutboxMessage._meta.fields]
     actions = ("relay_now",)
 
-    @admin.action(description="Send unsent outbox messages now")
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("jobs.requeue_deadletter")
+
+    @admin.action(description="Send unsent outbox messages now", permissions=["requeue"])
     def relay_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         sent = sum(
             services.outbox_message_send(message_id=pk)

@@ -53,6 +53,8 @@ class DeadLetter(models.Model):
 
     class Meta:
         ordering = ["-last_failed_at", "-id"]
+        # Running a task again is an operator's decision, not every admin viewer's.
+        permissions = [("requeue_deadletter", "Can requeue dead-lettered tasks")]
         indexes = [
             models.Index(
                 fields=["last_failed_at"],

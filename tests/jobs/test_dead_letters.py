@@ -175,3 +175,26 @@ def test_admin_shows_a_dead_letter_read_only(admin_client, dead_letter):
     assert "Traceback" in response.content.decode()
     # Read-only: no form field an operator could edit the record through.
     assert 'name="traceback"' not in response.content.decode()
+
+
+def test_an_admin_viewer_without_the_requeue_permission_cannot_requeue(client, dead_letter):
+    from django.contrib.auth.models import Permission
+
+    from tests.accounts.factories import UserFactory
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_deadletter"))
+    client.force_login(viewer)
+    url = reverse("admin:jobs_deadletter_changelist")
+
+    page = client.get(url)
+    response = client.post(
+        url, {"action": "requeue_selected", "_selected_action": [dead_letter.pk]}
+    )
+
+    assert page.status_code == 200
+    assert "requeue_selected" not in page.content.decode()
+    assert response.status_code in (200, 302)
+    dead_letter.refresh_from_db()
+    assert dead_letter.requeued_at is None
+    assert not OutboxMessage.objects.exists()
