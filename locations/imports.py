@@ -58,8 +58,6 @@ CSV_TEXT_COLUMNS = ("name", "description", "category", "address")
 # the importer removes that apostrophe again so an export re-imports unchanged.
 CSV_FORMULA_GUARD = "'"
 CSV_FORMULA_CHARS = frozenset("=+-@\t\r")
-# A CSV cell longer than this is a broken file (an unclosed quote), not a long address.
-CSV_FIELD_SIZE_LIMIT = 1_000_000
 
 UNIT_LINE = "line"
 UNIT_FEATURE = "feature"
@@ -167,7 +165,6 @@ def _unguard(value: str) -> str:
 def _iter_csv(raw: IO[bytes]) -> Iterator[tuple[int, dict | BadRow]]:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
-    csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
     try:
         try:
             header = [column.strip().lower() for column in next(reader)]

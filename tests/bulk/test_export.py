@@ -235,3 +235,31 @@ def test_the_export_command_refuses_an_unknown_status(db):
 
     with pytest.raises(CommandError, match="archived"):
         call_command("export_locations", "--status", "archived")
+
+
+def test_a_client_that_goes_away_releases_the_cursor(ten_thousand_places):
+    # StreamingHttpResponse.close() closes the generator when a download is interrupted.
+    chunks = exports.export_text(filters=exports.ExportFilters(), fmt="geojson", chunk_size=500)
+    next(chunks)
+    next(chunks)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone()[0] == 1  # the export's server-side cursor
+
+    chunks.close()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone()[0] == 0
+    assert not connection.needs_rollback
+
+
+def test_exports_have_their_own_rate_limit(api_client, db, settings):
+    settings.EXPORT_THROTTLE_RATE = "2/minute"
+
+    statuses = [api_client.get(URL, {"format": "csv"}).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    refused = api_client.get(URL, {"format": "csv"})
+    assert refused["Content-Type"] == "application/problem+json"
+    assert int(refused["Retry-After"]) > 0
