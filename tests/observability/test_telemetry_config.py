@@ -15,34 +15,72 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from config import telemetry
 from tests.observability.conftest import BASE_DIR, child_env
 
-# Serves one request through the real WSGI application, then flushes the exporter.
-SERVE_ONE_REQUEST = """
-import json
-from wsgiref.util import setup_testing_defaults
-from django.conf import settings
-from opentelemetry import trace
+# Serves one request through the real WSGI or ASGI application (the process start-up a
+# server does), then flushes the exporter and reports what it saw.
+SERVE_THROUGH = {
+    "wsgi": """
 import config.wsgi
-from config.telemetry import shutdown_telemetry
+from wsgiref.util import setup_testing_defaults
 
 environ = {}
 setup_testing_defaults(environ)
 environ.update(PATH_INFO="/health", HTTP_X_REQUEST_ID="otlp-check-1")
 statuses = []
 b"".join(config.wsgi.application(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+status = int(statuses[0].split()[0])
+""",
+    "asgi": """
+import asyncio
+import config.asgi
+
+async def call():
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/health", "raw_path": b"/health", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+        "headers": [(b"host", b"127.0.0.1"), (b"x-request-id", b"otlp-check-1")],
+    }
+    sent = []
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+    done = asyncio.Event()
+
+    async def receive():
+        if requests:
+            return requests.pop()
+        await done.wait()  # a client stays connected until the response is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    await config.asgi.application(scope, receive, send)
+    return sent[0]["status"]
+
+status = asyncio.run(call())
+""",
+}
+REPORT = """
+import json
+from django.conf import settings
+from opentelemetry import trace
+from config.telemetry import shutdown_telemetry
+
 shutdown_telemetry()
 print(json.dumps({
-    "status": statuses[0],
+    "status": status,
     "provider": type(trace.get_tracer_provider()).__name__,
     "first_middleware": settings.MIDDLEWARE[0],
 }))
 """
 
 
-def serve_one_request(**env: str) -> dict:
+def serve_one_request(server: str = "wsgi", **env: str) -> dict:
     import json
 
     result = subprocess.run(
-        [sys.executable, "-c", SERVE_ONE_REQUEST],
+        [sys.executable, "-c", SERVE_THROUGH[server] + REPORT],
         cwd=BASE_DIR,
         env=child_env(**env),
         capture_output=True,
@@ -111,15 +149,16 @@ def otlp_grpc_receiver():
 def test_tracing_is_off_when_no_exporter_is_configured():
     result = serve_one_request()
 
-    assert result["status"].startswith("200")
+    assert result["status"] == 200
     assert result["provider"] == "ProxyTracerProvider"
     assert result["first_middleware"] == "config.middleware.RequestIDMiddleware"
 
 
-def test_a_request_is_exported_over_otlp_http_with_its_request_id(otlp_http_receiver):
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_a_request_is_exported_over_otlp_http_with_its_request_id(otlp_http_receiver, server):
     endpoint, received = otlp_http_receiver
 
-    result = serve_one_request(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    result = serve_one_request(server, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
 
     assert result["provider"] == "TracerProvider"
     assert result["first_middleware"].startswith("opentelemetry.instrumentation.django")

@@ -150,3 +150,22 @@ def test_a_task_enqueued_by_a_request_continues_its_trace_and_its_request_id(
         assert line["request_id"] == "trace-me-1"
         assert line["trace_id"] == format(request.context.trace_id, "032x")
     assert task_lines[1]["state"] == "SUCCESS"
+
+
+def test_the_readiness_probe_traces_its_database_redis_and_s3_checks_under_the_request(
+    api_client, spans
+):
+    response = api_client.get("/ready")
+
+    assert response.status_code == 200, response.content
+    finished = spans.get_finished_spans()
+    spans_by_id = by_id(finished)
+    request = server_span(finished)
+    assert request.name == "GET ready"
+    # The checks run in worker threads: each must still hang under the request span.
+    select_one = [s for s in finished if s.attributes.get("db.statement") == "SELECT 1"]
+    ping = [s for s in finished if s.name == "PING"]
+    head_bucket = [s for s in finished if is_s3(s, "HeadBucket")]
+    for found in (select_one, ping, head_bucket):
+        assert len(found) == 1, [s.name for s in finished]
+        assert ancestors(found[0], spans_by_id) == [request]
