@@ -25,6 +25,7 @@ from django.utils.safestring import mark_safe
 
 from locations.admin_import import ImportPages
 from locations.models import Location, LocationStatus
+from locations.services import location_delete
 from media_store.models import Image
 from media_store.selectors import presigned_url, smallest_thumbnail_key
 from moderation import services
@@ -255,6 +256,15 @@ class LocationAdmin(GISModelAdmin):
     def has_add_permission(self, request):
         # Places come from the API and the import, which validate and attach photos.
         return False
+
+    # Deleting (superusers only) goes through the same service as DELETE /locations/{id}:
+    # photos leave storage after commit and a public place leaves open maps.
+    def delete_model(self, request, obj):
+        location_delete(location=obj)
+
+    def delete_queryset(self, request, queryset):
+        for location in queryset:
+            location_delete(location=location)
 
     @admin.display(description="photos")
     def thumbnails(self, location: Location) -> str:

@@ -399,3 +399,17 @@ def test_a_staff_user_without_the_group_cannot_run_the_actions():
     assert response.status_code == 403
     place.refresh_from_db()
     assert place.status == "pending"
+
+
+def test_a_superuser_deleting_a_public_place_takes_it_off_open_maps(
+    superuser_browser, approved_location, map_feed, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:locations_location_delete", args=[approved_location.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = superuser_browser.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Location.objects.filter(pk=approved_location.pk).exists()
+    message = map_feed.receive()
+    assert (message["event"], message["id"]) == ("location.removed", str(approved_location.id))
