@@ -2,6 +2,7 @@ import tempfile
 
 from django.contrib.auth import logout
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -80,7 +81,8 @@ class MeView(APIView):
     @extend_schema(
         request=EraseInputSerializer,
         responses={200: ErasureOutputSerializer},
-        description="Erase the account (GDPR art. 17). See docs/gdpr.md.",
+        description='Erase the account (GDPR art. 17). Body: `{"password": current password, '
+        '"places": "keep" (anonymized) or "delete"}`. See docs/gdpr.md.',
     )
     def delete(self, request):
         data = EraseInputSerializer(data=request.data, context={"user": request.user})
@@ -100,7 +102,8 @@ class MeExportView(APIView):
     @extend_schema(
         responses={
             (200, "application/zip"): OpenApiResponse(
-                description="ZIP: data.json and photos/ (docs/gdpr.md)"
+                response=OpenApiTypes.BINARY,
+                description="ZIP: data.json and photos/ (docs/gdpr.md)",
             )
         }
     )

@@ -261,3 +261,17 @@ def test_erasure_requires_a_password_and_an_explicit_choice(subject_client, worl
 def test_erasure_needs_a_logged_in_user(api_client):
     response = api_client.delete("/api/v1/me", {"password": "x", "places": "keep"}, format="json")
     assert response.status_code == 401
+
+
+def test_the_export_is_a_503_with_retry_after_while_storage_is_down(subject_client, world):
+    breaker = storage.breaker()
+    breaker.open()  # what a run of storage failures does
+    try:
+        response = subject_client.get("/api/v1/me/export")
+    finally:
+        breaker.close()
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert int(response["Retry-After"]) >= 1
+    assert "retry the export later" in response.json()["detail"]
