@@ -269,8 +269,8 @@ class Viewport:
 def cluster_cell_size(*, viewport: Viewport, zoom: int | None, limit: int) -> float:
     """Grid cell (degrees) for clustering a viewport.
 
-    Cells are 360 / 2**k so that the grid stays put while a map pans (ST_SnapToGrid
-    snaps to multiples of the cell). Start from the zoom (about 64 px cells) or, without
+    Cells are 360 / 2**k degrees with edges on multiples of the cell, so the grid stays
+    put while a map pans. Start from the zoom (about 64 px cells) or, without
     a zoom, from a fine grid, and coarsen until the cells the viewport can touch fit in
     `limit` — a clustered answer is never longer than a plain one.
     """
@@ -300,7 +300,7 @@ def locations_viewport_sql(
 
     One statement. It reads up to limit+1 places; if they fit, they are the answer
     (`clustered: false`). Otherwise it groups every matching place into grid cells
-    (`clustered: true`, each cluster with `count`, its members' centroid and extent), and
+    (`clustered: true`, each cluster with `count`, its members' mean position and extent), and
     the counts add up to `total`, the true number of places inside.
     """
     viewport = Viewport(*bbox)

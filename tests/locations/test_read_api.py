@@ -143,3 +143,14 @@ def test_my_locations_has_no_n_plus_one(user_client, user, place_of, django_asse
 def test_categories_lists_every_slug_and_label(api_client):
     body = api_client.get(f"{API}/categories").json()
     assert body == [{"slug": slug, "label": label} for slug, label in CATEGORIES.items()]
+
+
+def test_a_moderators_own_list_holds_only_their_own_places(moderator_client, moderator, places):
+    body = moderator_client.get(f"{API}/me/locations").json()
+    assert body["count"] == 0
+    assert body["features"] == []
+
+
+@pytest.mark.parametrize("who", ["api_client", "user_client", "other_client", "moderator_client"])
+def test_categories_are_public(request, who):
+    assert request.getfixturevalue(who).get(f"{API}/categories").status_code == 200

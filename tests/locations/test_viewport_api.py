@@ -1,5 +1,7 @@
 """GET /locations/viewport: bbox, antimeridian, clustering that never cuts silently."""
 
+import math
+
 import pytest
 
 from locations.selectors import Viewport, cluster_cell_size
@@ -175,8 +177,31 @@ def test_the_grid_never_has_more_cells_than_limit_inside_the_viewport(bbox, limi
 
     touched = 0
     for x1, y1, x2, y2 in view.envelopes:
-        # ST_SnapToGrid rounds to the nearest multiple of cell.
-        columns = round(x2 / cell) - round(x1 / cell) + 1
-        rows = round(y2 / cell) - round(y1 / cell) + 1
+        # The SQL groups by floor(coordinate / cell).
+        columns = math.floor(x2 / cell) - math.floor(x1 / cell) + 1
+        rows = math.floor(y2 / cell) - math.floor(y1 / cell) + 1
         touched += columns * rows
     assert touched <= max(limit, 4 * len(view.envelopes))
+
+
+@pytest.mark.parametrize("who", ["api_client", "user_client", "other_client", "moderator_client"])
+def test_viewport_shows_approved_places_only_to_everybody(request, who, user, place_of):
+    approved = place_of(user, lon=13.4, lat=52.5)
+    place_of(user, "pending", lon=13.4, lat=52.5)
+    place_of(user, "rejected", lon=13.4, lat=52.5)
+
+    body = viewport(request.getfixturevalue(who), bbox=BERLIN).json()
+
+    assert [f["id"] for f in body["features"]] == [str(approved.id)]
+    assert body["total"] == 1
+
+
+def test_pending_places_do_not_swell_cluster_counts(api_client, user, place_of):
+    for index in range(3):
+        place_of(user, lon=13.1 + index * 0.1, lat=52.5)
+        place_of(user, "pending", lon=13.1 + index * 0.1, lat=52.5)
+
+    body = viewport(api_client, bbox=BERLIN, limit=2).json()
+
+    assert body["clustered"] is True
+    assert body["total"] == 3
