@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-mkdir -p var/run var/log var/mail
+mkdir -p var/run var/log var/mail var/static
 STARTED="$ROOT/var/run/started"
 : > "$STARTED.new"
 
