@@ -21,8 +21,11 @@ from media_store import constants
 logger = logging.getLogger(__name__)
 
 # Pillow's thumbnail default: shrink by whole factors (JPEG DCT scaling, reduce()) down
-# to twice the target, then Lanczos the rest. Visually the same as a full Lanczos resize.
+# to twice the target, then resample the rest. Visually the same as a full resample.
 REDUCING_GAP = 2.0
+# Pillow's thumbnail default. Its downscaling filter is antialiased (support widened by
+# the scale), so photos look as good as with Lanczos, at about two thirds of the cost.
+RESAMPLE = Image.Resampling.BICUBIC
 # What Pillow's decoders raise on truncated or malformed data (fuzzing reports show
 # each of these escaping from some plugin on hostile input).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
@@ -161,7 +164,7 @@ def _render(image: Image.Image, *, max_side: int, fmt: str) -> EncodedImage:
     _orient(image)
     image, keep_icc = _normalize_mode(image)
     if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+        image.thumbnail((max_side, max_side), RESAMPLE, reducing_gap=REDUCING_GAP)
     data = _encode(image, fmt, icc_profile if keep_icc else None)
     return EncodedImage(data=data, format=fmt, width=image.width, height=image.height)
 

@@ -3,6 +3,7 @@
 import struct
 import zipfile
 import zlib
+from functools import lru_cache
 from io import BytesIO
 
 from PIL import Image, ImageCms
@@ -13,7 +14,9 @@ GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 
 
+@lru_cache(maxsize=1)
 def srgb_icc_profile() -> bytes:
+    # Cached: littlecms stamps each new profile with its creation time.
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
