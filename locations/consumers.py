@@ -115,7 +115,7 @@ class MapFeedConsumer(AsyncWebsocketConsumer):
         if bytes_data is not None or text_data is None:
             await self._error("invalid_message", "Send JSON text frames.")
             return
-        if len(text_data) > settings.LIVE_FEED_MAX_MESSAGE_BYTES:
+        if len(text_data.encode()) > settings.LIVE_FEED_MAX_MESSAGE_BYTES:
             await self._error("invalid_message", "Message too large.")
             return
         try:
