@@ -2,6 +2,8 @@
 environment (see .env.example); production differs only by those values."""
 
 from config.env import BASE_DIR, env, env_bool, env_float, env_int
+from config.logging import build_logging, configure_structlog
+from config.logging import validated as validated_log_settings
 
 # --- Core -------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files from the app server (no separate web server needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -208,31 +212,199 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mai
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Placemap <noreply@placemap.local>")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 
-# --- Logging (the observability work extends this) -----------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+# --- Logging: see "Observability" below ----------------------------------------------
 
 # --- Security headers (production tightens these through the environment) -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- Places (locations) -------------------------------------------------------------
+# Public reads (search, viewport) are cancelled by Postgres after this many ms.
+PLACES_STATEMENT_TIMEOUT_MS = env_int("PLACES_STATEMENT_TIMEOUT_MS", 2000, minimum=1)
+# Seconds a search/viewport answer stays in Redis as the fallback for a database outage.
+PLACES_STALE_CACHE_SECONDS = env_int("PLACES_STALE_CACHE_SECONDS", 3600, minimum=0)
+# Retry-After (seconds) sent with the 503 when neither the database nor a cache answers.
+PLACES_RETRY_AFTER_SECONDS = env_int("PLACES_RETRY_AFTER_SECONDS", 5, minimum=1)
+# Seconds POST /locations remembers an Idempotency-Key and its response.
+PLACES_IDEMPOTENCY_TTL_SECONDS = env_int("PLACES_IDEMPOTENCY_TTL_SECONDS", 86400, minimum=60)
 
 # --- Photos (media_store) ------------------------------------------------------------
+# See docs/photos.md. Uploads larger than this are refused (413) before their body is
+# read; DATA_UPLOAD_MAX_MEMORY_SIZE does not cover file parts, so this is enforced by
+# media_store.api.upload_handlers.
+IMAGE_UPLOAD_MAX_BYTES = env_int("IMAGE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Width x height above which an image is refused (400) before decoding: a bomb guard.
+# 40 MP decodes to at most 160 MB (RGBA); JPEGs decode smaller through draft mode.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000)
+# Longest side of the stored (optimized) image; larger uploads are downscaled.
+IMAGE_MAX_SIDE = env_int("IMAGE_MAX_SIDE", 2048, minimum=64)
+IMAGE_JPEG_QUALITY = env_int("IMAGE_JPEG_QUALITY", 85, minimum=1)
+IMAGE_WEBP_QUALITY = env_int("IMAGE_WEBP_QUALITY", 80, minimum=1)
+IMAGE_PNG_COMPRESS_LEVEL = env_int("IMAGE_PNG_COMPRESS_LEVEL", 6, minimum=0)
+# Longest side of each thumbnail, made by the media_store.tasks.make_thumbnails task.
+IMAGE_THUMBNAIL_SIZES = sorted(
+    {int(size) for size in env.list("IMAGE_THUMBNAIL_SIZES", default=["256", "1024"])}
+)
+# WEBP or JPEG (thumbnails of transparent images are always WEBP).
+IMAGE_THUMBNAIL_FORMAT = env.str("IMAGE_THUMBNAIL_FORMAT", default="WEBP").upper()
+# Uploads never attached to a place are deleted after this many hours.
+IMAGE_ORPHAN_MAX_AGE_HOURS = env_int("IMAGE_ORPHAN_MAX_AGE_HOURS", 24, minimum=1)
+# Host put into presigned URLs (clients must reach it); defaults to AWS_S3_ENDPOINT_URL.
+STORAGE_PUBLIC_ENDPOINT_URL = env.str("STORAGE_PUBLIC_ENDPOINT_URL", default="")
+# Transient storage errors (connection, 5xx, throttling) are retried this many times in
+# total, waiting a random 0..min(max, initial * 2**n) seconds between (full jitter).
+STORAGE_RETRY_ATTEMPTS = env_int("STORAGE_RETRY_ATTEMPTS", 3, minimum=1)
+STORAGE_RETRY_WAIT_INITIAL = env_float("STORAGE_RETRY_WAIT_INITIAL", 0.1, minimum=0.0)
+STORAGE_RETRY_WAIT_MAX = env_float("STORAGE_RETRY_WAIT_MAX", 2.0, minimum=0.0)
+# Circuit breaker: open after this many failed calls in a row, try again after this many
+# seconds. Its state lives in Redis under the namespace so every process agrees.
+STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 5, minimum=1)
+STORAGE_BREAKER_RESET_TIMEOUT = env_int("STORAGE_BREAKER_RESET_TIMEOUT", 30, minimum=1)
+STORAGE_BREAKER_NAMESPACE = env.str("STORAGE_BREAKER_NAMESPACE", default="placemap-storage")
+# The breaker reads Redis on every storage call: a stuck Redis must not stall uploads.
+STORAGE_BREAKER_REDIS_TIMEOUT = env_float("STORAGE_BREAKER_REDIS_TIMEOUT", 0.5, minimum=0.05)
 
 # --- Moderation ------------------------------------------------------------------------
 
 # --- Jobs and notifications ------------------------------------------------------------
+# See docs/jobs.md and docs/notifications.md.
+from celery.schedules import crontab  # noqa: E402 (kept inside this section)
+
+# A task is acknowledged only after it finishes, and a worker that dies mid-task (OOM,
+# SIGKILL) hands the message back instead of losing it: tasks must be idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# ...but a message whose worker process dies (pool child killed) is retried with a count
+# instead, so a task that always kills its worker ends in the dead-letter store rather
+# than looping; reject_on_worker_lost still applies if that retry cannot be sent.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+# A task that failed for good is in the dead-letter store: acknowledge it.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+# One message reserved per worker process: long tasks (thumbnails) do not hold others back.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that loses Redis cancels its running late-ack tasks: they are redelivered.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Seconds: SoftTimeLimitExceeded is raised in the task, then the process is killed.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=2)
+# Redis redelivers a message not acknowledged within this many seconds (a worker killed
+# mid-task). It must exceed the hard time limit and the longest retry countdown, or a
+# running or waiting task is delivered twice; jobs.W001 checks that at start-up.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+    "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1
+)
+# Attempts in all (first run + retries) before a task lands in the dead-letter store.
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5, minimum=1)
+# Seconds before a retry that names no countdown (a task whose worker died).
+JOBS_RETRY_DELAY = env_int("JOBS_RETRY_DELAY", 10, minimum=0)
+# Upper bound, seconds, of the exponential backoff between attempts (full jitter below it).
+JOBS_RETRY_BACKOFF_MAX = env_int("JOBS_RETRY_BACKOFF_MAX", 600, minimum=1)
+# The beat relay sends outbox rows still unsent this many seconds after their creation.
+JOBS_OUTBOX_RELAY_SECONDS = env_int("JOBS_OUTBOX_RELAY_SECONDS", 10, minimum=1)
+JOBS_OUTBOX_GRACE_SECONDS = env_int("JOBS_OUTBOX_GRACE_SECONDS", 5, minimum=0)
+# Sent outbox rows are kept this many days for debugging, then deleted.
+JOBS_OUTBOX_RETENTION_DAYS = env_int("JOBS_OUTBOX_RETENTION_DAYS", 7, minimum=1)
+# Hour (UTC) of the daily digest of pending places sent to moderators who opt in.
+NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0)
+# At most this many pending places are listed in one digest (oldest first).
+NOTIFICATIONS_DIGEST_MAX_PLACES = env_int("NOTIFICATIONS_DIGEST_MAX_PLACES", 50, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "jobs.relay-outbox": {
+        "task": "jobs.tasks.relay_outbox",
+        "schedule": float(JOBS_OUTBOX_RELAY_SECONDS),
+        # Runs queued while workers were away are pointless once the next one is due.
+        "options": {"expires": float(JOBS_OUTBOX_RELAY_SECONDS)},
+    },
+    "jobs.purge-sent-outbox": {
+        "task": "jobs.tasks.purge_sent_outbox",
+        "schedule": crontab(minute=30, hour=3),
+    },
+    "media_store.purge-orphan-images": {
+        "task": "media_store.tasks.purge_orphan_images",
+        "schedule": crontab(minute=15),
+    },
+    "notifications.moderation-digest": {
+        "task": "notifications.tasks.send_moderation_digest",
+        "schedule": crontab(minute=0, hour=NOTIFICATIONS_DIGEST_HOUR),
+    },
+}
+# Email: EMAIL_BACKEND (Email section) picks SMTP, an anymail provider
+# (anymail.backends.<esp>.EmailBackend), files (local) or locmem (tests).
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 1025, minimum=1)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Every ANYMAIL_<NAME> environment variable becomes ANYMAIL["<NAME>"], e.g.
+# ANYMAIL_MAILGUN_API_KEY -> ANYMAIL["MAILGUN_API_KEY"] (see anymail's ESP docs).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in sorted(env.ENVIRON.items())
+    if name.startswith("ANYMAIL_") and value
+}
+# Notification emails are Jinja2 templates (templates/notifications/); autoescaping is
+# on for .html only and undefined variables raise (notifications.jinja2.environment).
+TEMPLATES.append(
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "notifications.jinja2.environment"},
+    }
+)
 
 # --- Observability -----------------------------------------------------------------------
+# Logs: structlog through stdlib logging to stdout (config/logging.py, docs/observability.md).
+# JSON lines in production, readable lines locally (local.py sets console/DEBUG defaults).
+# Traces: OTEL_* variables, read by config/telemetry.py at process start, not here.
+# An empty value (as in .env.example) means "the environment's default".
+LOG_FORMAT, LOG_LEVEL = validated_log_settings(
+    env.str("LOG_FORMAT", default="") or "json", env.str("LOG_LEVEL", default="") or "INFO"
+)
+LOGGING = build_logging(log_format=LOG_FORMAT, log_level=LOG_LEVEL)
+configure_structlog()
+# django-structlog's app holds the structlog integration settings; its own request
+# middleware is not used: config.middleware.RequestIDMiddleware (first in MIDDLEWARE
+# already) writes the one access line per request with the sanitised request id.
+INSTALLED_APPS += ["django_structlog"]
+DJANGO_STRUCTLOG_CELERY_ENABLED = False  # config/celery_signals.py carries the request id
 
 # --- Live feed, import/export, GDPR, API versioning ----------------------------------------
+# Live feed, GDPR and API versioning (docs/live-feed.md, docs/gdpr.md, docs/api-versioning.md).
+# Messages a websocket client may send per second before extra ones are ignored.
+LIVE_FEED_MAX_MESSAGES_PER_SECOND = env_int("LIVE_FEED_MAX_MESSAGES_PER_SECOND", 5, minimum=1)
+# Ignored messages (without a calm second in between) before the socket is closed (4429).
+LIVE_FEED_FLOOD_CLOSE_AFTER = env_int("LIVE_FEED_FLOOD_CLOSE_AFTER", 20, minimum=1)
+# Largest client message; a subscribe message is well under 200 bytes.
+LIVE_FEED_MAX_MESSAGE_BYTES = env_int("LIVE_FEED_MAX_MESSAGE_BYTES", 1024, minimum=128)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["gdpr"] = env.str("THROTTLE_GDPR", default="10/hour")
+# Deprecated API versions, a release decision reviewed with the code (not an operator's
+# switch): {"v1": {"deprecation": "2027-01-01", "sunset": "2027-07-01"}}; dates are UTC.
+API_DEPRECATIONS: dict = {}
+API_DEPRECATION_POLICY_URL = env.str(
+    "API_DEPRECATION_POLICY_URL", default="https://placemap.dev/docs/api-versioning"
+)
+MIDDLEWARE.append("config.versioning.DeprecationMiddleware")
+
+# Bulk import and export (docs/import-export.md).
+# Rows fetched per server-side cursor round trip by exports (memory grows with it).
+EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=100)
+# GET /locations/export requests per client (DRF rate string): each one reads many rows.
+EXPORT_THROTTLE_RATE = env.str("THROTTLE_EXPORT", default="60/hour")
+# Largest file the admin import page accepts; bigger files go through import_locations.
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Where the admin page keeps an upload between its validation report and the confirmation
+# (server-side, never served); files older than a day are swept on the next upload.
+IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "imports"))
+# Rows per INSERT ... ON CONFLICT statement when importing (import_locations --batch-size).
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
+# Bad rows kept in an import report (all are counted; the command prints every one).
+IMPORT_MAX_REPORTED_ERRORS = env_int("IMPORT_MAX_REPORTED_ERRORS", 1000, minimum=1)
+
 
 # gis.W001: GDAL < 3.9 cannot block file/network access from spatial references.
 # Placemap never hands user input to GDAL/OGR: coordinates and GeoJSON are parsed in
