@@ -12,7 +12,8 @@ Index contract (see locations.models):
   location_geog_approved_gist; any other spelling of the cast misses it;
 - viewport: `point && ST_MakeEnvelope(...)` with `status = 'approved'` hits
   location_point_approved_gist;
-- text: `search_vector @@ websearch_to_tsquery('english', q)` hits location_search_gin.
+- text: `search_vector @@ websearch_to_tsquery('english', q)` (constants.SEARCH_CONFIG)
+  hits location_search_gin.
 """
 
 import math
@@ -149,11 +150,16 @@ _FEATURE_HEAD = """json_build_object(
 )"""
 
 
+# The text search configuration must be the generated column's (locations.models), or
+# the GIN index cannot answer; it is a constant of ours, never user input.
+_TSQUERY = f"websearch_to_tsquery('{constants.SEARCH_CONFIG}', %(q)s)"
+
+
 def _text_and_category_filters(*, q: str, categories, params: dict) -> list[str]:
     clauses = []
     if q:
         params["q"] = q
-        clauses.append("l.search_vector @@ websearch_to_tsquery('english', %(q)s)")
+        clauses.append(f"l.search_vector @@ {_TSQUERY}")
     if categories:
         params["categories"] = list(categories)
         clauses.append("l.category = ANY(%(categories)s::text[])")
@@ -177,7 +183,6 @@ def locations_search_sql(
     One statement: the page is fetched with one row more than `limit` (no COUNT) and the
     FeatureCollection's `next` is `next_url` exactly when that extra row exists.
     """
-    assert constants.SEARCH_CONFIG == "english"  # the literal below must match the index
     spatial = lat is not None and lon is not None
     if ordering is None:
         ordering = "distance" if spatial else "relevance"
@@ -203,17 +208,17 @@ def locations_search_sql(
         distance = "NULL::float8"
     where += _text_and_category_filters(q=q, categories=category, params=params)
     if q:
-        from_items.append("websearch_to_tsquery('english', %(q)s) query")
+        from_items.append(f"{_TSQUERY} query")
         rank = "ts_rank_cd(l.search_vector, query)"
     else:
         rank = "NULL::float4"
 
+    # The page subquery exposes plain column names, so one ORDER BY text serves both the
+    # LIMIT and the row numbering that keeps json_agg in the same order.
     if ordering == "relevance":
         order = "rank DESC, distance_m ASC NULLS LAST, id" if spatial else "rank DESC, id"
     else:
         order = "distance_m, id"
-    # The page subquery exposes plain column names, so one ORDER BY text serves both the
-    # LIMIT and the row numbering that keeps json_agg in the same order.
 
     feature = _FEATURE_HEAD.format(
         decimals=constants.COORDINATE_DECIMALS,
