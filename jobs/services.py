@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from opentelemetry import trace
 
+from config.celery import app
 from jobs.models import DeadLetter, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,6 @@ def enqueue(task: Task, *, args: tuple | list = (), kwargs: dict | None = None) 
 
 
 def _publish(message: OutboxMessage, *, retry_policy: dict | None = None) -> None:
-    from config.celery import app
-
     options: dict[str, Any] = {"task_id": str(message.task_id)}
     if retry_policy is not None:
         options["retry_policy"] = retry_policy
