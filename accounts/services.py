@@ -64,12 +64,21 @@ def moderators_group() -> Group:
     return group
 
 
-def moderator_grant(*, user: User) -> None:
+def moderator_grant(*, user: User, staff: bool = False) -> None:
+    """Join the moderators group; `staff` also opens the admin console to them."""
     user.groups.add(moderators_group())
+    if staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
 
 
-def moderator_revoke(*, user: User) -> None:
+def moderator_revoke(*, user: User, staff: bool = False) -> None:
+    """Leave the moderators group; `staff` also closes the admin console (never for
+    superusers, whose access does not come from moderation)."""
     user.groups.remove(moderators_group())
+    if staff and user.is_staff and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
 
 
 # --- GDPR (docs/gdpr.md) ------------------------------------------------------------------

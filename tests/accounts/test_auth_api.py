@@ -81,6 +81,16 @@ def test_grant_moderator_adds_and_revoke_removes_the_group():
     assert not user.groups.filter(name="moderators").exists()
 
 
+def test_grant_moderator_with_staff_opens_and_closes_the_admin_console():
+    user = UserFactory(username="carol")
+    call_command("grant_moderator", "carol", "--staff")
+    user.refresh_from_db()
+    assert user.is_staff and user.groups.filter(name="moderators").exists()
+    call_command("grant_moderator", "carol", "--revoke", "--staff")
+    user.refresh_from_db()
+    assert not user.is_staff and not user.groups.exists()
+
+
 def test_grant_moderator_names_an_unknown_user():
     from django.core.management.base import CommandError
 
