@@ -1,5 +1,12 @@
 """Background work on photos. Each task takes ids, calls one service and owns its
-retries; the decisions are in media_store.services."""
+retries; the decisions are in media_store.services.
+
+The tasks use the project's base task (config.celery.PlacemapTask): JOBS_MAX_ATTEMPTS
+attempts, then a dead letter an operator can requeue. Storage outages are retried here
+by hand rather than by the base class's autoretry, so that the countdown can wait for
+the storage circuit breaker: a retry that comes back while it is still open would fail
+at once and burn an attempt for nothing.
+"""
 
 import logging
 
@@ -7,64 +14,58 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
+from config.celery import PlacemapTask
 from media_store import imaging, services, storage
 
 logger = logging.getLogger(__name__)
 
-# Backoff between task retries: full jitter over 5 s, 10 s, 20 s ... capped at 10 min.
-RETRY_BACKOFF_FACTOR = 5
-RETRY_BACKOFF_MAX = 600
-
 
 def _countdown(retries: int, exc: storage.StorageUnavailable) -> int:
     jittered = get_exponential_backoff_interval(
-        factor=RETRY_BACKOFF_FACTOR, retries=retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True
+        factor=2, retries=retries, maximum=settings.JOBS_RETRY_BACKOFF_MAX, full_jitter=True
     )
-    # Never come back before an open breaker would even let the call through.
+    # Never before an open breaker would even let the call through.
     return max(jittered, exc.retry_after)
 
 
+class ThumbnailTask(PlacemapTask):
+    def on_dead_letter(self, *, args: list, kwargs: dict) -> None:
+        # Out of attempts (or a permanent error): the image keeps its optimized
+        # original, served as before, and says it has no thumbnails.
+        services.image_mark_failed(image_id=kwargs.get("image_id") or args[0])
+
+
 @shared_task(
-    bind=True,
-    name="media_store.tasks.make_thumbnails",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=settings.IMAGE_THUMBNAIL_MAX_RETRIES,
+    bind=True, base=ThumbnailTask, name="media_store.tasks.make_thumbnails", autoretry_for=()
 )
 def make_thumbnails(self, image_id: str) -> bool:
-    """processing -> ready; failed once storage stayed down through every retry, or at
-    once if the stored original is missing or unreadable (retrying cannot fix that)."""
+    """processing -> ready. Returns whether anything changed (False on a re-run)."""
     try:
         return services.image_thumbnails_make(image_id=image_id).changed
     except storage.StorageUnavailable as exc:
-        if self.request.retries >= self.max_retries:
-            services.image_mark_failed(image_id=image_id)
-            raise
+        # Past the last attempt, retry() re-raises exc: the task fails, is dead-lettered
+        # and on_dead_letter marks the image failed.
         raise self.retry(exc=exc, countdown=_countdown(self.request.retries, exc)) from exc
     except (storage.StorageObjectNotFound, imaging.ImageRejected):
+        # The stored original is gone or unreadable: retrying cannot help.
         services.image_mark_failed(image_id=image_id)
         raise
 
 
-@shared_task(
-    bind=True,
-    name="media_store.tasks.delete_image_objects",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=20,
-)
+@shared_task(bind=True, name="media_store.tasks.delete_image_objects", autoretry_for=())
 def delete_image_objects(self, image_id: str) -> int:
-    """Deferred deletion of a deleted image's objects while storage was down. After the
-    last retry the orphan sweep (purge_orphan_images) still finds them."""
+    """Deferred deletion of a deleted image's objects while storage was down. Past the
+    last attempt the orphan sweep (purge_orphan_images) still finds them."""
     try:
         return services.image_objects_delete_all(image_id=image_id)
     except storage.StorageUnavailable as exc:
         raise self.retry(exc=exc, countdown=_countdown(self.request.retries, exc)) from exc
 
 
-@shared_task(name="media_store.tasks.purge_orphan_images", acks_late=True)
+# Periodic (beat, hourly): a failed run is simply redone by the next one.
+@shared_task(name="media_store.tasks.purge_orphan_images", autoretry_for=())
 def purge_orphan_images() -> dict:
-    """Periodic (beat): uploads never attached, and objects without a row."""
+    """Uploads never attached to a place, and objects without a row."""
     result = services.images_purge_orphans()
     logger.info(
         "Orphan images purged: %d rows, %d/%d objects",

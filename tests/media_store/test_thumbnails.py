@@ -4,6 +4,7 @@ from io import BytesIO
 import pytest
 from PIL import Image as PILImage
 
+from jobs.models import DeadLetter
 from media_store import services, storage
 from media_store.models import Image, ImageStatus
 from media_store.tasks import make_thumbnails
@@ -83,6 +84,8 @@ def test_the_task_marks_the_image_failed_once_its_retries_are_spent(upload, sett
 
     assert isinstance(result.result, storage.StorageUnavailable)
     assert Image.objects.get(id=image_id).status == ImageStatus.FAILED
+    # ...and an operator finds it in the dead-letter store, to requeue once storage is back.
+    assert DeadLetter.objects.filter(task_name=make_thumbnails.name, args=[image_id]).exists()
 
 
 @pytest.mark.django_db
@@ -99,3 +102,11 @@ def test_the_task_marks_the_image_failed_at_once_when_its_original_is_gone(uploa
 @pytest.mark.django_db
 def test_the_task_does_nothing_for_an_image_deleted_before_it_ran():
     assert make_thumbnails.apply(args=("00000000-0000-4000-8000-000000000000",)).get() is False
+
+
+def test_a_retry_waits_at_least_until_the_open_breaker_lets_calls_through():
+    from media_store.tasks import _countdown
+
+    waits = {_countdown(0, storage.StorageUnavailable("open", retry_after=25)) for _ in range(50)}
+
+    assert min(waits) >= 25
