@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -197,23 +198,30 @@ def _local_breaker(fail_max: int, reset_timeout: int) -> ConcurrentCircuitBreake
     )
 
 
+# After failing to reach Redis, use the local breaker for this long before trying again,
+# so a black-holed Redis costs one connect timeout per interval, not one per call.
+REDIS_RETRY_INTERVAL = 30.0
+_redis_down_until: dict[str, float] = {}
+
+
 def breaker() -> ConcurrentCircuitBreaker:
     """The storage breaker, shared through Redis. If Redis cannot be reached when the
     breaker is first built, this process falls back to a private in-memory breaker (and
-    tries Redis again next time) rather than failing storage calls for a Redis outage.
+    tries Redis again later) rather than failing storage calls for a Redis outage.
     Once built, pybreaker's Redis storage itself treats Redis errors as "closed"."""
-    try:
-        return _redis_breaker(
-            settings.REDIS_URL,
-            settings.STORAGE_BREAKER_NAMESPACE,
-            settings.STORAGE_BREAKER_FAIL_MAX,
-            settings.STORAGE_BREAKER_RESET_TIMEOUT,
-        )
-    except redis.RedisError:
-        logger.warning("Redis unreachable: storage breaker state is local to this process")
-        return _local_breaker(
-            settings.STORAGE_BREAKER_FAIL_MAX, settings.STORAGE_BREAKER_RESET_TIMEOUT
-        )
+    redis_url = settings.REDIS_URL
+    if time.monotonic() >= _redis_down_until.get(redis_url, 0.0):
+        try:
+            return _redis_breaker(
+                redis_url,
+                settings.STORAGE_BREAKER_NAMESPACE,
+                settings.STORAGE_BREAKER_FAIL_MAX,
+                settings.STORAGE_BREAKER_RESET_TIMEOUT,
+            )
+        except redis.RedisError:
+            _redis_down_until[redis_url] = time.monotonic() + REDIS_RETRY_INTERVAL
+            logger.warning("Redis unreachable: storage breaker state is local to this process")
+    return _local_breaker(settings.STORAGE_BREAKER_FAIL_MAX, settings.STORAGE_BREAKER_RESET_TIMEOUT)
 
 
 def breaker_state() -> dict:

@@ -185,3 +185,16 @@ def test_place_and_photo_reads_keep_working_while_storage_is_down(
     own = user_client.get(f"/api/v1/images/{image.id}")
     assert own.status_code == 200
     assert own.json()["thumbnail_url"]
+
+
+def test_uploads_keep_working_with_a_process_local_breaker_when_redis_is_unreachable(
+    upload, settings
+):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # the breaker's Redis only
+
+    started = time.perf_counter()
+    response = upload(samples.webp())
+
+    assert response.status_code == 201, response.json()
+    assert storage.breaker().name == "storage-local"
+    assert time.perf_counter() - started < 2.0

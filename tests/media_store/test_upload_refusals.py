@@ -125,3 +125,22 @@ def test_an_unknown_location_id_reads_the_same_as_someone_elses(upload, nothing_
 
 def test_it_refuses_a_location_id_that_is_not_a_uuid(upload, nothing_stored):
     assert_problem(upload(samples.webp(), location_id="../../1"), 400, "location_id")
+
+
+def test_only_the_file_field_is_read_and_only_once(user_client, bucket_keys):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    before = bucket_keys()
+    payload = {
+        "file": [
+            SimpleUploadedFile("a.webp", samples.webp(160, 90)),
+            SimpleUploadedFile("b.webp", samples.webp(40, 30)),
+        ],
+        "avatar": SimpleUploadedFile("c.pdf", samples.PDF),
+    }
+
+    response = user_client.post(UPLOAD_URL, payload, format="multipart")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["width"], response.json()["height"]) == (160, 90)
+    assert len(bucket_keys() - before) == 1
