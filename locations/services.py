@@ -19,8 +19,6 @@ from notifications.services import notify
 
 tracer = trace.get_tracer(__name__)
 
-EDITABLE_FIELDS = ("name", "description", "category", "address")
-
 
 def location_create(
     *,
@@ -105,10 +103,13 @@ def location_update(
         was_public = location.status == LocationStatus.APPROVED
         old_position = (location.point.x, location.point.y)
         changed: list[str] = []
-        values = {"name": name, "description": description, "category": category}
-        values["address"] = address
-        for field in EDITABLE_FIELDS:
-            value = values[field]
+        values = {
+            "name": name,
+            "description": description,
+            "category": category,
+            "address": address,
+        }
+        for field, value in values.items():
             if value is None:
                 continue
             value = value.strip()

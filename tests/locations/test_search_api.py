@@ -195,7 +195,7 @@ def test_a_query_of_stop_words_only_finds_nothing_rather_than_failing(api_client
 def test_reads_are_throttled_per_client_with_retry_after(api_client, around_alex):
     from django.conf import settings
 
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "reads": "2/minute"}
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "reads": "2/hour"}
     with override_settings(
         REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     ):
@@ -205,4 +205,18 @@ def test_reads_are_throttled_per_client_with_retry_after(api_client, around_alex
     assert statuses == [200, 200, 429]
     assert throttled.status_code == 429
     assert throttled["Content-Type"] == "application/problem+json"
-    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert 1 <= int(throttled["Retry-After"]) <= 3600
+
+
+def test_each_client_has_its_own_read_budget(api_client, user_client, around_alex):
+    from django.conf import settings
+
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "reads": "1/hour"}
+    with override_settings(
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    ):
+        anonymous = [search(api_client, lat=LAT, lon=LON).status_code for _ in range(2)]
+        signed_in = [search(user_client, lat=LAT, lon=LON).status_code for _ in range(2)]
+
+    assert anonymous == [200, 429]
+    assert signed_in == [200, 429]
