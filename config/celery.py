@@ -8,12 +8,37 @@ row in the dead-letter store (jobs.DeadLetter) once the last attempt has failed.
 """
 
 import os
+import smtplib
+import socket
 
+import kombu.exceptions
+import redis.exceptions
 from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_failure
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.utils import timezone
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+# Errors worth another attempt: a dependency that is away, slow or busy for a while.
+# Anything else (a bug, bad data, IntegrityError) would fail the same way again: it goes
+# to the dead-letter store at once, to be requeued after a fix.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,  # DNS
+    smtplib.SMTPException,
+    # Postgres restarting or failing over, a deadlock, a serialization failure, a
+    # statement timeout; a connection closed under us.
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+    SoftTimeLimitExceeded,
+)
 
 # Carried from attempt to attempt so the dead letter can say when the trouble began.
 FIRST_FAILED_HEADER = "placemap_first_failed_at"
@@ -28,15 +53,16 @@ def _django_setting(name: str):
 
 
 class PlacemapTask(Task):
-    """Retries any exception (except those in `dont_autoretry_for`) with exponential
-    backoff and full jitter, up to JOBS_MAX_ATTEMPTS attempts in all, then dead-letters.
+    """Retries transient errors (TRANSIENT_ERRORS) with exponential backoff and full
+    jitter, up to JOBS_MAX_ATTEMPTS attempts in all, then dead-letters; other errors are
+    dead-lettered at once.
 
-    A task narrows what is retried with `autoretry_for=(...)` / `dont_autoretry_for=(...)`
-    in its decorator, and reacts to its own dead-lettering by overriding
-    `on_dead_letter`. Calling a task function directly (`my_task(id)`, as unit tests do)
+    A task changes what is retried with `autoretry_for=(*TRANSIENT_ERRORS, ...)` or
+    `dont_autoretry_for=(...)` in its decorator (an explicit `self.retry()` works as
+    usual), and reacts to its own dead-lettering by overriding `on_dead_letter`. Calling a task function directly (`my_task(id)`, as unit tests do)
     runs it inline: no retry, no dead letter, the exception propagates."""
 
-    autoretry_for = (Exception,)
+    autoretry_for = TRANSIENT_ERRORS
     retry_backoff = True  # factor 1 s: 1, 2, 4, 8 ... capped by retry_backoff_max
     retry_jitter = True  # full jitter: uniform in [0, backoff] spreads retry storms
 

@@ -1,6 +1,7 @@
+from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 
-from config.celery import PlacemapTask
+from config.celery import TRANSIENT_ERRORS, PlacemapTask
 from notifications import services
 
 
@@ -12,7 +13,13 @@ class DeliverNotificationTask(PlacemapTask):
         services.notification_mark_failed(notification_id=notification_id)
 
 
-@shared_task(base=DeliverNotificationTask, ignore_result=True)
+# A provider's API error may be an outage (5xx) or a refusal (4xx); anymail does not
+# tell them apart by type, so both are retried within the attempt budget.
+@shared_task(
+    base=DeliverNotificationTask,
+    ignore_result=True,
+    autoretry_for=(*TRANSIENT_ERRORS, AnymailAPIError),
+)
 def deliver_notification(notification_id: int) -> bool:
     return services.notification_deliver(notification_id=notification_id)
 
