@@ -2,7 +2,7 @@
 
 from contextlib import contextmanager
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -65,7 +65,16 @@ class ImageUploadView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadInputSerializer},
-        responses={201: ImageOutputSerializer},
+        responses={
+            201: ImageOutputSerializer,
+            400: OpenApiResponse(
+                description="Corrupt, truncated, too many pixels, empty, "
+                "no file, or location_id not one of your places."
+            ),
+            413: OpenApiResponse(description="Larger than IMAGE_UPLOAD_MAX_BYTES."),
+            415: OpenApiResponse(description="Not a JPEG, PNG or WebP image (by content)."),
+            503: OpenApiResponse(description="Photo storage is down; see Retry-After."),
+        },
         summary="Upload a photo (JPEG, PNG or WebP), optionally to one of your places",
     )
     def post(self, request):
