@@ -34,6 +34,14 @@ def start_worker_telemetry(**kwargs) -> None:
     configure_telemetry(component="worker")
 
 
+@signals.beat_init.connect(weak=False)
+def start_beat_telemetry(**kwargs) -> None:
+    # beat publishes the periodic tasks: its publish spans start their traces.
+    from config.telemetry import configure_telemetry
+
+    configure_telemetry(component="beat")
+
+
 @signals.worker_process_shutdown.connect(weak=False)
 def stop_worker_telemetry(**kwargs) -> None:
     from config.telemetry import shutdown_telemetry
