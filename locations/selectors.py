@@ -17,6 +17,7 @@ Index contract (see locations.models):
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -392,16 +393,24 @@ SELECT CASE WHEN (SELECT clustered FROM overflow) THEN (
 # --- Public list reads: execution ---------------------------------------------------------
 
 
-def run_public_read(sql: str, params: dict) -> str:
-    """Run one public read under the statement timeout and return its single text value.
+@contextmanager
+def public_read_timeout():
+    """Bound every statement run inside by PLACES_STATEMENT_TIMEOUT_MS.
 
-    SET LOCAL (via set_config(..., true)) bounds this statement only: the setting ends
-    with the transaction, so pooled connections keep their defaults. Raises
-    django.db.OperationalError when Postgres cancels the statement or is unreachable.
+    SET LOCAL (set_config(..., true)) lasts until the transaction ends, so pooled
+    connections keep their defaults. Postgres cancelling a statement, or being
+    unreachable, surfaces as django.db.OperationalError.
     """
-    timeout_ms = settings.PLACES_STATEMENT_TIMEOUT_MS
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout_ms}ms"])
+    timeout = f"{settings.PLACES_STATEMENT_TIMEOUT_MS}ms"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+        yield
+
+
+def run_public_read(sql: str, params: dict) -> str:
+    """Run one public read under the statement timeout; return its single text value."""
+    with public_read_timeout(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 

@@ -1,6 +1,8 @@
 """Places API views: parse, call one service or selector, render."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_is_moderator
+from config.exceptions import ServiceUnavailable
 from locations import constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import serve_with_fallback
@@ -144,7 +147,15 @@ class LocationDetailView(APIView):
 
     @extend_schema(responses={200: LocationFeatureOutputSerializer})
     def get(self, request, id):
-        return Response(LocationFeatureOutputSerializer(self._visible(id)).data)
+        try:
+            with selectors.public_read_timeout():
+                feature = LocationFeatureOutputSerializer(self._visible(id)).data
+        except (OperationalError, InterfaceError):
+            raise ServiceUnavailable(
+                "The map database is busy or unavailable; retry shortly.",
+                retry_after=settings.PLACES_RETRY_AFTER_SECONDS,
+            ) from None
+        return Response(feature)
 
     @extend_schema(
         request=LocationUpdateInputSerializer, responses={200: LocationFeatureOutputSerializer}

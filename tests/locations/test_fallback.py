@@ -112,3 +112,15 @@ def test_an_unreachable_database_serves_the_cached_answer(api_client, two_places
     assert stale.content == fresh.content
     assert missing.status_code == 503
     assert "Retry-After" in missing
+
+
+def test_a_timed_out_detail_read_is_503_not_500(api_client, user, place_of, settings):
+    place = place_of(user)
+    settings.PLACES_STATEMENT_TIMEOUT_MS = 200
+
+    with locations_table_locked():
+        response = api_client.get(f"{API}/locations/{place.id}")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert "Retry-After" in response

@@ -101,10 +101,13 @@ def test_detail_makes_a_fixed_number_of_queries_whatever_the_photo_count(
     for _ in range(8):
         ImageFactory(location=place, uploader=user)
 
-    # place + its photos
-    with django_assert_max_num_queries(2):
+    # statement timeout + place + its photos (+ the test's savepoint and its release)
+    with django_assert_max_num_queries(5) as captured:
         response = api_client.get(f"{API}/locations/{place.id}")
     assert len(response.json()["properties"]["images"]) == 8
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 3
+    assert "statement_timeout" in statements[0]
 
 
 def test_my_locations_lists_the_callers_places_in_every_status(
