@@ -112,7 +112,12 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten_errors(exc.detail)
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
-        code = "validation_error"
+        # Field errors that are not a plain 400 (413 too large, 415 unsupported type)
+        # keep their own problem type.
+        if exc.status_code == status.HTTP_400_BAD_REQUEST:
+            code = "validation_error"
+        else:
+            code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     else:
         detail = (
             str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
