@@ -89,10 +89,13 @@ class LocationSearchView(APIView):
         params = LocationSearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         search = params.validated_data
-        next_query = request.GET.copy()
-        next_query["offset"] = str(search["offset"] + search["limit"])
-        next_query["limit"] = str(search["limit"])
-        next_url = request.build_absolute_uri(request.path) + "?" + next_query.urlencode()
+        next_offset = search["offset"] + search["limit"]
+        next_url = None  # past the offset cap there is no next page to offer
+        if next_offset <= constants.SEARCH_OFFSET_MAX:
+            next_query = request.GET.copy()
+            next_query["offset"] = str(next_offset)
+            next_query["limit"] = str(search["limit"])
+            next_url = request.build_absolute_uri(request.path) + "?" + next_query.urlencode()
         return serve_with_fallback(
             kind="search",
             params=search,

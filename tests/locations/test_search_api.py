@@ -220,3 +220,26 @@ def test_each_client_has_its_own_read_budget(api_client, user_client, around_ale
 
     assert anonymous == [200, 429]
     assert signed_in == [200, 429]
+
+
+def test_no_next_link_points_past_the_offset_cap(api_client):
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # 10,005 approved places at the origin
+        cursor.execute(
+            """
+            INSERT INTO locations_location (id, name, description, category, address, point,
+                                            status, created_at, updated_at, approved_at)
+            SELECT gen_random_uuid(), 'Crowded ' || i, '', 'park', '',
+                   ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'approved', now(), now(), now()
+            FROM generate_series(1, 10005) AS i
+            """,
+            [LON, LAT],
+        )
+
+    below_cap = search(api_client, lat=LAT, lon=LON, limit=2, offset=9_998).json()
+    at_cap = search(api_client, lat=LAT, lon=LON, limit=2, offset=10_000).json()
+
+    assert "offset=10000" in below_cap["next"]
+    assert len(at_cap["features"]) == 2
+    assert at_cap["next"] is None  # offset 10,002 would be refused
