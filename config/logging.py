@@ -76,7 +76,8 @@ def redact_secrets(logger, method_name, event_dict):
 def add_trace_context(logger, method_name, event_dict):
     """Put the current trace and span ids on the line, to jump from a log to its trace."""
     span_context = trace.get_current_span().get_span_context()
-    if span_context.is_valid:
+    # An unsampled trace is never exported: its id would send the reader looking in vain.
+    if span_context.is_valid and span_context.trace_flags.sampled:
         event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
     return event_dict

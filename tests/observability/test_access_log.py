@@ -103,3 +103,17 @@ def test_a_streamed_export_is_logged_once_after_its_last_byte(api_client, logs):
     assert line["path"] == "/api/v1/locations/export"
     assert line["query"] == "format=geojson"
     assert line["request_id"] == response[REQUEST_ID_HEADER]
+
+
+@pytest.mark.urls("tests.observability.urls")
+def test_an_unexpected_error_logs_its_traceback_under_the_request_id(api_client, logs):
+    response = api_client.get("/api/v1/broken", HTTP_X_REQUEST_ID="boom-1")
+
+    assert response.status_code == 500
+    assert response.json()["request_id"] == "boom-1"
+    (error,) = [line for line in logs.lines() if "exception" in line]
+    assert error["request_id"] == "boom-1"
+    assert "RuntimeError: the database said no" in error["exception"]
+    assert "hunter2-hunter2" not in logs.text
+    (access,) = logs.events("request_finished")
+    assert (access["status"], access["level"], access["request_id"]) == (500, "error", "boom-1")

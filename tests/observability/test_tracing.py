@@ -8,6 +8,7 @@ from PIL import Image as PILImage
 from config.celery import app as celery_app
 from config.middleware import REQUEST_ID_HEADER, REQUEST_ID_SPAN_ATTRIBUTE
 from media_store.models import Image
+from tests.accounts.factories import DEFAULT_PASSWORD
 from tests.observability.conftest import wait_for
 
 THUMBNAIL_TASK = "media_store.tasks.make_thumbnails"
@@ -169,3 +170,18 @@ def test_the_readiness_probe_traces_its_database_redis_and_s3_checks_under_the_r
     for found in (select_one, ping, head_bucket):
         assert len(found) == 1, [s.name for s in finished]
         assert ancestors(found[0], spans_by_id) == [request]
+
+
+def test_spans_carry_no_password_or_token(api_client, user, spans):
+    token = api_client.post(
+        "/api/v1/auth/token", {"username": user.username, "password": DEFAULT_PASSWORD}
+    ).json()["token"]
+    assert api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+    finished = spans.get_finished_spans()
+    assert any(
+        is_sql(s) and "authtoken_token" in s.attributes.get("db.statement", "") for s in finished
+    )
+    recorded = repr([(s.name, dict(s.attributes)) for s in finished])
+    assert token not in recorded
+    assert DEFAULT_PASSWORD not in recorded
