@@ -17,9 +17,11 @@ Index contract (see locations.models):
 """
 
 import math
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
+from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -120,7 +122,7 @@ def locations_of_submitter(*, user) -> QuerySet[Location]:
     )
 
 
-def unusable_image_ids(*, image_ids, uploader, lock: bool = False) -> list:
+def unusable_image_ids(*, image_ids: Sequence[UUID], uploader, lock: bool = False) -> list[UUID]:
     """The ids among `image_ids` that `uploader` cannot attach to a new place: unknown,
     someone else's, already attached, or failed. With lock=True the usable rows stay
     locked (SELECT ... FOR UPDATE) until the caller's transaction ends, so two
@@ -156,7 +158,7 @@ _FEATURE_HEAD = """json_build_object(
 _TSQUERY = f"websearch_to_tsquery('{constants.SEARCH_CONFIG}', %(q)s)"
 
 
-def _text_and_category_filters(*, q: str, categories, params: dict) -> list[str]:
+def _text_and_category_filters(*, q: str, categories: Sequence[str], params: dict) -> list[str]:
     clauses = []
     if q:
         params["q"] = q
@@ -173,7 +175,7 @@ def locations_search_sql(
     lon: float | None = None,
     radius: int = constants.SEARCH_RADIUS_DEFAULT_M,
     q: str = "",
-    category=(),
+    category: Sequence[str] = (),
     ordering: str | None = None,
     limit: int = constants.SEARCH_LIMIT_DEFAULT,
     offset: int = 0,
@@ -299,7 +301,7 @@ def locations_viewport_sql(
     bbox: tuple[float, float, float, float],
     zoom: int | None = None,
     q: str = "",
-    category=(),
+    category: Sequence[str] = (),
     limit: int = constants.VIEWPORT_LIMIT_DEFAULT,
 ) -> tuple[str, dict]:
     """Approved places inside a bbox, or grid clusters of them when more than `limit`.
