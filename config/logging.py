@@ -179,6 +179,8 @@ def build_logging(*, log_format: str, log_level: str) -> dict:
             "urllib3": {"level": quiet},
             # config.celery_signals writes task_started/task_finished with the request id.
             "celery.app.trace": {"level": "WARNING"},
+            # At DEBUG it prints the source of every canvas helper at start-up.
+            "celery.utils.functional": {"level": "INFO"},
             # The OTLP exporter's own retries would otherwise log about themselves.
             "opentelemetry": {"level": "WARNING"},
         },
