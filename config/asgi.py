@@ -6,6 +6,11 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+# Before the handler is built: the Django instrumentation adds its middleware first.
+from config.telemetry import configure_telemetry
+
+configure_telemetry(component="web")
+
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 

@@ -5,6 +5,7 @@
 dead dependency costs the probe at most that long.
 """
 
+import contextvars
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,7 +72,12 @@ def health(request):
 def ready(request):
     results: dict[str, dict] = {}
     pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="ready")
-    futures = {name: pool.submit(_timed, check) for name, check in CHECKS.items()}
+    # Each check runs in a copy of this request's context, so its spans are children of
+    # the request's span and its log lines carry the request id.
+    futures = {
+        name: pool.submit(contextvars.copy_context().run, _timed, check)
+        for name, check in CHECKS.items()
+    }
     deadline = time.monotonic() + READY_CHECK_TIMEOUT + 0.5
     for name, future in futures.items():
         try:

@@ -1,6 +1,8 @@
 """Settings for `make run` on a developer machine."""
 
 from config.env import env, env_bool
+from config.logging import build_logging
+from config.logging import validated as validated_log_settings
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR
@@ -10,3 +12,8 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-never-use-in-production")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+# Readable log lines and DEBUG on a developer's terminal; LOG_FORMAT/LOG_LEVEL still win.
+LOG_FORMAT, LOG_LEVEL = validated_log_settings(
+    env.str("LOG_FORMAT", default="") or "console", env.str("LOG_LEVEL", default="") or "DEBUG"
+)
+LOGGING = build_logging(log_format=LOG_FORMAT, log_level=LOG_LEVEL)
