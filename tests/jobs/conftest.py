@@ -34,14 +34,21 @@ def broker() -> Iterator[redis.Redis]:
     client.delete(*BROKER_KEYS)
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> object:
+def wait_for(
+    condition: Callable[[], object],
+    *,
+    timeout: float,
+    what: str,
+    log: Callable[[], str] | None = None,
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
+    details = f"; worker log:\n{log()}" if log is not None else ""
+    raise AssertionError(f"Timed out after {timeout}s waiting for {what}{details}")
 
 
 def counter(token: str, name: str) -> int:

@@ -23,7 +23,8 @@ def test_a_pool_process_killed_mid_task_has_its_task_run_again_to_completion(sta
     wait_for(
         lambda: counter(token, "completed") == 1,
         timeout=45,
-        what=f"the task to run again to completion; worker log:\n{worker.log()}",
+        what="the task to run again to completion",
+        log=worker.log,
     )
     assert counter(token, "started") == 2
     assert not DeadLetter.objects.exists()
@@ -45,7 +46,8 @@ def test_a_whole_worker_killed_mid_task_leaves_the_task_to_the_next_worker(start
     wait_for(
         lambda: counter(token, "completed") == 1,
         timeout=45,
-        what=f"the task to be redelivered and completed; worker log:\n{second.log()}",
+        what="the task to be redelivered and completed",
+        log=second.log,
     )
     assert counter(token, "started") == 2
 
@@ -58,7 +60,8 @@ def test_a_task_that_kills_its_worker_every_time_ends_in_the_dead_letter_store(s
     letter = wait_for(
         lambda: DeadLetter.objects.filter(task_name=worker_tasks.kill_own_process.name).first(),
         timeout=60,
-        what=f"the task to be dead-lettered; worker log:\n{worker.log()}",
+        what="the task to be dead-lettered",
+        log=worker.log,
     )
     assert counter(token, "runs") == 2
     assert letter.attempts == 2
@@ -66,3 +69,20 @@ def test_a_task_that_kills_its_worker_every_time_ends_in_the_dead_letter_store(s
     assert letter.args == [token]
     time.sleep(2)  # and it is not run a third time
     assert counter(token, "runs") == 2
+
+
+def test_a_task_past_its_hard_time_limit_is_killed_and_dead_lettered(start_worker, token):
+    worker = start_worker()
+    # Celery stamps each message with the sender's time limits (CELERY_TASK_*_TIME_LIMIT
+    # of the sending process); short ones here, sent directly rather than via the outbox.
+    worker_tasks.overrun_time_limits.apply_async(args=(token,), soft_time_limit=1, time_limit=2)
+
+    letter = wait_for(
+        lambda: DeadLetter.objects.filter(task_name=worker_tasks.overrun_time_limits.name).first(),
+        timeout=60,
+        what="the task to be dead-lettered",
+        log=worker.log,
+    )
+    assert letter.exception_type.endswith("TimeLimitExceeded")
+    assert "2" in letter.exception_message
+    assert counter(token, "runs") == 1
