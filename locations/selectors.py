@@ -13,7 +13,8 @@ Index contract (see locations.models):
 - viewport: `point && ST_MakeEnvelope(...)` with `status = 'approved'` hits
   location_point_approved_gist;
 - text: `search_vector @@ websearch_to_tsquery('english', q)` (constants.SEARCH_CONFIG)
-  hits location_search_gin.
+  hits location_search_gin (text + a small radius deliberately tests the words on the
+  circle's places instead, see locations_search_sql).
 """
 
 import math
@@ -209,7 +210,16 @@ def locations_search_sql(
         distance = "ST_Distance(l.point::geography(POINT,4326), origin.g)"
     else:
         distance = "NULL::float8"
-    where += _text_and_category_filters(q=q, categories=category, params=params)
+    spatial_first = spatial and radius <= constants.SEARCH_SPATIAL_FIRST_MAX_M
+    if q and spatial_first:
+        # ts_match_vq() is what the @@ operator calls, but as a function it cannot use
+        # the GIN index: the words are tested on the circle's few places only (see
+        # constants.SEARCH_SPATIAL_FIRST_MAX_M for the measurements).
+        params["q"] = q
+        where.append("ts_match_vq(l.search_vector, query)")
+        where += _text_and_category_filters(q="", categories=category, params=params)
+    else:
+        where += _text_and_category_filters(q=q, categories=category, params=params)
     if q:
         from_items.append(f"{_TSQUERY} query")
         rank = "ts_rank_cd(l.search_vector, query)"

@@ -95,15 +95,22 @@ def test_radius_text_and_combined_searches_use_their_indexes(many_places):
     assert uses(text, "location_search_gin"), text
     assert not full_scans(text), text
 
-    # The planner picks whichever index is more selective; either is fine, a full scan
-    # is not. A rare word over a wide radius, and a common word over a small one:
-    for q, metres in (("lighthouse", 50_000), ("bread", 1_000)):
-        sql, params = locations_search_sql(
-            lat=BERLIN_LAT, lon=BERLIN_LON, radius=metres, q=q, category=["cafe", "park"]
-        )
-        both = scans_on_locations(plan_of(sql, params))
-        assert uses(both, "location_geog_approved_gist", "location_search_gin"), (q, both)
-        assert not full_scans(both), (q, both)
+    # A rare word over a wide radius: the planner picks the more selective index (either
+    # is fine, a full scan is not).
+    sql, params = locations_search_sql(
+        lat=BERLIN_LAT, lon=BERLIN_LON, radius=50_000, q="lighthouse", category=["cafe", "park"]
+    )
+    wide = scans_on_locations(plan_of(sql, params))
+    assert uses(wide, "location_geog_approved_gist", "location_search_gin"), wide
+    assert not full_scans(wide), wide
+
+    # A common word within a small radius: the circle first, never a GIN bitmap of every
+    # place on the map with that word (constants.SEARCH_SPATIAL_FIRST_MAX_M).
+    sql, params = locations_search_sql(lat=BERLIN_LAT, lon=BERLIN_LON, radius=1_000, q="bread")
+    small = scans_on_locations(plan_of(sql, params))
+    assert uses(small, "location_geog_approved_gist"), small
+    assert not uses(small, "location_search_gin"), small
+    assert not full_scans(small), small
 
 
 def test_viewports_use_the_point_index_for_places_and_for_clusters(many_places):
