@@ -124,3 +124,14 @@ def test_a_timed_out_detail_read_is_503_not_500(api_client, user, place_of, sett
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
     assert "Retry-After" in response
+
+
+def test_with_copies_turned_off_an_outage_is_503(api_client, two_places, settings):
+    settings.PLACES_STALE_CACHE_SECONDS = 0
+    assert api_client.get(VIEWPORT).status_code == 200
+
+    settings.PLACES_STATEMENT_TIMEOUT_MS = 200
+    with locations_table_locked():
+        response = api_client.get(VIEWPORT)
+
+    assert response.status_code == 503
