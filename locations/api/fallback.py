@@ -3,12 +3,13 @@
 Every successful search/viewport answer is kept in Redis under a key made of its
 normalized parameters. When Postgres cancels the statement (statement timeout) or
 cannot be reached, the last answer to the same question is served, marked with
-`X-Cache-Stale: true`; without one the client gets 503 with Retry-After. Never a 500.
+`X-Cache-Stale: true` and its `Age`; without one the client gets 503 with Retry-After. Never a 500.
 """
 
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -23,8 +24,9 @@ logger = logging.getLogger(__name__)
 
 GEOJSON_CONTENT_TYPE = "application/geo+json"
 STALE_HEADER = "X-Cache-Stale"
-# Bump when the shape of the answers changes, so old entries are never served.
-CACHE_VERSION = "v1"
+# Bump when the shape of the answers or of the stored copies changes, so old entries
+# are never served.
+CACHE_VERSION = "v2"
 
 
 def answer_cache_key(kind: str, params: dict) -> str:
@@ -39,13 +41,13 @@ def _remember(key: str, body: str) -> None:
     if settings.PLACES_STALE_CACHE_SECONDS == 0:
         return
     try:
-        cache.set(key, body, timeout=settings.PLACES_STALE_CACHE_SECONDS)
+        cache.set(key, (time.time(), body), timeout=settings.PLACES_STALE_CACHE_SECONDS)
     except RedisError:
         # The fallback copy is an optimisation: a Redis hiccup must not fail a good read.
         logger.warning("Could not store a fallback copy of a places answer", exc_info=True)
 
 
-def _recall(key: str) -> str | None:
+def _recall(key: str) -> tuple[float, str] | None:
     try:
         return cache.get(key)
     except RedisError:
@@ -53,10 +55,13 @@ def _recall(key: str) -> str | None:
         return None
 
 
-def geojson_response(body: str, *, stale: bool = False) -> HttpResponse:
+def geojson_response(body: str, *, stored_at: float | None = None) -> HttpResponse:
+    """A GeoJSON answer; `stored_at` marks a stale copy (X-Cache-Stale, and Age in
+    seconds as RFC 9111 defines it)."""
     response = HttpResponse(body, content_type=GEOJSON_CONTENT_TYPE)
-    if stale:
+    if stored_at is not None:
         response[STALE_HEADER] = "true"
+        response["Age"] = str(max(0, int(time.time() - stored_at)))
     return response
 
 
@@ -72,6 +77,7 @@ def serve_with_fallback(*, kind: str, params: dict, read: Callable[[], str]) -> 
                 "The map database is busy or unavailable; retry shortly.",
                 retry_after=settings.PLACES_RETRY_AFTER_SECONDS,
             ) from None
-        return geojson_response(cached, stale=True)
+        stored_at, body = cached
+        return geojson_response(body, stored_at=stored_at)
     _remember(key, body)
     return geojson_response(body)

@@ -61,6 +61,7 @@ def test_a_timed_out_read_serves_the_last_answer_marked_stale(
 
     assert stale.status_code == 200
     assert stale["X-Cache-Stale"] == "true"
+    assert 0 <= int(stale["Age"]) < 60
     assert stale.json() == fresh.json()
     assert len(stale.json()["features"]) >= 1
 
