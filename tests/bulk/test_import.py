@@ -347,3 +347,14 @@ def test_an_import_reads_the_file_as_a_stream(db, tmp_path, fmt):
     assert grown > 300_000
     # 8,000 more rows barely move the peak: the parser holds one row at a time.
     assert large_peak - small_peak < grown / 10, (small_peak, large_peak, grown)
+
+
+def test_a_file_without_a_known_extension_is_recognised_by_its_content(db, tmp_path):
+    geojson = tmp_path / "upload.bin"
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [_feature(1)]}))
+    table = _write(tmp_path, "upload.txt", CSV_HEADER + "c1,Some place,,park,,1,1\n")
+
+    assert imports.locations_import(path=geojson, dry_run=True).fmt == "geojson"
+    assert imports.locations_import(path=table, dry_run=True).fmt == "csv"
+    with pytest.raises(imports.ImportFileError, match="Not valid JSON"):
+        imports.locations_import(path=table, fmt="geojson", dry_run=True)
