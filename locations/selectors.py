@@ -421,9 +421,19 @@ def public_read_timeout():
 
 
 def run_public_read(sql: str, params: dict) -> str:
-    """Run one public read under the statement timeout; return its single text value."""
-    with public_read_timeout(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """Run one public read under the statement timeout; return its single text value.
+
+    One round trip instead of four (BEGIN, set_config, the query, COMMIT): Django's
+    psycopg cursor binds parameters client-side and sends the text as one simple-protocol
+    message, and PostgreSQL runs the statements of such a message as one implicit
+    transaction. SET LOCAL therefore bounds the query and ends with it; PostgreSQL 13+
+    times each statement of the message separately. (Server-side binding would refuse
+    the two statements loudly, not silently drop the timeout.)
+    """
+    timeout_ms = int(settings.PLACES_STATEMENT_TIMEOUT_MS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms};\n{sql}", params)
+        cursor.cursor.nextset()  # past SET's empty result, to the query's
         return cursor.fetchone()[0]
 
 

@@ -136,16 +136,16 @@ def test_next_appears_only_when_more_results_exist_and_leads_to_them(api_client,
 
 
 def test_search_is_one_statement_under_a_timeout(
-    api_client, around_alex, django_assert_num_queries
+    api_client, around_alex, settings, django_assert_num_queries
 ):
-    # set_config(statement_timeout) + the search itself: no COUNT, no per-row query.
-    # (The transaction is a savepoint inside the test's own; those two lines count too.)
-    with django_assert_num_queries(4) as captured:
-        search(api_client, lat=LAT, lon=LON, q="tower")
-    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2
-    assert "statement_timeout" in statements[0]
-    assert "ST_DWithin" in statements[1]
+    # One round trip: the timeout and the search in one message; no COUNT, no per-row query.
+    with django_assert_num_queries(1) as captured:
+        response = search(api_client, lat=LAT, lon=LON, q="tower")
+    assert response.status_code == 200
+    (statement,) = [q["sql"] for q in captured.captured_queries]
+    timeout = settings.PLACES_STATEMENT_TIMEOUT_MS
+    assert statement.startswith(f"SET LOCAL statement_timeout = {timeout};")
+    assert "ST_DWithin" in statement
 
 
 @pytest.mark.parametrize(
