@@ -219,10 +219,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- Places (locations) -------------------------------------------------------------
-# Public reads (search, viewport) are cancelled by Postgres after this many ms.
+# Public reads (search, viewport, detail) are cancelled by Postgres after this many ms.
 PLACES_STATEMENT_TIMEOUT_MS = env_int("PLACES_STATEMENT_TIMEOUT_MS", 2000, minimum=1)
 # Seconds a search/viewport answer stays in Redis as the fallback for a database outage.
-PLACES_STALE_CACHE_SECONDS = env_int("PLACES_STALE_CACHE_SECONDS", 3600, minimum=0)
+PLACES_STALE_CACHE_SECONDS = env_int("PLACES_STALE_CACHE_SECONDS", 900, minimum=0)
 # Retry-After (seconds) sent with the 503 when neither the database nor a cache answers.
 PLACES_RETRY_AFTER_SECONDS = env_int("PLACES_RETRY_AFTER_SECONDS", 5, minimum=1)
 # Seconds POST /locations remembers an Idempotency-Key and its response.
@@ -367,11 +367,36 @@ LOG_FORMAT, LOG_LEVEL = validated_log_settings(
 )
 LOGGING = build_logging(log_format=LOG_FORMAT, log_level=LOG_LEVEL)
 configure_structlog()
-# django-structlog's app holds the structlog integration settings; its own request
-# middleware is not used: config.middleware.RequestIDMiddleware (first in MIDDLEWARE
-# already) writes the one access line per request with the sanitised request id.
+# Request logging: django-structlog. Its RequestMiddleware goes right after
+# config.middleware.RequestIDMiddleware (first in MIDDLEWARE), which sanitises the incoming
+# X-Request-ID (<= 128 chars of [A-Za-z0-9._-], else a new id) and writes the result back
+# into the request header; django-structlog then trusts that header and binds the id (and
+# the user id) to every line of the request. The order matters: the other way round, any
+# incoming id would reach the logs.
+import logging  # noqa: E402 (kept inside this section)
+
 INSTALLED_APPS += ["django_structlog"]
-DJANGO_STRUCTLOG_CELERY_ENABLED = False  # config/celery_signals.py carries the request id
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("config.middleware.RequestIDMiddleware") + 1,
+    "django_structlog.middlewares.RequestMiddleware",
+)
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # already sanitised, see above
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = False  # nothing sanitises that header
+# One access line per request at INFO: request_finished (info < 400, warning 4xx, error
+# 5xx; request_failed with the traceback for an exception no view handled). request_started
+# is DEBUG, so it shows up locally only.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_STATUS_DEFAULT_LOG_LEVEL = logging.INFO
+DJANGO_STRUCTLOG_STATUS_2XX_LOG_LEVEL = logging.INFO
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.WARNING
+DJANGO_STRUCTLOG_STATUS_5XX_LOG_LEVEL = logging.ERROR
+# No client IP on every line: it is personal data (docs/gdpr.md counts on the access log
+# holding user ids only), and behind a proxy ipware would take it from X-Forwarded-For,
+# which the client writes.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# Off: config/celery_signals.py forwards only the (sanitised) request id to tasks; see
+# there why django-structlog's Celery receivers are not used.
+DJANGO_STRUCTLOG_CELERY_ENABLED = False
 
 # --- Live feed, import/export, GDPR, API versioning ----------------------------------------
 # Live feed, GDPR and API versioning (docs/live-feed.md, docs/gdpr.md, docs/api-versioning.md).
