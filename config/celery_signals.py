@@ -4,6 +4,17 @@ The request id travels in the task message headers: added when a task is publish
 a request, bound to every log line while the worker runs that task. The trace context
 travels the same way, through the OpenTelemetry Celery instrumentation. Imported by
 config/celery.py, so both the web process (publishing) and the worker (consuming) have it.
+
+Why not django-structlog's Celery receivers (DJANGO_STRUCTLOG_CELERY_ENABLED stays off):
+- they copy *every* variable bound in the request (user id, anything a view binds) into
+  the message, and the worker binds whatever the header holds unchecked: anyone who can
+  write to the broker writes log fields. Here only the request id travels, and the worker
+  checks it against the same rule as the HTTP header;
+- their task_prerun clears the whole context and nothing restores it: a task run eagerly
+  inside a request (Task.apply) would leave the rest of the request's lines without its
+  id. Here the task's bindings are undone with their tokens;
+- they log task_enqueued at INFO in the web process, a second INFO line for every request
+  that enqueues a task, and need a worker bootstep besides the app setting.
 """
 
 import time

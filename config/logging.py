@@ -1,9 +1,10 @@
 """structlog on top of the standard library's logging, built from settings.
 
-Every line, whether it comes from structlog or from a plain `logging` logger (Django,
-Celery, botocore), goes through the same formatter: request/task context from
-contextvars, the current trace and span ids, secrets redacted, then JSON (one object per
-line, for production) or a readable console line (locally).
+Every line, whether it comes from structlog (Placemap's code, django-structlog's request
+lines) or from a plain `logging` logger (Django, Celery, botocore), goes through the same
+formatter: request/task context from contextvars, the current trace and span ids, secrets
+redacted, then JSON (one object per line, for production) or a readable console line
+(locally).
 """
 
 import re
@@ -83,6 +84,27 @@ def add_trace_context(logger, method_name, event_dict):
     return event_dict
 
 
+# django-structlog's request logger (config/middleware.py shapes its lines).
+DJANGO_STRUCTLOG_REQUEST_LOGGER = "django_structlog.middlewares.request"
+# Key config.middleware puts on a request_finished line that a later line replaces (a
+# streamed response is logged after its last byte, not when its headers are ready).
+SUPERSEDED_EVENT = "_placemap_superseded"
+
+
+def drop_superseded_request_lines(logger, method_name, event_dict):
+    """Keep one access line per request: drop django-structlog's header-time
+    request_finished of a streamed response, and its streaming_finished, both replaced by
+    the request_finished config.middleware writes after the last byte."""
+    if event_dict.pop(SUPERSEDED_EVENT, False):
+        raise structlog.DropEvent
+    if (
+        event_dict.get("event") == "streaming_finished"
+        and getattr(logger, "name", None) == DJANGO_STRUCTLOG_REQUEST_LOGGER
+    ):
+        raise structlog.DropEvent
+    return event_dict
+
+
 # Run on every line, from structlog and from plain `logging` loggers alike.
 SHARED_PROCESSORS = [
     structlog.contextvars.merge_contextvars,
@@ -98,6 +120,7 @@ def configure_structlog() -> None:
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
+            drop_superseded_request_lines,
             *SHARED_PROCESSORS,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
@@ -166,8 +189,10 @@ def build_logging(*, log_format: str, log_level: str) -> dict:
         },
         "root": {"handlers": ["stdout"], "level": log_level},
         "loggers": {
-            # The access line (config.middleware) replaces these per-request lines.
-            "django.request": {"level": "ERROR"},
+            # django-structlog's access line (status, level by status) and its
+            # request_failed (with the traceback) replace these per-request lines; at
+            # ERROR django.request would repeat every 5xx and every traceback.
+            "django.request": {"level": "CRITICAL"},
             "django.server": {"level": "WARNING"},
             # SQL with its parameters (token keys, password hashes) never reaches a log;
             # traces show the statements without parameters instead.

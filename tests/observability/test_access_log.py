@@ -1,12 +1,26 @@
+import logging
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.test import AsyncClient
+from rest_framework.test import APIClient
 
+from config.logging import DJANGO_STRUCTLOG_REQUEST_LOGGER
 from config.middleware import REQUEST_ID_HEADER
 
 pytestmark = pytest.mark.django_db
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def test_the_request_id_middleware_runs_before_django_structlogs():
+    # The other way round, django-structlog would bind the raw incoming header.
+    assert settings.MIDDLEWARE.index("config.middleware.RequestIDMiddleware") + 1 == (
+        settings.MIDDLEWARE.index("django_structlog.middlewares.RequestMiddleware")
+    )
+    assert settings.DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID is True
 
 
 def test_a_request_writes_exactly_one_json_access_line_with_its_request_id(user_client, user, logs):
@@ -24,9 +38,33 @@ def test_a_request_writes_exactly_one_json_access_line_with_its_request_id(user_
     assert line["user_id"] == user.pk
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert line["level"] == "info"
-    assert line["logger"] == "placemap.access"
+    assert line["logger"] == DJANGO_STRUCTLOG_REQUEST_LOGGER
+    # Shaped into separate fields; no client IP (personal data, and spoofable).
+    assert not {"code", "request", "ip"} & set(line)
     # Every line written during the request carries its id, not only the access line.
     assert all(entry.get("request_id") == "client-7.a_B" for entry in logs.lines())
+
+
+def test_at_info_a_request_writes_nothing_but_its_access_line(user_client, user, logs):
+    logging.getLogger().setLevel(logging.INFO)  # production's level; the fixture restores it
+
+    user_client.get("/api/v1/me")
+
+    (line,) = logs.lines()
+    assert line["event"] == "request_finished"
+
+
+def test_request_started_is_a_debug_line_with_the_same_fields(user_client, logs):
+    response = user_client.get("/api/v1/categories", {"lang": "en"})
+
+    (started,) = logs.events("request_started")
+    assert started["level"] == "debug"
+    assert (started["method"], started["path"], started["query"]) == (
+        "GET",
+        "/api/v1/categories",
+        "lang=en",
+    )
+    assert started["request_id"] == response[REQUEST_ID_HEADER]
 
 
 def test_each_request_gets_its_own_generated_id(api_client, logs):
@@ -75,9 +113,18 @@ def test_it_replaces_an_insane_incoming_id_and_never_echoes_it(api_client, logs,
     assert response.json()["request_id"] == replaced
     (line,) = logs.events("request_finished")
     assert line["request_id"] == replaced
+    # request_started (DEBUG) included: django-structlog only ever saw the replacement.
+    assert {entry["request_id"] for entry in logs.lines()} == {replaced}
     if incoming:
         assert incoming not in logs.text
         assert incoming not in response.content.decode()
+
+
+@pytest.mark.urls("tests.observability.urls")
+def test_views_see_the_sanitised_id_in_the_request_header(api_client):
+    response = api_client.get("/api/v1/echo-request-id", HTTP_X_REQUEST_ID="bad id")
+
+    assert response.json() == {"header": response[REQUEST_ID_HEADER]}
 
 
 def test_it_keeps_a_sane_id_of_exactly_128_characters(api_client, logs):
@@ -100,8 +147,46 @@ def test_a_streamed_export_is_logged_once_after_its_last_byte(api_client, logs):
 
     (line,) = logs.events("request_finished")
     assert line["streamed"] is True
+    assert line["stream_completed"] is True
+    assert (line["status"], line["level"]) == (200, "info")
     assert line["path"] == "/api/v1/locations/export"
     assert line["query"] == "format=geojson"
+    assert line["request_id"] == response[REQUEST_ID_HEADER]
+    assert isinstance(line["duration_ms"], float)
+    # django-structlog's own end-of-stream line is what this one replaces.
+    assert logs.events("streaming_finished") == []
+
+
+def test_under_asgi_an_async_stream_is_logged_once_after_its_last_byte(logs):
+    async def download():
+        response = await AsyncClient().get(
+            "/api/v1/locations/export", {"format": "csv"}, headers={"X-Request-ID": "asgi-7"}
+        )
+        before = logs.events("request_finished")
+        body = b"".join([chunk async for chunk in response.streaming_content])
+        return response, before, body
+
+    response, before, body = async_to_sync(download)()
+
+    assert response.is_async and body.startswith(b"id,")
+    assert before == []
+    (line,) = logs.events("request_finished")
+    assert (line["request_id"], line["streamed"], line["stream_completed"]) == (
+        "asgi-7",
+        True,
+        True,
+    )
+    assert logs.events("streaming_finished") == []
+
+
+def test_a_download_the_client_abandons_is_logged_as_incomplete(api_client, logs):
+    response = api_client.get("/api/v1/locations/export", {"format": "geojson"})
+    next(iter(response.streaming_content))
+
+    response.close()  # what the server does when the client goes away
+
+    (line,) = logs.events("request_finished")
+    assert (line["stream_completed"], line["level"]) == (False, "warning")
     assert line["request_id"] == response[REQUEST_ID_HEADER]
 
 
@@ -117,3 +202,23 @@ def test_an_unexpected_error_logs_its_traceback_under_the_request_id(api_client,
     assert "hunter2-hunter2" not in logs.text
     (access,) = logs.events("request_finished")
     assert (access["status"], access["level"], access["request_id"]) == (500, "error", "boom-1")
+
+
+@pytest.mark.urls("tests.observability.urls")
+def test_an_exception_outside_drf_is_logged_once_as_request_failed_with_its_traceback(logs):
+    client = APIClient(raise_request_exception=False)
+
+    response = client.get("/api/v1/broken-plain", HTTP_X_REQUEST_ID="boom-2")
+
+    assert response.status_code == 500
+    assert response.json()["request_id"] == "boom-2"
+    (failed,) = [line for line in logs.lines() if "exception" in line]
+    assert failed["event"] == "request_failed"
+    assert (failed["status"], failed["level"], failed["request_id"]) == (500, "error", "boom-2")
+    assert (failed["method"], failed["path"]) == ("GET", "/api/v1/broken-plain")
+    assert isinstance(failed["duration_ms"], float)
+    assert "RuntimeError: the cache said no" in failed["exception"]
+    assert "hunter2-hunter2" not in logs.text
+    # It is the access line: no request_finished, and django.request does not repeat it.
+    assert logs.events("request_finished") == []
+    assert not [line for line in logs.lines() if line["logger"] == "django.request"]
