@@ -3,6 +3,7 @@
 import logging
 from http import HTTPStatus
 
+from django import db
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -88,6 +89,11 @@ def problem_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        # The database is unreachable, restarting, out of pooled connections or timed
+        # out: a dependency problem the client can retry, not a bug.
+        logger.warning("Database unavailable during an API request", exc_info=exc)
+        exc = ServiceUnavailable("The database is unavailable; retry later.")
 
     if not isinstance(exc, exceptions.APIException):
         # Unexpected: log with traceback, answer without one.

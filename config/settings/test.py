@@ -12,6 +12,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Parallel runs on one machine (several checkouts) keep apart by naming their own
 # test database, Redis prefix and bucket.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_placemap")}
+# pytest-django creates and flushes its database through plain connections; no pool.
+DATABASES["default"]["OPTIONS"].pop("pool", None)
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 

@@ -5,9 +5,7 @@ pytestmark = pytest.mark.django_db
 CLOSED_PORT = "127.0.0.1:9"  # discard port: nothing listens on loopback here
 
 
-def test_health_answers_without_touching_dependencies(
-    client, settings, django_assert_num_queries
-):
+def test_health_answers_without_touching_dependencies(client, settings, django_assert_num_queries):
     settings.REDIS_URL = f"redis://{CLOSED_PORT}/0"
     settings.AWS_S3_ENDPOINT_URL = f"http://{CLOSED_PORT}"
     with django_assert_num_queries(0):

@@ -70,3 +70,11 @@ def test_throttled_requests_get_429_with_retry_after(api_client, settings):
         SimpleRateThrottle.THROTTLE_RATES = original
     assert_problem(response, 429)
     assert int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.urls("tests.config.urls_failing")
+def test_a_database_outage_is_a_503_with_retry_after(api_client):
+    response = api_client.get("/api/v1/test/database-down")
+    body = assert_problem(response, 503)
+    assert int(response["Retry-After"]) >= 1
+    assert "database" in body["detail"].lower()

@@ -26,9 +26,9 @@ def test_a_bad_boolean_stops_start_up_with_a_clear_message():
 
 
 def test_a_bad_integer_stops_start_up():
-    result = load_settings("config.settings.local", DB_CONN_MAX_AGE="soon")
+    result = load_settings("config.settings.local", DB_POOL_MAX_SIZE="soon")
     assert result.returncode != 0
-    assert "DB_CONN_MAX_AGE='soon' is not an integer" in result.stderr
+    assert "DB_POOL_MAX_SIZE='soon' is not an integer" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
