@@ -91,14 +91,19 @@ DJANGO_STRUCTLOG_REQUEST_LOGGER = "django_structlog.middlewares.request"
 SUPERSEDED_EVENT = "_placemap_superseded"
 
 
+# django-structlog's end-of-stream lines that config.middleware's deferred request_finished
+# ("stream_completed": true/false) already says; streaming_failed, with its traceback, stays.
+SUPERSEDED_STREAMING_EVENTS = frozenset({"streaming_finished", "streaming_cancelled"})
+
+
 def drop_superseded_request_lines(logger, method_name, event_dict):
     """Keep one access line per request: drop django-structlog's header-time
-    request_finished of a streamed response, and its streaming_finished, both replaced by
-    the request_finished config.middleware writes after the last byte."""
+    request_finished of a streamed response, and its end-of-stream lines, replaced by the
+    request_finished config.middleware writes after the last byte."""
     if event_dict.pop(SUPERSEDED_EVENT, False):
         raise structlog.DropEvent
     if (
-        event_dict.get("event") == "streaming_finished"
+        event_dict.get("event") in SUPERSEDED_STREAMING_EVENTS
         and getattr(logger, "name", None) == DJANGO_STRUCTLOG_REQUEST_LOGGER
     ):
         raise structlog.DropEvent

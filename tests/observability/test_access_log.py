@@ -2,12 +2,17 @@ import logging
 import re
 
 import pytest
+import structlog
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import AsyncClient
 from rest_framework.test import APIClient
 
-from config.logging import DJANGO_STRUCTLOG_REQUEST_LOGGER
+from config.logging import (
+    DJANGO_STRUCTLOG_REQUEST_LOGGER,
+    SUPERSEDED_EVENT,
+    drop_superseded_request_lines,
+)
 from config.middleware import REQUEST_ID_HEADER
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +227,28 @@ def test_an_exception_outside_drf_is_logged_once_as_request_failed_with_its_trac
     # It is the access line: no request_finished, and django.request does not repeat it.
     assert logs.events("request_finished") == []
     assert not [line for line in logs.lines() if line["logger"] == "django.request"]
+
+
+@pytest.mark.parametrize(
+    ("logger_name", "event", "extra", "dropped"),
+    [
+        (DJANGO_STRUCTLOG_REQUEST_LOGGER, "request_finished", {SUPERSEDED_EVENT: True}, True),
+        (DJANGO_STRUCTLOG_REQUEST_LOGGER, "request_finished", {}, False),
+        (DJANGO_STRUCTLOG_REQUEST_LOGGER, "streaming_finished", {}, True),
+        (DJANGO_STRUCTLOG_REQUEST_LOGGER, "streaming_cancelled", {}, True),
+        (DJANGO_STRUCTLOG_REQUEST_LOGGER, "streaming_failed", {}, False),
+        ("locations.exports", "streaming_finished", {}, False),
+    ],
+)
+def test_only_the_lines_the_deferred_access_line_replaces_are_dropped(
+    logger_name, event, extra, dropped
+):
+    event_dict = {"event": event, **extra}
+
+    if dropped:
+        with pytest.raises(structlog.DropEvent):
+            drop_superseded_request_lines(logging.getLogger(logger_name), "info", event_dict)
+    else:
+        assert drop_superseded_request_lines(
+            logging.getLogger(logger_name), "info", event_dict
+        ) == {"event": event}
