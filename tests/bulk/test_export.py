@@ -293,3 +293,16 @@ def test_an_export_never_holds_the_whole_document_in_memory(ten_thousand_places,
     # 8,000 more rows (megabytes of text) barely move the peak: one chunk at a time.
     assert full_size - small_size > 1_000_000
     assert full_peak - small_peak < (full_size - small_size) / 10, (small_peak, full_peak)
+
+
+def test_a_real_asgi_server_streams_the_whole_export(asgi_server, ten_thousand_places):
+    import urllib.request
+
+    url = f"http://127.0.0.1:{asgi_server}{URL}?format=geojson"
+    with urllib.request.urlopen(url, timeout=60) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/geo+json"
+        assert response.headers["Transfer-Encoding"] == "chunked"
+        body = b"".join(iter(lambda: response.read(65536), b""))
+
+    assert len(json.loads(body)["features"]) == ten_thousand_places
