@@ -1,10 +1,13 @@
 """GET /locations/export: approved places as a streamed GeoJSON or CSV download."""
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -44,6 +47,28 @@ class _ExportNegotiation(BaseContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
+
+
+# Exports streaming on this thread. Under ASGI, a client that disconnects mid-download
+# gets its response task cancelled and response.close() is never called; Django still
+# sends request_finished, running sync receivers on the request's own thread, which is
+# where the cursor and transaction live. Closing the generator there rolls back and frees
+# the server-side cursor at once instead of whenever the garbage collector gets to it.
+_open_exports = threading.local()
+
+
+def _track(chunks: Iterator[str]) -> None:
+    if not hasattr(_open_exports, "generators"):
+        _open_exports.generators = []
+    _open_exports.generators.append(chunks)
+
+
+@receiver(request_finished, dispatch_uid="placemap-close-open-exports")
+def close_open_exports(**kwargs) -> None:
+    generators = getattr(_open_exports, "generators", [])
+    _open_exports.generators = []
+    for chunks in generators:
+        chunks.close()  # a no-op for a finished export
 
 
 async def _as_async(chunks: Iterator[str]) -> AsyncIterator[str]:
@@ -89,6 +114,7 @@ class LocationExportView(APIView):
             categories=tuple(params.validated_data.get("category") or ()),
         )
         chunks = exports.export_text(filters=filters, fmt=fmt)
+        _track(chunks)
         if isinstance(request._request, ASGIRequest):
             chunks = _as_async(chunks)
         response = StreamingHttpResponse(chunks, content_type=exports.CONTENT_TYPES[fmt])

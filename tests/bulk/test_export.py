@@ -306,3 +306,29 @@ def test_a_real_asgi_server_streams_the_whole_export(asgi_server, ten_thousand_p
         body = b"".join(iter(lambda: response.read(65536), b""))
 
     assert len(json.loads(body)["features"]) == ten_thousand_places
+
+
+def test_request_finished_closes_an_export_abandoned_mid_stream(api_client, ten_thousand_places):
+    """Under ASGI a disconnect cancels the response without closing it; Django still
+    sends request_finished on the request's thread, and that frees the cursor."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    response = api_client.get(URL, {"format": "csv"})
+    stream = iter(response.streaming_content)
+    next(stream)
+    next(stream)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone()[0] == 1
+
+    # Keep the test's own connection (inside its transaction) open, as the test client does.
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_finished.send(sender=None)
+    finally:
+        request_finished.connect(close_old_connections)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchone()[0] == 0
