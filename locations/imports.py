@@ -86,7 +86,7 @@ class BadRow:
     errors: dict[str, list[str]]
 
     def __str__(self) -> str:
-        reasons = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items())
+        reasons = " | ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items())
         return f"{self.unit} {self.number}: {reasons}"
 
 
@@ -105,21 +105,23 @@ class ImportReport:
     unchanged: int = 0
     rows_without_external_id: int = 0
 
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated + self.unchanged
-
     def summary(self) -> str:
-        verb = "would be" if self.dry_run else "were"
-        text = (
-            f"{self.rows_read} rows read, {self.rows_valid} valid, {self.bad_row_count} bad. "
-            f"{self.created} places {verb} created, {self.updated} updated, "
-            f"{self.unchanged} unchanged (status of new places: {self.status})."
-        )
+        rows = f"Rows: {self.rows_read} read, {self.rows_valid} valid, {self.bad_row_count} bad."
+        if self.dry_run:
+            places = (
+                f"Places: {self.created} to create, {self.updated} to update, "
+                f"{self.unchanged} unchanged; new places would be {self.status}."
+            )
+        else:
+            places = (
+                f"Places: {self.created} created, {self.updated} updated, "
+                f"{self.unchanged} unchanged; new places are {self.status}."
+            )
+        text = f"{rows} {places}"
         if self.rows_without_external_id:
             text += (
-                f" {self.rows_without_external_id} rows have no external_id or id:"
-                " importing the file again would add them again."
+                f" Rows without external_id or id: {self.rows_without_external_id}"
+                " (importing the file again would add them again)."
             )
         if self.dry_run:
             text += " Dry run: nothing was written."

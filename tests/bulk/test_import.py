@@ -251,7 +251,10 @@ def test_the_import_command_prints_each_bad_row_and_a_summary(db, tmp_path):
 
     lines = out.getvalue().splitlines()
     assert lines[0] == "bad row: line 3: latitude: A valid number is required."
-    assert lines[1].startswith("2 rows read, 1 valid, 1 bad. 1 places would be created")
+    assert lines[1] == (
+        "Rows: 2 read, 1 valid, 1 bad. Places: 1 to create, 0 to update, 0 unchanged;"
+        " new places would be pending. Dry run: nothing was written."
+    )
     assert "validate" in err.getvalue()  # the progress bar goes to stderr
     assert not Location.objects.exists()
 
