@@ -100,3 +100,42 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Grid levels kept in GridCell: a level-L cell is 360 / 2**L degrees (22.5° at 4, about
+# 2.4 km at 14, 600 m at 16), edges on multiples of the cell, the same grid the viewport
+# clusters on (selectors.cluster_cell_size), so a level's cells nest exactly into the
+# cells of every coarser level. Every other level: a viewport clustering at level k reads
+# level k+2 or k+3 (16-64 summary cells per cluster), which keeps the raw edge strips thin.
+GRID_LEVELS = (4, 6, 8, 10, 12, 14, 16)
+
+
+class GridCell(models.Model):
+    """Count and coordinate sums of the approved places in one grid cell per category.
+
+    Maintained by PostgreSQL alone: statement-level triggers on locations_location fold
+    each statement's changes in (migration 0002), so every writer, COPY included, keeps
+    it exact. Never written from Python. The mean position is (sum_lon/n, sum_lat/n);
+    a cell whose n drops to 0 is deleted.
+    """
+
+    pk = models.CompositePrimaryKey("level", "cx", "cy", "category")
+    level = models.SmallIntegerField()
+    cx = models.IntegerField()  # floor(lon / (360 / 2**level))
+    cy = models.IntegerField()  # floor(lat / (360 / 2**level))
+    category = models.CharField(max_length=32)
+    n = models.IntegerField()
+    sum_lon = models.FloatField()
+    sum_lat = models.FloatField()
+
+    class Meta:
+        indexes = [
+            # Keeps the trigger's end-of-statement check and clean-up (n < 0 raises, n = 0
+            # is deleted) an index probe: the index is empty between statements. No CHECK
+            # (n >= 0) instead: PostgreSQL checks a proposed row before ON CONFLICT turns it
+            # into an update, so every negative delta would fail.
+            models.Index(fields=["n"], name="gridcell_not_positive", condition=Q(n__lte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.level} ({self.cx}, {self.cy}) {self.category}: {self.n}"

@@ -31,7 +31,7 @@ from opentelemetry import trace
 
 from accounts.selectors import user_is_moderator
 from locations import constants
-from locations.models import Location, LocationStatus
+from locations.models import GRID_LEVELS, Location, LocationStatus
 from media_store.models import Image, ImageStatus
 from media_store.selectors import image_public_dict
 
@@ -306,47 +306,160 @@ def cluster_cell_size(*, viewport: Viewport, zoom: int | None, limit: int) -> fl
     return 360.0
 
 
-def locations_viewport_sql(
-    *,
-    bbox: tuple[float, float, float, float],
-    zoom: int | None = None,
-    q: str = "",
-    category: Sequence[str] = (),
-    limit: int = constants.VIEWPORT_LIMIT_DEFAULT,
-) -> tuple[str, dict]:
-    """Approved places inside a bbox, or grid clusters of them when more than `limit`.
+# --- Zoomed-out clusters from the GridCell summary ------------------------------------
+# Counting every place of a continent-wide viewport takes seconds at 1M places; the
+# summary (locations.models.GridCell, kept by triggers) already holds per-cell counts and
+# coordinate sums. A viewport splits into the summary cells lying wholly inside it (read
+# from the summary) and the thin strips along its edges where summary cells stick out
+# (read from the places, through the GiST index). Every place inside lies in exactly one
+# of the two, by the same float8 cell number floor(lon / size) the triggers store, so the
+# counts still add up to the true total.
 
-    One statement. It reads up to limit+1 places; if they fit, they are the answer
-    (`clustered: false`). Otherwise it groups every matching place into grid cells
-    (`clustered: true`, each cluster with `count`, its members' mean position and extent), and
-    the counts add up to `total`, the true number of places inside.
+# Summary cells per cluster edge: 2**2 = 4, i.e. 16 summary cells per cluster at least.
+# Finer means thinner strips but more summary rows; at 4-8 per edge the strips hold a few
+# percent of a viewport's places.
+SUMMARY_SUBDIVISION = 1
+
+
+@dataclass(frozen=True)
+class SummaryEnvelope:
+    """One envelope of a viewport against the summary grid: its places in cells
+    cx in [ix1, ix2), cy in [iy1, iy2) come from the summary, the rest from `strips`."""
+
+    envelope: tuple[float, float, float, float]
+    ix1: int
+    ix2: int
+    iy1: int
+    iy2: int
+    strips: tuple[tuple[float, float, float, float], ...]
+
+
+@dataclass(frozen=True)
+class SummaryPlan:
+    level: int  # GridCell level read
+    size: float  # its cell, 360 / 2**level degrees
+    shift: int  # a summary cell number >> shift is its cluster's cell number
+    envelopes: tuple[SummaryEnvelope, ...]
+
+
+def viewport_summary_plan(*, viewport: Viewport, cell: float, q: str = "") -> SummaryPlan | None:
+    """How a clustered viewport reads the summary, or None when it should count places.
+
+    None for a text filter (the summary has no words: the places matching `q` are
+    counted, the GIN index narrowing them), for clusters finer than the finest level
+    allows, and when no summary cell fits inside the viewport (nothing to gain).
     """
-    viewport = Viewport(*bbox)
-    params: dict = {"limit": limit}
-    boxes = []
-    for index, (x1, y1, x2, y2) in enumerate(viewport.envelopes):
-        params.update({f"x1_{index}": x1, f"y1_{index}": y1, f"x2_{index}": x2, f"y2_{index}": y2})
-        boxes.append(
-            f"l.point && ST_MakeEnvelope(%(x1_{index})s::float8, %(y1_{index})s::float8, "
-            f"%(x2_{index})s::float8, %(y2_{index})s::float8, 4326)"
+    if q:
+        return None
+    cluster_level = round(math.log2(360.0 / cell))
+    level = next((lv for lv in GRID_LEVELS if lv >= cluster_level + SUMMARY_SUBDIVISION), None)
+    if level is None:
+        return None
+    size = 360.0 / 2**level
+    envelopes = []
+    for x1, y1, x2, y2 in viewport.envelopes:
+        ix1, ix2 = _inner_cells(x1, x2, size)
+        iy1, iy2 = _inner_cells(y1, y2, size)
+        if ix1 >= ix2 or iy1 >= iy2:
+            envelopes.append(SummaryEnvelope((x1, y1, x2, y2), 0, 0, 0, 0, ((x1, y1, x2, y2),)))
+            continue
+        left, right, bottom, top = ix1 * size, ix2 * size, iy1 * size, iy2 * size
+        strips = (
+            (x1, y1, left, y2),
+            (right, y1, x2, y2),
+            (left, y1, right, bottom),
+            (left, top, right, y2),
         )
-    where = ["l.status = 'approved'", "(" + " OR ".join(boxes) + ")"]
-    where += _text_and_category_filters(q=q, categories=category, params=params)
-    where_sql = " AND ".join(where)
-    params["cell"] = cluster_cell_size(viewport=viewport, zoom=zoom, limit=limit)
+        envelopes.append(SummaryEnvelope((x1, y1, x2, y2), ix1, ix2, iy1, iy2, strips))
+    if all(e.ix1 >= e.ix2 for e in envelopes):
+        return None
+    return SummaryPlan(level, size, level - cluster_level, tuple(envelopes))
 
-    feature = _FEATURE_HEAD.format(
-        decimals=constants.COORDINATE_DECIMALS, extra=f"'approved_at', {_sql_iso('l.approved_at')}"
-    )
+
+def _inner_cells(low: float, high: float, size: float) -> tuple[int, int]:
+    # Whole cells [first, end) inside [low, high]; the loops undo a division that rounded
+    # a bound across a cell edge (cell edges themselves are exact: n * 45 / 2**k).
+    first, end = math.ceil(low / size), math.floor(high / size)
+    while first * size < low:
+        first += 1
+    while end * size > high:
+        end -= 1
+    return first, end
+
+
+def _summary_cells_sql(*, plan: SummaryPlan, categories: Sequence[str], params: dict) -> str:
+    params.update(level=plan.level, size=plan.size, shift=plan.shift)
+    inner, strips, outside_inner = [], [], []
+    for index, env in enumerate(plan.envelopes):
+        if env.ix1 < env.ix2:
+            params.update(
+                {f"ix1_{index}": env.ix1, f"ix2_{index}": env.ix2 - 1}
+                | {f"iy1_{index}": env.iy1, f"iy2_{index}": env.iy2 - 1}
+            )
+            inner.append(
+                f"(g.cx BETWEEN %(ix1_{index})s AND %(ix2_{index})s"
+                f" AND g.cy BETWEEN %(iy1_{index})s AND %(iy2_{index})s)"
+            )
+            in_summary = (
+                f"(floor(ST_X(l.point) / %(size)s::float8) BETWEEN %(ix1_{index})s AND %(ix2_{index})s"
+                f" AND floor(ST_Y(l.point) / %(size)s::float8)"
+                f" BETWEEN %(iy1_{index})s AND %(iy2_{index})s)"
+            )
+        else:
+            in_summary = "false"
+        for number, strip in enumerate(env.strips):
+            name = f"s{index}_{number}"
+            params.update({f"{name}_{i}": value for i, value in enumerate(strip)})
+            strips.append(
+                f"l.point && ST_MakeEnvelope(%({name}_0)s::float8, %({name}_1)s::float8, "
+                f"%({name}_2)s::float8, %({name}_3)s::float8, 4326)"
+            )
+        outside_inner.append(
+            f"(l.point && ST_MakeEnvelope(%(x1_{index})s::float8, %(y1_{index})s::float8, "
+            f"%(x2_{index})s::float8, %(y2_{index})s::float8, 4326) AND NOT {in_summary})"
+        )
+    cell_filter = place_filter = ""
+    if categories:
+        params["categories"] = list(categories)
+        cell_filter = "AND g.category = ANY(%(categories)s::text[])"
+        place_filter = "AND l.category = ANY(%(categories)s::text[])"
     # Only fixed SQL fragments are interpolated; every value is a bound parameter.
-    sql = f"""
-WITH first_page AS MATERIALIZED (
-    SELECT l.id, l.name, l.category, l.address, l.approved_at, l.point
-    FROM locations_location l
-    WHERE {where_sql}
-    LIMIT %(limit)s + 1
-),
-overflow AS (SELECT count(*) > %(limit)s AS clustered FROM first_page),
+    return f"""
+cells AS (
+    -- A cluster's bbox covers its members: the summary cells' edges inside, the strip
+    -- places' own extent along the viewport's edges.
+    SELECT sum(u.n) AS n, sum(u.sum_lon) / sum(u.n) AS lon, sum(u.sum_lat) / sum(u.n) AS lat,
+           min(u.min_lon) AS min_lon, min(u.min_lat) AS min_lat,
+           max(u.max_lon) AS max_lon, max(u.max_lat) AS max_lat
+    FROM (
+        SELECT g.cx >> %(shift)s AS gx, g.cy >> %(shift)s AS gy, sum(g.n) AS n,
+               sum(g.sum_lon) AS sum_lon, sum(g.sum_lat) AS sum_lat,
+               min(g.cx) * %(size)s::float8 AS min_lon, min(g.cy) * %(size)s::float8 AS min_lat,
+               (max(g.cx) + 1) * %(size)s::float8 AS max_lon,
+               (max(g.cy) + 1) * %(size)s::float8 AS max_lat
+        FROM locations_gridcell g
+        WHERE (SELECT clustered FROM overflow) AND g.level = %(level)s
+          AND ({" OR ".join(inner)}) {cell_filter}
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT floor(p.x / %(size)s::float8)::int >> %(shift)s,
+               floor(p.y / %(size)s::float8)::int >> %(shift)s,
+               count(*), sum(p.x), sum(p.y), min(p.x), min(p.y), max(p.x), max(p.y)
+        FROM (
+            SELECT ST_X(l.point) AS x, ST_Y(l.point) AS y
+            FROM locations_location l
+            WHERE (SELECT clustered FROM overflow) AND l.status = 'approved'
+              AND ({" OR ".join(strips)})
+              AND ({" OR ".join(outside_inner)}) {place_filter}
+            OFFSET 0
+        ) p
+        GROUP BY 1, 2
+    ) u
+    GROUP BY u.gx, u.gy
+)"""  # noqa: S608
+
+
+_RAW_CELLS = """
 cells AS (
     -- Plain floats grouped by integer cell numbers: an order of magnitude cheaper than
     -- grouping geometries (ST_SnapToGrid) and aggregating them (ST_Collect/ST_Extent).
@@ -363,7 +476,63 @@ cells AS (
         OFFSET 0
     ) p
     GROUP BY floor(p.x / %(cell)s::float8), floor(p.y / %(cell)s::float8)
-)
+)"""
+
+
+def locations_viewport_sql(
+    *,
+    bbox: tuple[float, float, float, float],
+    zoom: int | None = None,
+    q: str = "",
+    category: Sequence[str] = (),
+    limit: int = constants.VIEWPORT_LIMIT_DEFAULT,
+    use_summary: bool = True,
+) -> tuple[str, dict]:
+    """Approved places inside a bbox, or grid clusters of them when more than `limit`.
+
+    One statement. It reads up to limit+1 places; if they fit, they are the answer
+    (`clustered: false`). Otherwise it groups every matching place into grid cells
+    (`clustered: true`, each cluster with `count`, its members' mean position and extent), and
+    the counts add up to `total`, the true number of places inside.
+
+    Zoomed out, the clusters come from the GridCell summary (see viewport_summary_plan);
+    `use_summary=False` forces the scan of every place (the reference the tests and the
+    benchmark compare with).
+    """
+    viewport = Viewport(*bbox)
+    params: dict = {"limit": limit}
+    boxes = []
+    for index, (x1, y1, x2, y2) in enumerate(viewport.envelopes):
+        params.update({f"x1_{index}": x1, f"y1_{index}": y1, f"x2_{index}": x2, f"y2_{index}": y2})
+        boxes.append(
+            f"l.point && ST_MakeEnvelope(%(x1_{index})s::float8, %(y1_{index})s::float8, "
+            f"%(x2_{index})s::float8, %(y2_{index})s::float8, 4326)"
+        )
+    where = ["l.status = 'approved'", "(" + " OR ".join(boxes) + ")"]
+    where += _text_and_category_filters(q=q, categories=category, params=params)
+    where_sql = " AND ".join(where)
+    params["cell"] = cluster_cell_size(viewport=viewport, zoom=zoom, limit=limit)
+    plan = (
+        viewport_summary_plan(viewport=viewport, cell=params["cell"], q=q) if use_summary else None
+    )
+    if plan is None:
+        cells_sql = _RAW_CELLS.format(where_sql=where_sql)
+    else:
+        cells_sql = _summary_cells_sql(plan=plan, categories=category, params=params)
+
+    feature = _FEATURE_HEAD.format(
+        decimals=constants.COORDINATE_DECIMALS, extra=f"'approved_at', {_sql_iso('l.approved_at')}"
+    )
+    # Only fixed SQL fragments are interpolated; every value is a bound parameter.
+    sql = f"""
+WITH first_page AS MATERIALIZED (
+    SELECT l.id, l.name, l.category, l.address, l.approved_at, l.point
+    FROM locations_location l
+    WHERE {where_sql}
+    LIMIT %(limit)s + 1
+),
+overflow AS (SELECT count(*) > %(limit)s AS clustered FROM first_page),
+{cells_sql}
 SELECT CASE WHEN (SELECT clustered FROM overflow) THEN (
     SELECT json_build_object(
         'type', 'FeatureCollection',
