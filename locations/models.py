@@ -106,7 +106,7 @@ class Location(models.Model):
 # 2.4 km at 14, 600 m at 16), edges on multiples of the cell, the same grid the viewport
 # clusters on (selectors.cluster_cell_size), so a level's cells nest exactly into the
 # cells of every coarser level. Every other level: a viewport clustering at level k reads
-# level k+2 or k+3 (16-64 summary cells per cluster), which keeps the raw edge strips thin.
+# level k+1 or k+2 (4-16 summary cells per cluster), so its raw edge strips stay narrow.
 GRID_LEVELS = (4, 6, 8, 10, 12, 14, 16)
 
 
