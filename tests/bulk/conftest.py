@@ -53,7 +53,3 @@ def operator(db):
 def operator_client(client, operator):
     client.force_login(operator)
     return client
-
-
-# A real uvicorn process on the test database (the live-feed tests' fixture).
-from tests.live.test_live_server import asgi_server  # noqa: E402, F401
