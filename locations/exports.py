@@ -168,9 +168,12 @@ def export_chunks(
     """
     chunk_size = chunk_size or settings.EXPORT_CHUNK_SIZE
     sql, params = export_query(filters=filters, fmt=fmt)
-    with tracer.start_as_current_span("placemap.export.stream") as span:
-        span.set_attribute("placemap.export.format", fmt)
-        total = 0
+    # Not the *current* span: a generator resumes in a different context at each yield
+    # under ASGI, and detaching a context there fails. The span is ended by hand.
+    span = tracer.start_span("placemap.export.stream")
+    span.set_attribute("placemap.export.format", fmt)
+    total = 0
+    try:
         if fmt == FORMAT_GEOJSON:
             yield GEOJSON_HEADER, 0
             first = True
@@ -191,7 +194,9 @@ def export_chunks(
                 writer.writerows(rows)
                 yield buffer.getvalue(), len(rows)
                 total += len(rows)
+    finally:
         span.set_attribute("placemap.export.rows", total)
+        span.end()
 
 
 def export_text(
