@@ -93,6 +93,9 @@ def setup_django(dbname: str = BENCH_DB) -> None:
     """Import the project's code (selectors, services) against the bench database."""
     for key, value in django_env(dbname).items():
         os.environ[key] = value
+    # The local settings log at DEBUG; in the measuring process that would time Pillow's
+    # and psycopg's debug logging along with the floor.
+    os.environ["LOG_LEVEL"] = "WARNING"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))

@@ -168,7 +168,7 @@ def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: fl
                 mine.append(time.perf_counter() - started)
                 bytes_read[slot] += sum(len(str(v)) for row in rows for v in row)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
         thread.start()
     stop_at[0] = time.perf_counter() + duration

@@ -137,7 +137,7 @@ def run_api(
                 if errors[slot] == 1:
                     print(f"    upload answered {response.status_code}: {response.text[:300]}")
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
         thread.start()
     stop_at[0] = time.perf_counter() + duration
