@@ -1,9 +1,13 @@
 """Zoomed-out viewport clusters from the GridCell summary: fast, and still exact."""
 
+import importlib
 import json
 import math
 import random
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
@@ -319,3 +323,64 @@ def test_the_api_answers_a_world_view_from_the_summary(api_client, scattered):
     assert body["clustered"] is True
     assert body["total"] == 67
     assert sum(f["properties"]["count"] for f in body["features"]) == 67
+
+
+def test_the_migrations_backfill_rebuilds_the_same_summary(scattered):
+    backfill = importlib.import_module("locations.migrations.0002_gridcell").BACKFILL
+    GridCell.objects.all().delete()
+
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+
+    assert_summary_exact()
+    assert run_viewport(EUROPE)["total"] == 66
+
+
+def _insert_approved(cursor, lon: float, lat: float) -> str:
+    cursor.execute(
+        """INSERT INTO locations_location
+               (id, name, description, category, address, point, status,
+                created_at, updated_at, approved_at)
+           VALUES (gen_random_uuid(), 'Concurrent', '', 'park', '',
+                   ST_SetSRID(ST_MakePoint(%s, %s), 4326), 'approved', now(), now(), now())
+           RETURNING id""",
+        (lon, lat),
+    )
+    return cursor.fetchone()[0]
+
+
+def _add_and_commit(params: dict, lon: float, lat: float) -> None:
+    with psycopg.connect(**params) as adder:
+        _insert_approved(adder.cursor(), lon, lat)
+        adder.commit()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_to_one_cell_keep_it_exact():
+    """One writer empties a cell (its row is deleted) while two others add to it: they
+    wait for its row lock, then one inserts the cell afresh and the other adds to it."""
+    dsn = connection.settings_dict
+    params = {
+        "host": dsn["HOST"],
+        "port": dsn["PORT"],
+        "user": dsn["USER"],
+        "password": dsn["PASSWORD"],
+        "dbname": dsn["NAME"],
+    }
+    with psycopg.connect(**params, autocommit=True) as setup:
+        only = _insert_approved(setup.cursor(), 100.001, 10.001)
+    with psycopg.connect(**params) as remover, ThreadPoolExecutor(max_workers=2) as pool:
+        remover.execute("DELETE FROM locations_location WHERE id = %s", (only,))
+        adders = [
+            pool.submit(_add_and_commit, params, 100.0015, 10.0015),
+            pool.submit(_add_and_commit, params, 100.002, 10.002),
+        ]
+        time.sleep(0.5)
+        assert not any(adder.done() for adder in adders)  # waiting for the remover's cells
+        remover.commit()
+        for adder in adders:
+            adder.result(timeout=20)
+
+    assert_summary_exact()
+    finest = GridCell.objects.get(level=16, cx=math.floor(100.002 / (360 / 2**16)))
+    assert finest.n == 2
