@@ -1,17 +1,28 @@
-import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 from django.conf import settings
-from django.db import connection
 from rest_framework.test import APIClient
 
 from media_store.storage import ensure_bucket
 from tests.accounts.factories import ModeratorFactory, UserFactory
+from tests.support import (
+    BASE_DIR,
+    CeleryWorker,
+    MapFeedListener,
+    authenticated_client,
+    child_env,
+    free_port,
+    stop_process,
+    wait_for,
+)
+
+# Keys kombu's Redis transport keeps for the default queue and unacknowledged messages.
+BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,43 +66,72 @@ def moderator(db):
 
 @pytest.fixture
 def user_client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return authenticated_client(user)
 
 
 @pytest.fixture
 def other_client(other_user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(other_user)
-    return client
+    return authenticated_client(other_user)
 
 
 @pytest.fixture
 def moderator_client(moderator) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(moderator)
-    return client
+    return authenticated_client(moderator)
+
+
+@pytest.fixture
+def map_feed() -> Iterator[MapFeedListener]:
+    """A listener on the live map feed's group, as a map client is."""
+    listener = MapFeedListener()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def broker() -> Iterator[redis.Redis]:
+    """The test broker (this run's own Redis database), its queue emptied before and
+    after: messages left by earlier tests must not reach a worker started here."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(*BROKER_KEYS)
+    yield client
+    client.delete(*BROKER_KEYS)
+    client.close()
+
+
+@pytest.fixture
+def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., CeleryWorker]]:
+    """Start real `celery worker` processes on this run's database, broker and bucket:
+    celery_workers(hostname=..., env={...}, **CeleryWorker options), each logging to its
+    own file under tmp_path. Every worker started is stopped at the end, before the
+    tables are flushed (transactional_db: the workers see the rows a test commits)."""
+    started: list[CeleryWorker] = []
+
+    def start(*, env: dict[str, str] | None = None, **options) -> CeleryWorker:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        worker = CeleryWorker(log_path, child_env(**(env or {})), **options)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _serves_health(port: int, process: subprocess.Popen) -> bool:
+    if process.poll() is not None:
+        raise AssertionError(f"uvicorn exited on port {port}: {process.stdout.read().decode()}")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 # A real uvicorn process serving config.asgi on a free loopback port, on the pytest test
 # database (the tests that use it need transactional_db so the server sees their rows).
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def asgi_server(transactional_db):
-    port = _free_port()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        # The server must see the rows this test commits: point it at the test database.
-        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-    }
+def asgi_server(transactional_db) -> Iterator[int]:
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -109,28 +149,19 @@ def asgi_server(transactional_db):
             "--log-level",
             "warning",
         ],
-        cwd=settings.BASE_DIR,
-        env=env,
+        cwd=BASE_DIR,
+        # The server must see the rows this test commits: child_env points it at the
+        # test database.
+        env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.poll() is not None else ""
-                    pytest.fail(f"uvicorn did not start on port {port}: {output}")
-                time.sleep(0.2)
+        wait_for(
+            lambda: _serves_health(port, process),
+            timeout=30,
+            what=f"uvicorn to serve /health on port {port}",
+        )
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -7,7 +7,8 @@ from django.urls import reverse
 from jobs import services
 from jobs.models import DeadLetter, OutboxMessage
 from tests.jobs import worker_tasks
-from tests.jobs.conftest import counter, wait_for
+from tests.jobs.conftest import counter
+from tests.support import wait_for
 
 
 @pytest.fixture

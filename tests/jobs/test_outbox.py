@@ -1,6 +1,5 @@
 import json
 import re
-import socket
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,19 +11,14 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import OutboxMessage
 from tests.jobs import worker_tasks
-from tests.jobs.conftest import BASE_DIR, counter, subprocess_env, wait_for
+from tests.jobs.conftest import counter
+from tests.support import BASE_DIR, child_env, wait_for
+from tests.support import free_port as closed_port
 
 
 def queued_task_ids(broker) -> list[str]:
     """Ids of the task messages waiting in the broker's default queue."""
     return [json.loads(raw)["headers"]["id"] for raw in broker.lrange("celery", 0, -1)]
-
-
-def closed_port() -> int:
-    # Bind then close: nothing listens there for the next moments.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_enqueue_publishes_the_task_once_the_transaction_commits(
@@ -80,7 +74,7 @@ def test_enqueue_with_the_broker_unreachable_loses_nothing_and_the_relay_sends_i
     result = subprocess.run(
         [str(BASE_DIR / ".venv/bin/python"), "manage.py", "shell", "-c", script],
         cwd=BASE_DIR,
-        env=subprocess_env(TEST_REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"),
+        env=child_env(TEST_REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"),
         capture_output=True,
         text=True,
         timeout=60,

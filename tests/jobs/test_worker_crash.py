@@ -8,7 +8,8 @@ import time
 from jobs import services
 from jobs.models import DeadLetter
 from tests.jobs import worker_tasks
-from tests.jobs.conftest import counter, wait_for
+from tests.jobs.conftest import counter
+from tests.support import wait_for
 
 
 def test_a_pool_process_killed_mid_task_has_its_task_run_again_to_completion(start_worker, token):

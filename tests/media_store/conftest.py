@@ -1,8 +1,5 @@
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -11,9 +8,9 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from media_store import storage
+from tests.support import BIN_DIR, free_port, port_is_open, stop_process, wait_for
 
 UPLOAD_URL = "/api/v1/images/upload"
-MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 
 
 def _breaker_keys(client: redis.Redis, namespace: str) -> list:
@@ -63,12 +60,6 @@ def upload(user_client):
     return post
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class MotoServer:
     """A private moto S3 server that a test can stop and start again on the same port."""
 
@@ -84,23 +75,19 @@ class MotoServer:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
+                [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"moto_server did not start on {self.port}")
+        wait_for(
+            lambda: port_is_open(self.port),
+            timeout=20,
+            what=f"moto_server to listen on {self.port}",
+            log=self.log.read_text,
+        )
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @pytest.fixture
@@ -112,61 +99,23 @@ def private_moto(tmp_path):
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, tmp_path):
-    """A real `celery -A config worker` process on this test database, Redis and bucket.
+def celery_worker_process(celery_workers):
+    """A real `celery -A config worker` process (solo pool) on this test database, Redis
+    and bucket, consuming the thumbnails queue; the fixture's value is its log file.
 
-    Requests transactional_db so rows are committed (visible to the worker) and so the
-    worker is stopped before the tables are flushed."""
-    from django.db import connection
-
+    celery_workers requests transactional_db, so rows are committed (visible to the worker)
+    and the worker is stopped before the tables are flushed."""
     from config.celery import app
     from media_store.tasks import make_thumbnails
 
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": (
-            f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "PYTHONUNBUFFERED": "1",
-    }
     queue = app.amqp.router.route({}, make_thumbnails.name, args=(), kwargs={})["queue"].name
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--queues",
-                queue,
-                "--hostname",
-                f"photos-test-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--purge",  # stale messages of earlier runs on this test broker
-                "--loglevel=INFO",
-            ],
-            cwd=django_settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while b" ready." not in log_path.read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("celery worker did not start:\n" + log_path.read_text())
-            time.sleep(0.2)
-        yield log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    worker = celery_workers(
+        hostname=f"photos-test-{os.getpid()}@%h",
+        pool="solo",
+        loglevel="INFO",
+        # --purge: stale messages of earlier runs on this test broker.
+        extra_args=["--queues", queue, "--purge"],
+        ready_timeout=90,
+        stop_timeout=20,
+    )
+    return worker.log_path

@@ -1,4 +1,3 @@
-import time
 from io import BytesIO
 
 import pytest
@@ -10,6 +9,7 @@ from media_store.models import Image, ImageStatus
 from media_store.tasks import make_thumbnails
 from tests.media_store import samples
 from tests.media_store.test_upload_api import fetch
+from tests.support import wait_for
 
 
 def object_etags(image_id) -> dict[str, str]:
@@ -17,13 +17,11 @@ def object_etags(image_id) -> dict[str, str]:
 
 
 def wait_for_status(image_id, statuses, timeout=60.0) -> Image:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        image = Image.objects.get(id=image_id)
-        if image.status in statuses:
-            return image
-        time.sleep(0.2)
-    raise AssertionError(f"image still {image.status} after {timeout} s")
+    return wait_for(
+        lambda: Image.objects.filter(id=image_id, status__in=statuses).first(),
+        timeout=timeout,
+        what=f"image {image_id} to become one of {sorted(statuses)}",
+    )
 
 
 def test_a_real_worker_makes_the_thumbnails_and_marks_the_image_ready(

@@ -12,7 +12,7 @@ from notifications.models import Notification
 from tests.accounts.factories import UserFactory
 from tests.locations.factories import LocationFactory
 from tests.media_store.factories import ImageFactory
-from tests.moderation.conftest import logged_in
+from tests.support import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,12 @@
 """What people receive: every email's subject, plain text and HTML (locmem backend)."""
 
-import socket
-
 import pytest
 from django.core import mail
 
 from notifications.models import Notification, NotificationStatus
 from notifications.services import notify
 from notifications.tasks import deliver_notification
+from tests.support import free_port as closed_port
 
 PLACE_URL = "http://testserver.example/api/v1/locations/{}"
 
@@ -27,12 +26,6 @@ def deliver(event: str, recipient, context: dict, dedupe_key: str = "k1"):
     message = mail.outbox[0]
     html = {mime: body for body, mime in message.alternatives}["text/html"]
     return notification, message, html
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def moderation_context(place, **extra) -> dict:

@@ -1,13 +1,11 @@
 import json
 import logging
-import subprocess
-import sys
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.logging import build_formatter, build_logging
-from tests.observability.conftest import BASE_DIR, child_env
+from tests.support import run_python
 
 PRINT_LOG_SETTINGS = """
 import json, django
@@ -28,17 +26,7 @@ PRODUCTION_ENV = {
 def log_settings_of(module: str, **env: str) -> tuple[dict, list[str]]:
     # Empty LOG_* hide any value from a developer's .env (empty means "the default").
     env = {"LOG_FORMAT": "", "LOG_LEVEL": "", **env, "DJANGO_SETTINGS_MODULE": module}
-    result = subprocess.run(
-        [sys.executable, "-c", PRINT_LOG_SETTINGS],
-        cwd=BASE_DIR,
-        env=child_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    *log_lines, settings_line = result.stdout.strip().splitlines()
+    *log_lines, settings_line = run_python(PRINT_LOG_SETTINGS, **env).strip().splitlines()
     return json.loads(settings_line), log_lines
 
 

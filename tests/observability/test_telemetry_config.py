@@ -1,8 +1,6 @@
 """Tracing set-up from OTEL_* variables, checked in fresh processes (the real start-up
 path through config/wsgi.py) against real OTLP receivers over HTTP and gRPC."""
 
-import subprocess
-import sys
 import threading
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from config import telemetry
-from tests.observability.conftest import BASE_DIR, child_env
+from tests.support import run_python
 
 # Serves one request through the real WSGI or ASGI application (the process start-up a
 # server does), then flushes the exporter and reports what it saw.
@@ -79,17 +77,8 @@ print(json.dumps({
 def serve_one_request(server: str = "wsgi", **env: str) -> dict:
     import json
 
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE_THROUGH[server] + REPORT],
-        cwd=BASE_DIR,
-        env=child_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    output = run_python(SERVE_THROUGH[server] + REPORT, **env)
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def spans_of(requests: list[trace_service_pb2.ExportTraceServiceRequest]) -> list[tuple]:

@@ -9,7 +9,7 @@ from config.celery import app as celery_app
 from config.middleware import REQUEST_ID_HEADER, REQUEST_ID_SPAN_ATTRIBUTE
 from media_store.models import Image
 from tests.accounts.factories import DEFAULT_PASSWORD
-from tests.observability.conftest import wait_for
+from tests.support import wait_for
 
 THUMBNAIL_TASK = "media_store.tasks.make_thumbnails"
 

@@ -1,0 +1,260 @@
+"""Test support shared by several areas: child processes (a Celery worker, a fresh
+interpreter, a server) on this run's own test database, Redis and bucket; polling waits;
+a listener on the live map feed. Fixtures built on these live in tests/conftest.py (shared)
+or in an area's own conftest.py."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connections
+from django.test import Client
+from rest_framework.test import APIClient
+
+from locations import feed
+
+BASE_DIR = Path(settings.BASE_DIR)
+BIN_DIR = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on: bound, then released for the next moments.
+    Also what a test wants for "a service that is down" (a closed port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of this run's test database (pytest-django's, not the dev one)."""
+    db = connections["default"].settings_dict
+    return (
+        f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+test_database_url.__test__ = False  # a helper, not a test, wherever it is imported
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """Environment of a child process on this run's database, Redis and bucket.
+
+    No OTEL_* or LOG_* from the outer environment unless the test sets them: a developer's
+    tracing or log settings must not change what a child prints."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTEL_", "LOG_", "DJANGO_SETTINGS_MODULE"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=test_database_url(),
+        TEST_REDIS_URL=settings.REDIS_URL,
+        TEST_BUCKET=settings.AWS_STORAGE_BUCKET_NAME,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def wait_for(
+    condition: Callable[[], object],
+    *,
+    timeout: float,
+    what: str,
+    log: Callable[[], str] | None = None,
+) -> object:
+    """Poll `condition` until it returns something truthy (returned); fail after `timeout`
+    seconds naming `what`, with the output of `log` (a child's log) if given."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    details = f"; log:\n{log()}" if log is not None else ""
+    raise AssertionError(f"Timed out after {timeout}s waiting for {what}{details}")
+
+
+def port_is_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+def stop_process(process: subprocess.Popen | None, *, timeout: float = 10) -> None:
+    """Terminate a child, and kill it if it has not exited after `timeout` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_python(code: str, **env: str) -> str:
+    """Run `code` in a fresh interpreter (the real start-up path) with child_env(**env);
+    its stdout. Fails with the child's stderr if it exits with an error."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def authenticated_client(user) -> APIClient:
+    """An API client authenticated as `user` (no login round trip)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def logged_in(user) -> Client:
+    """A browser (Django test client) with `user`'s session, as for the admin."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+class CeleryWorker:
+    """A real `celery -A config worker` subprocess (prefork, one child by default) on this
+    run's broker, its output in a log file.
+
+    It runs in its own process group, so that kill() (SIGKILL, as the OOM killer would)
+    reaches the pool children too and nothing is acknowledged or handed back."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        env: dict[str, str],
+        *,
+        hostname: str,
+        include: Iterable[str] = (),
+        extra_args: Iterable[str] = (),
+        pool: str = "prefork",
+        loglevel: str | None = None,
+        ready_timeout: float = 60,
+        stop_timeout: float = 15,
+    ):
+        self.log_path = log_path
+        self.env = env
+        self.command = [
+            str(BIN_DIR / "celery"),
+            "-A",
+            "config",
+            "worker",
+            *(["--loglevel", loglevel] if loglevel else []),
+            "--pool",
+            pool,
+            "--concurrency",
+            "1",
+            *(arg for module in include for arg in ("--include", module)),
+            "--hostname",
+            hostname,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *extra_args,
+        ]
+        self.ready_timeout = ready_timeout
+        self.stop_timeout = stop_timeout
+        self.process: subprocess.Popen | None = None
+        self.log_file = None
+
+    def start(self) -> "CeleryWorker":
+        self.log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for(
+                lambda: b" ready." in self.log_path.read_bytes() or self.process.poll() is not None,
+                timeout=self.ready_timeout,
+                what="the worker to be ready",
+                log=self.log,
+            )
+            assert self.process.poll() is None, self.log()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children: no shutdown, nothing acknowledged."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            # Warm shutdown first (lets it hand back messages), then make sure.
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.log_file is not None:
+            self.log_file.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def json_lines(self) -> list[dict]:
+        """The one-line JSON objects of its log (LOG_FORMAT=json)."""
+        lines = []
+        for raw in self.log().splitlines():
+            # The console span exporter prints indented multi-line JSON: skip its lines.
+            if raw.startswith("{") and raw.endswith("}"):
+                lines.append(json.loads(raw))
+        return lines
+
+
+class MapFeedListener:
+    """A member of the live feed's channel-layer group (real Redis), as a map client's
+    consumer is."""
+
+    def __init__(self):
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(feed.MAP_GROUP, self.channel)
+
+    def receive(self, timeout: float = 2.0) -> dict:
+        async def _receive():
+            return await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+
+        return async_to_sync(_receive)()
+
+    def received_nothing(self, timeout: float = 0.3) -> bool:
+        try:
+            self.receive(timeout=timeout)
+        except TimeoutError:
+            return True
+        return False
+
+    def close(self):
+        async_to_sync(self.layer.group_discard)(feed.MAP_GROUP, self.channel)
