@@ -211,6 +211,12 @@ def build_logging(*, log_format: str, log_level: str) -> dict:
             "celery.app.trace": {"level": "WARNING"},
             # At DEBUG it prints the source of every canvas helper at start-up.
             "celery.utils.functional": {"level": "INFO"},
+            # Worker start-up/shutdown steps and Redis connection chatter drown the
+            # application's own DEBUG lines on a developer's terminal.
+            "celery.bootsteps": {"level": "INFO"},
+            "celery.worker.consumer": {"level": "INFO"},
+            "celery.concurrency": {"level": "INFO"},
+            "redis.connection": {"level": "INFO"},
             # The OTLP exporter's own retries would otherwise log about themselves.
             "opentelemetry": {"level": "WARNING"},
         },
