@@ -207,7 +207,11 @@ def locations_search_sql(
             "::geography AS g) origin"
         )
         where.append("ST_DWithin(l.point::geography(POINT,4326), origin.g, %(radius)s::float8)")
-        distance = "ST_Distance(l.point::geography(POINT,4326), origin.g)"
+        # `<->` on geography is the sphere distance in metres, and ordering by it lets the
+        # GiST index hand rows over nearest first (KNN), stopping after the page instead
+        # of fetching and sorting the whole disc: 5x the throughput at 1M places
+        # (docs/benchmarks.md). It differs from the spheroid distance by < 0.5 %.
+        distance = "l.point::geography(POINT,4326) <-> origin.g"
     else:
         distance = "NULL::float8"
     spatial_first = spatial and radius <= constants.SEARCH_SPATIAL_FIRST_MAX_M
@@ -230,8 +234,12 @@ def locations_search_sql(
     # LIMIT and the row numbering that keeps json_agg in the same order.
     if ordering == "relevance":
         order = "rank DESC, distance_m ASC NULLS LAST, id" if spatial else "rank DESC, id"
+        page_order = order
     else:
         order = "distance_m, id"
+        # The KNN index scan orders by the distance alone; a second key would force a
+        # full sort. Exact ties (the same point) are ordered by id within the page.
+        page_order = "distance_m"
 
     feature = _FEATURE_HEAD.format(
         decimals=constants.COORDINATE_DECIMALS,
@@ -258,7 +266,7 @@ FROM (
                {distance} AS distance_m, {rank} AS rank
         FROM {", ".join(from_items)}
         WHERE {" AND ".join(where)}
-        ORDER BY {order}
+        ORDER BY {page_order}
         LIMIT %(limit)s + 1 OFFSET %(offset)s
     ) l
 ) page"""  # noqa: S608

@@ -86,6 +86,27 @@ def full_scans(plan_scans: set[str]) -> set[str]:
 # The seed takes seconds, so each test checks several statements on one seed.
 
 
+def test_a_radius_search_walks_the_index_nearest_first_instead_of_sorting_the_disc(
+    many_places,
+):
+    plan = json.loads(plan_of(*locations_search_sql(lat=BERLIN_LAT, lon=BERLIN_LON, limit=20)))
+    knn_scans = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("Index Name") == "location_geog_approved_gist" and node.get("Order By"):
+                knn_scans.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(plan)
+    assert knn_scans, plan
+    assert "<->" in knn_scans[0]["Order By"]
+
+
 def test_radius_text_and_combined_searches_use_their_indexes(many_places):
     radius = scans_on_locations(plan_of(*locations_search_sql(lat=BERLIN_LAT, lon=BERLIN_LON)))
     assert uses(radius, "location_geog_approved_gist"), radius
