@@ -37,10 +37,19 @@ def answer_cache_key(kind: str, params: dict) -> str:
     return f"places:answer:{CACHE_VERSION}:{kind}:{digest}"
 
 
+# A copy is refreshed at most this often per question: writing a 30-130 kB answer to
+# Redis on every request cost ~3.6 ms of a 40 ms radius request (docs/benchmarks.md),
+# while a fallback that is up to this much older serves the same purpose.
+REFRESH_SECONDS = 30
+
+
 def _remember(key: str, body: str) -> None:
     if settings.PLACES_STALE_CACHE_SECONDS == 0:
         return
     try:
+        # SET NX of a tiny marker: only the first answer in each window is copied.
+        if not cache.add(f"{key}:fresh", 1, timeout=REFRESH_SECONDS):
+            return
         cache.set(key, (time.time(), body), timeout=settings.PLACES_STALE_CACHE_SECONDS)
     except RedisError:
         # The fallback copy is an optimisation: a Redis hiccup must not fail a good read.

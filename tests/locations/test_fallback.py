@@ -136,3 +136,25 @@ def test_with_copies_turned_off_an_outage_is_503(api_client, two_places, setting
         response = api_client.get(VIEWPORT)
 
     assert response.status_code == 503
+
+
+def test_the_fallback_copy_is_refreshed_at_most_once_per_window(
+    api_client, two_places, user, place_of
+):
+    from django.core.cache import cache
+
+    first = api_client.get(SEARCH)
+    assert len(first.json()["features"]) == 2
+    place_of(user, lon=LON, lat=LAT - 0.001, category="park")
+    second = api_client.get(SEARCH)
+    assert len(second.json()["features"]) == 3  # the live answer is always fresh
+
+    keys = list(cache._cache.get_client().scan_iter(match="*places:answer:*:search:*"))
+    copy_key = next(k.decode().split(":", 2)[2] for k in keys if not k.endswith(b":fresh"))
+    _, stored = cache.get(copy_key)
+    assert stored.count('"Feature"') == 2  # still the first answer of this window
+
+    cache.delete(f"{copy_key}:fresh")  # the window ends
+    api_client.get(SEARCH)
+    _, stored = cache.get(copy_key)
+    assert stored.count('"Feature"') == 3
