@@ -1,4 +1,4 @@
-.PHONY: run test lint bench help
+.PHONY: run test lint bench bench-seed bench-places bench-uploads bench-bulk help
 
 help:
 	@echo "make run    set up everything and serve http://127.0.0.1:8000 (Ctrl-C stops)"
@@ -14,3 +14,19 @@ test:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# Benchmarks (docs/benchmarks.md). Need: apt-get install -y wrk time gdal-bin, services up
+# (make run's set-up), the S3 endpoint on :9000. N=10000 for a quick smoke run.
+bench-seed:
+	.venv/bin/python bench/seed_places.py --n $${N:-1000000}
+
+bench-places:
+	.venv/bin/python bench/run_places.py --duration 15 --repeats 3
+
+bench-uploads:
+	.venv/bin/python bench/run_uploads.py --duration 10 --repeats 3
+
+bench-bulk:
+	.venv/bin/python bench/run_bulk.py --repeats 3 --import-repeats 1
+
+bench: bench-seed bench-places bench-uploads bench-bulk
