@@ -25,7 +25,9 @@ urlpatterns = [
         name="locations-viewport",
     ),
     # <uuid:id> so that fixed words (search, viewport, export) never reach this view.
-    path("locations/<uuid:id>", locations_views.LocationDetailView.as_view(), name="location-detail"),
+    path(
+        "locations/<uuid:id>", locations_views.LocationDetailView.as_view(), name="location-detail"
+    ),
     path("me/locations", locations_views.MyLocationsView.as_view(), name="me-locations"),
     # --- photos ---
     path("images/upload", media_store_views.ImageUploadView.as_view(), name="image-upload"),
