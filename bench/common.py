@@ -155,11 +155,15 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def write_result(kind: str, payload: dict) -> Path:
+def write_result(kind: str, payload: dict, table: str) -> Path:
+    """Store the run as JSON plus its markdown table side by side, and print the table."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS_DIR / f"{kind}-{stamp}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
+    path.with_suffix(".md").write_text(table)
+    print()
+    print(table)
     return path
 
 

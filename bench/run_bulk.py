@@ -274,10 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw": raw,
     }
     table = markdown(summary, places)
-    path = common.write_result("bulk", results)
-    path.with_suffix(".md").write_text(table)
-    print()
-    print(table)
+    path = common.write_result("bulk", results, table)
     print(f"results: {path}")
     return 0
 

@@ -475,10 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         "sample_sql": {c: statements[c][0][0] for c in statements},
     }
     table = markdown(results)
-    path = common.write_result("places", results)
-    path.with_suffix(".md").write_text(table)
-    print()
-    print(table)
+    path = common.write_result("places", results, table)
     print(f"results: {path}")
     return 0
 

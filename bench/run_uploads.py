@@ -300,10 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw": raw,
     }
     table = markdown(summary)
-    path = common.write_result("uploads", results)
-    path.with_suffix(".md").write_text(table)
-    print()
-    print(table)
+    path = common.write_result("uploads", results, table)
     print(f"{len(created)} uploads, {deleted} deleted afterwards; results: {path}")
     return 0
 

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from locations import exports
+from locations.management.output import NoNewlineWriter
 from locations.models import LocationStatus
 
 ALL = "all"
@@ -29,19 +30,6 @@ def _statuses(values: list[str] | None) -> tuple[str, ...]:
             f"Unknown --status {', '.join(unknown)!s}; use {', '.join(LocationStatus.values)} or all."
         )
     return tuple(dict.fromkeys(words))
-
-
-class _NoNewline:
-    """Django's OutputWrapper appends a newline to every write; chunks are raw text."""
-
-    def __init__(self, wrapper):
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
 
 
 class Command(BaseCommand):
@@ -70,14 +58,14 @@ class Command(BaseCommand):
             total=total,
             unit="rows",
             unit_scale=True,
-            file=_NoNewline(self.stderr),
+            file=NoNewlineWriter(self.stderr),
             disable=options["no_progress"],
             desc=f"export {fmt}",
         )
         chunks = exports.export_chunks(filters=filters, fmt=fmt, chunk_size=options["chunk_size"])
         try:
             if output in (None, "-"):
-                written = self._write(chunks, _NoNewline(self.stdout), bar)
+                written = self._write(chunks, NoNewlineWriter(self.stdout), bar)
                 self.stdout.flush()
             else:
                 target = Path(output)

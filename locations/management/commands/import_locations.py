@@ -12,20 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from locations import imports
+from locations.management.output import NoNewlineWriter
 from locations.models import LocationStatus
-
-
-class _NoNewline:
-    """Django's OutputWrapper appends a newline to every write; tqdm writes its own."""
-
-    def __init__(self, wrapper):
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
 
 
 class Command(BaseCommand):
@@ -67,7 +55,7 @@ class Command(BaseCommand):
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         bars: dict[str, tqdm] = {}
-        out = _NoNewline(self.stdout)
+        out = NoNewlineWriter(self.stdout)
 
         def on_progress(phase: str, done: int, total: int | None) -> None:
             if phase not in bars:
@@ -77,7 +65,7 @@ class Command(BaseCommand):
                     total=total,
                     unit="B" if phase == "read" else "rows",
                     unit_scale=True,
-                    file=_NoNewline(self.stderr),
+                    file=NoNewlineWriter(self.stderr),
                     disable=options["no_progress"],
                     desc="validate" if phase == "read" else "write",
                 )
