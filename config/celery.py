@@ -12,6 +12,7 @@ import smtplib
 import socket
 
 import kombu.exceptions
+import kombu.transport.redis
 import redis.exceptions
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -42,6 +43,34 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 # Carried from attempt to attempt so the dead letter can say when the trouble began.
 FIRST_FAILED_HEADER = "placemap_first_failed_at"
+
+
+class RedisChannel(kombu.transport.redis.Channel):
+    """kombu's Redis channel, remembering how to reach Redis.
+
+    Celery 5.7.0's connection-error handler closes the broken broker connection, which
+    detaches it from its transport (`transport.client = None`), before the task
+    consumer's channel is closed. Closing that channel hands unacknowledged messages
+    back to Redis, and kombu 5.7.0 builds that Redis client from `transport.client`:
+    `AttributeError: 'NoneType' object has no attribute 'hostname'` escapes the
+    handler and the worker exits. No release has both the fix and the options we rely
+    on (celery 5.6.x lacks task_retry_on_worker_lost), so the channel keeps the
+    connection parameters it was opened with: the hand-back then succeeds, or fails
+    with a connection error that Celery handles, and the worker reconnects."""
+
+    def _connparams(self, asynchronous=False):
+        remembered = self.__dict__.setdefault("_placemap_connparams", {})
+        if asynchronous not in remembered:
+            remembered[asynchronous] = super()._connparams(asynchronous=asynchronous)
+        # A copy: redis-py pools are built from (and may alter) the dict.
+        return dict(remembered[asynchronous])
+
+
+class RedisTransport(kombu.transport.redis.Transport):
+    """The broker transport (CELERY_BROKER_TRANSPORT): kombu's Redis transport with
+    RedisChannel. For redis:// URLs only (no rediss:// or sentinel)."""
+
+    Channel = RedisChannel
 
 
 def _django_setting(name: str):

@@ -131,6 +131,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+# kombu's Redis transport with a fix for workers dying when Redis drops (config/celery.py).
+CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": REDIS_TIMEOUT,
