@@ -14,7 +14,7 @@ import socket
 import kombu.exceptions
 import kombu.transport.redis
 import redis.exceptions
-from celery import Celery, Task
+from celery import Celery, Task, bootsteps
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_failure
 from django.db import InterfaceError as DatabaseInterfaceError
@@ -153,8 +153,41 @@ def dead_letter_on_failure(
     sender.on_dead_letter(args=list(args or []), kwargs=dict(kwargs or {}))
 
 
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Records a heartbeat every WORKER_HEARTBEAT_INTERVAL seconds (jobs.services), read
+    by /ready and `manage.py worker_heartbeat`. It runs on the worker's event loop, the
+    one that consumes: a worker that is dead, wedged or stuck reconnecting to Redis
+    stops beating."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        self.timer_entry = None
+
+    def start(self, worker):
+        self.beat(worker)
+        self.timer_entry = worker.timer.call_repeatedly(
+            _django_setting("WORKER_HEARTBEAT_INTERVAL"), self.beat, (worker,)
+        )
+
+    def stop(self, worker):
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+            self.timer_entry = None
+
+    def beat(self, worker):
+        from jobs.services import worker_heartbeat_record
+
+        try:
+            worker_heartbeat_record(hostname=worker.hostname)
+        except redis.exceptions.RedisError as exc:
+            # Redis is away: the missing heartbeat says so; the worker carries on.
+            worker.app.log.get_default_logger().warning("Worker heartbeat not recorded: %r", exc)
+
+
 app = Celery("placemap", task_cls=PlacemapTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.steps["worker"].add(WorkerHeartbeat)
 app.autodiscover_tasks()
 
 import config.celery_signals  # noqa: E402, F401  (request ids, logging and tracing in workers)

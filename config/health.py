@@ -47,11 +47,34 @@ def check_redis() -> dict:
     return {}
 
 
+def check_worker() -> dict:
+    """Reported, not required: a web process serves reads and takes writes (the outbox
+    keeps the work) without a worker, so a dead worker must not take every web process
+    out of the load balancer. The worker's own healthcheck is `manage.py
+    worker_heartbeat` (docs/operations.md)."""
+    from jobs import selectors
+
+    beat = selectors.worker_heartbeat_last()
+    detail = {
+        "queue_length": selectors.task_queue_length(timeout=READY_CHECK_TIMEOUT),
+        "max_age_seconds": settings.WORKER_HEARTBEAT_MAX_AGE,
+    }
+    if beat is None:
+        return {"status": "error", "error": "no worker heartbeat recorded", **detail}
+    detail.update(hostname=beat.hostname, age_seconds=beat.age_seconds)
+    if not beat.fresh:
+        return {"status": "error", "error": "worker heartbeat too old", **detail}
+    return detail
+
+
 CHECKS: dict[str, Callable[[], dict]] = {
     "database": check_database,
     "redis": check_redis,
     "storage": storage_health,
+    "worker": check_worker,
 }
+# Shown in the body, but their failure leaves /ready at 200 (see check_worker).
+ADVISORY_CHECKS = frozenset({"worker"})
 
 
 def _timed(check: Callable[[], dict]) -> dict:
@@ -85,7 +108,9 @@ def ready(request):
         except FutureTimeout:
             results[name] = {"status": "error", "error": "timed out", "latency_ms": None}
     pool.shutdown(wait=False, cancel_futures=True)
-    healthy = all(r["status"] == "ok" for r in results.values())
+    healthy = all(
+        result["status"] == "ok" for name, result in results.items() if name not in ADVISORY_CHECKS
+    )
     response = JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": results},
         status=200 if healthy else 503,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ import kombu.exceptions
 import redis.exceptions
 from celery import Task
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -234,3 +236,20 @@ def dead_letters_purge(*, include_unresolved: bool = False, ids: list[int] | Non
         queryset = queryset.filter(requeued_at__isnull=False)
     deleted, _ = queryset.delete()
     return deleted
+
+
+# --- Worker heartbeat ---------------------------------------------------------------------
+
+WORKER_HEARTBEAT_KEY = "jobs:worker-heartbeat"
+# Kept far longer than WORKER_HEARTBEAT_MAX_AGE: a dead worker then reads "last seen N s
+# ago" rather than "never seen".
+WORKER_HEARTBEAT_TTL = 7 * 24 * 3600
+
+
+def worker_heartbeat_record(*, hostname: str) -> None:
+    """Record that the worker `hostname` is alive now (its own key and the newest one)."""
+    beat = {"hostname": hostname, "at": time.time()}
+    cache.set_many(
+        {f"{WORKER_HEARTBEAT_KEY}:{hostname}": beat, WORKER_HEARTBEAT_KEY: beat},
+        timeout=WORKER_HEARTBEAT_TTL,
+    )
