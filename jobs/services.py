@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from opentelemetry import trace
 
@@ -166,6 +167,15 @@ def outbox_relay(*, older_than: timedelta | None = None, batch_size: int = 500) 
     if sent:
         logger.info("Outbox relay sent %d message(s)", sent)
     return sent
+
+
+def outbox_enqueued_args(*, task: Task, since: datetime) -> set[tuple]:
+    """Argument tuples of `task` enqueued since `since`, or enqueued earlier and still
+    waiting for the relay: work a re-drive must not enqueue again."""
+    rows = OutboxMessage.objects.filter(task_name=task.name).filter(
+        Q(created_at__gte=since) | Q(sent_at__isnull=True)
+    )
+    return {tuple(args) for args in rows.values_list("args", flat=True)}
 
 
 def outbox_purge_sent(*, older_than: timedelta) -> int:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from opentelemetry import trace
 
-from jobs.services import enqueue
+from jobs.services import enqueue, outbox_enqueued_args
 from locations.models import Location
 from media_store import constants, imaging, storage
 from media_store.models import Image, ImageStatus
@@ -192,6 +192,26 @@ def image_mark_failed(*, image_id: uuid.UUID | str) -> bool:
         status=ImageStatus.FAILED, updated_at=timezone.now()
     )
     return bool(updated)
+
+
+def images_redrive_stranded(*, older_than: timedelta, batch_size: int = 500) -> int:
+    """Enqueue the thumbnails again for images still processing `older_than` after their
+    upload whose task was not enqueued within that time either: its message was lost
+    (Redis crashed after the outbox sent it, a worker was killed). Safe to repeat:
+    image_thumbnails_make is idempotent. Returns how many were enqueued."""
+    from media_store.tasks import make_thumbnails
+
+    cutoff = timezone.now() - older_than
+    already = outbox_enqueued_args(task=make_thumbnails, since=cutoff)
+    stranded = Image.objects.filter(status=ImageStatus.PROCESSING, updated_at__lt=cutoff)
+    enqueued = 0
+    for image_id in stranded.order_by("updated_at").values_list("id", flat=True)[:batch_size]:
+        if (str(image_id),) not in already:
+            enqueue(make_thumbnails, args=(str(image_id),))
+            enqueued += 1
+    if enqueued:
+        logger.warning("Re-drove the thumbnails of %d stranded image(s)", enqueued)
+    return enqueued
 
 
 # --- Orphans ------------------------------------------------------------------------------

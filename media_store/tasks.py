@@ -9,6 +9,7 @@ at once and burn an attempt for nothing.
 """
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
@@ -78,3 +79,11 @@ def purge_orphan_images() -> dict:
         "objects_scanned": result.objects_scanned,
         "objects_deleted": result.objects_deleted,
     }
+
+
+# Periodic (beat, every 5 minutes): a failed run is simply redone by the next one.
+@shared_task(name="media_store.tasks.redrive_stranded_images", autoretry_for=())
+def redrive_stranded_images() -> int:
+    return services.images_redrive_stranded(
+        older_than=timedelta(seconds=settings.JOBS_REDRIVE_AFTER_SECONDS)
+    )

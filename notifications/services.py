@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from opentelemetry import trace
 
-from jobs.services import enqueue
+from jobs.services import enqueue, outbox_enqueued_args
 from notifications import selectors
 from notifications.channels import CHANNELS, channels_reaching
 from notifications.events import EVENTS, MODERATION_DIGEST
@@ -112,6 +112,26 @@ def notification_mark_failed(*, notification_id: int) -> None:
     Notification.objects.filter(pk=notification_id).exclude(status=NotificationStatus.SENT).update(
         status=NotificationStatus.FAILED
     )
+
+
+def notifications_redrive_pending(*, older_than: timedelta, batch_size: int = 500) -> int:
+    """Enqueue the delivery again for notifications still pending `older_than` after
+    their creation whose task was not enqueued within that time either: its message was
+    lost (Redis crashed, a worker was killed). Safe to repeat: notification_deliver
+    sends once. Returns how many were enqueued."""
+    from notifications.tasks import deliver_notification
+
+    cutoff = timezone.now() - older_than
+    already = outbox_enqueued_args(task=deliver_notification, since=cutoff)
+    pending = Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lt=cutoff)
+    enqueued = 0
+    for pk in pending.order_by("created_at").values_list("pk", flat=True)[:batch_size]:
+        if (pk,) not in already:
+            enqueue(deliver_notification, args=(pk,))
+            enqueued += 1
+    if enqueued:
+        logger.warning("Re-drove the delivery of %d pending notification(s)", enqueued)
+    return enqueued
 
 
 def moderation_digest_send(*, period: date | None = None) -> int:

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
+from django.conf import settings
 
 from config.celery import TRANSIENT_ERRORS, PlacemapTask
 from notifications import services
@@ -27,3 +30,11 @@ def deliver_notification(notification_id: int) -> bool:
 @shared_task(ignore_result=True)
 def send_moderation_digest() -> int:
     return services.moderation_digest_send()
+
+
+# Periodic (beat, every 5 minutes): a failed run is simply redone by the next one.
+@shared_task(ignore_result=True, autoretry_for=())
+def redrive_pending_notifications() -> int:
+    return services.notifications_redrive_pending(
+        older_than=timedelta(seconds=settings.JOBS_REDRIVE_AFTER_SECONDS)
+    )

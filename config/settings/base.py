@@ -304,18 +304,28 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Seconds: SoftTimeLimitExceeded is raised in the task, then the process is killed.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=2)
-# Redis redelivers a message not acknowledged within this many seconds (a worker killed
-# mid-task). It must exceed the hard time limit and the longest retry countdown, or a
-# running or waiting task is delivered twice; jobs.W001 checks that at start-up.
-CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
-    "CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1
-)
 # Attempts in all (first run + retries) before a task lands in the dead-letter store.
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5, minimum=1)
 # Seconds before a retry that names no countdown (a task whose worker died).
 JOBS_RETRY_DELAY = env_int("JOBS_RETRY_DELAY", 10, minimum=0)
 # Upper bound, seconds, of the exponential backoff between attempts (full jitter below it).
 JOBS_RETRY_BACKOFF_MAX = env_int("JOBS_RETRY_BACKOFF_MAX", 600, minimum=1)
+# Redis redelivers a message not acknowledged within this many seconds (a worker killed
+# mid-task). It must exceed the hard time limit and the longest retry countdown (a retry
+# waits, unacknowledged, in the worker), or a task runs twice (jobs.W001); by default
+# one minute above both, so a killed worker's tasks come back within minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+    "CELERY_VISIBILITY_TIMEOUT",
+    max(CELERY_TASK_TIME_LIMIT, JOBS_RETRY_BACKOFF_MAX) + 60,
+    minimum=1,
+)
+# Images still processing and notifications still pending this many seconds after their
+# last enqueue are enqueued again by the periodic re-drive (their message was lost).
+JOBS_REDRIVE_AFTER_SECONDS = env_int("JOBS_REDRIVE_AFTER_SECONDS", 900, minimum=60)
+# Seconds between two heartbeats of a worker (written to Redis, read by /ready).
+WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
+# A worker whose last heartbeat is older than this many seconds is reported dead.
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=2)
 # The beat relay sends outbox rows still unsent this many seconds after their creation.
 JOBS_OUTBOX_RELAY_SECONDS = env_int("JOBS_OUTBOX_RELAY_SECONDS", 10, minimum=1)
 JOBS_OUTBOX_GRACE_SECONDS = env_int("JOBS_OUTBOX_GRACE_SECONDS", 5, minimum=0)
@@ -339,6 +349,16 @@ CELERY_BEAT_SCHEDULE = {
     "media_store.purge-orphan-images": {
         "task": "media_store.tasks.purge_orphan_images",
         "schedule": crontab(minute=15),
+    },
+    "media_store.redrive-stranded-images": {
+        "task": "media_store.tasks.redrive_stranded_images",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300.0},
+    },
+    "notifications.redrive-pending-notifications": {
+        "task": "notifications.tasks.redrive_pending_notifications",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300.0},
     },
     "notifications.moderation-digest": {
         "task": "notifications.tasks.send_moderation_digest",

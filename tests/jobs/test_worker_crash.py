@@ -33,7 +33,7 @@ def test_a_pool_process_killed_mid_task_has_its_task_run_again_to_completion(sta
 
 def test_a_whole_worker_killed_mid_task_leaves_the_task_to_the_next_worker(start_worker, token):
     # Nothing acknowledged the message: Redis hands it out again once the visibility
-    # timeout has passed (short here; 3600 s in production, see docs/jobs.md).
+    # timeout has passed (short here; 660 s by default, see docs/jobs.md).
     short = {"CELERY_VISIBILITY_TIMEOUT": "2"}
     first = start_worker(**short)
     services.enqueue(worker_tasks.slow_task, args=(token, 3))
