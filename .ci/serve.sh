@@ -21,10 +21,34 @@ trap cleanup INT TERM EXIT
 
 .venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --no-server-header --no-access-log &
 pids+=($!)
-.venv/bin/celery -A config worker --loglevel INFO --concurrency 2 &
-pids+=($!)
-.venv/bin/celery -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule &
-pids+=($!)
+# Runs a command in the background and starts it again whenever it exits, after 1, 2, 4 …
+# 30 s (back to 1 s once it has run for a minute): a worker or beat that dies (Redis lost,
+# OOM) comes back instead of taking the stack down. TERM/INT stop the command too.
+supervise() {
+    local name=$1
+    shift
+    (
+        child=""
+        trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi; exit 0' TERM INT
+        delay=1
+        while true; do
+            started=$SECONDS
+            "$@" &
+            child=$!
+            status=0
+            wait "$child" || status=$?
+            child=""
+            if ((SECONDS - started >= 60)); then delay=1; fi
+            echo "[run] $name exited (status $status); restarting in ${delay}s" >&2
+            sleep "$delay" &
+            wait $! || true
+            delay=$((delay * 2 > 30 ? 30 : delay * 2))
+        done
+    ) &
+    pids+=($!)
+}
+supervise worker .venv/bin/celery -A config worker --loglevel INFO --concurrency 2
+supervise beat .venv/bin/celery -A config beat --loglevel INFO --schedule var/run/celerybeat-schedule
 
 cat <<INFO
 
@@ -37,5 +61,6 @@ cat <<INFO
   Ctrl-C stops it.
 
 INFO
-# Any one process dying takes the others down with it (and the trap cleans up).
+# The web server dying takes the others down with it (and the trap cleans up); worker and
+# beat are restarted by their supervisors.
 wait -n
