@@ -16,7 +16,7 @@ def visibility_timeout_covers_tasks(app_configs, **kwargs):
                 f"CELERY_VISIBILITY_TIMEOUT={timeout}s is not above the hard time limit "
                 f"({settings.CELERY_TASK_TIME_LIMIT}s) and the longest retry backoff "
                 f"({settings.JOBS_RETRY_BACKOFF_MAX}s): such tasks may run twice.",
-                hint="Raise CELERY_VISIBILITY_TIMEOUT (default 3600).",
+                hint="Raise CELERY_VISIBILITY_TIMEOUT, or unset it (default: 60 s above both).",
                 id="jobs.W001",
             )
         ]
