@@ -28,6 +28,7 @@ from config.exceptions import (
     problem_body,
 )
 from config.middleware import REQUEST_ID_HEADER, request_id_from
+from media_store.api.upload_handlers import FILE_FIELD, FileTooLarge
 from media_store.constants import MULTIPART_OVERHEAD_BYTES
 
 logger = logging.getLogger(__name__)
@@ -108,20 +109,14 @@ class BodyLimitMiddleware:
         request_id = request_id_from(incoming.decode("latin-1") if incoming else None)
         # One line instead of Django's access line, which this request never reaches.
         logger.warning(
-            "Request body refused: %s %s, %s bytes over the limit of %s (413, request_id %s)",
+            "Request body refused with 413: %s %s, %s over the limit of %s bytes (request_id %s)",
             scope["method"],
             scope["path"],
-            f"{size:,}" if size is not None else "a chunked body",
+            f"{size:,} bytes declared" if size is not None else "chunked body cut off",
             f"{limit:,}",
             request_id,
         )
-        body = problem_body(
-            _RequestIdOnly(request_id),
-            status_code=413,
-            detail=body_too_large_detail(limit),
-            code=ContentTooLarge.default_code,
-        )
-        content = json.dumps(body, separators=(",", ":")).encode()
+        content = json.dumps(_problem(scope["path"], limit, request_id)).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -136,6 +131,28 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _problem(path: str, limit: int, request_id: str) -> dict:
+    request = _RequestIdOnly(request_id)
+    if path == _route_path(PHOTO_UPLOAD_ROUTE):
+        # The body the upload view itself would give: the file part named in `errors`.
+        message = str(FileTooLarge(settings.IMAGE_UPLOAD_MAX_BYTES).detail[FILE_FIELD][0])
+        errors = {FILE_FIELD: [message]}
+        detail = f"{FILE_FIELD}: {message}"
+        return problem_body(
+            request,
+            status_code=413,
+            detail=detail,
+            code=ContentTooLarge.default_code,
+            errors=errors,
+        )
+    return problem_body(
+        request,
+        status_code=413,
+        detail=body_too_large_detail(limit),
+        code=ContentTooLarge.default_code,
+    )
 
 
 def _with_content_length(scope, length: int) -> dict:

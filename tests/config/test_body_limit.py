@@ -47,13 +47,14 @@ def _send_head(port: int, path: str, headers: dict[str, str]) -> socket.socket:
     return sock
 
 
-def _assert_413_problem(status, headers, body, *, limit: int) -> None:
+def _assert_413_problem(status, headers, body, *, limit: int) -> dict:
     assert status == 413
     assert headers["content-type"] == PROBLEM
     problem = json.loads(body)
     assert problem["status"] == 413
     assert f"{limit:,}" in problem["detail"]
     assert problem["request_id"] == headers["x-request-id"]
+    return problem
 
 
 @pytest.mark.parametrize(
@@ -75,7 +76,11 @@ def test_it_refuses_a_declared_oversized_body_before_it_is_sent(asgi_server, pat
         started = time.monotonic()
         status, headers, body = _read_response(sock, timeout=5)
         answered_in = time.monotonic() - started
-        _assert_413_problem(status, headers, body, limit=body_limit_for(path))
+        file_limit = settings.IMAGE_UPLOAD_MAX_BYTES
+        limit = file_limit if path == "/api/v1/images/upload" else body_limit_for(path)
+        problem = _assert_413_problem(status, headers, body, limit=limit)
+        if path == "/api/v1/images/upload":  # as the upload view would: the file named
+            assert problem["errors"] == {"file": [f"The file is larger than {file_limit:,} bytes."]}
         assert headers["x-request-id"] == "big-1"
         assert headers["connection"] == "close"
         assert answered_in < 2
