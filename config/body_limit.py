@@ -80,10 +80,11 @@ class BodyLimitMiddleware:
 
         declared = _header(scope, b"content-length")
         if declared is not None:
-            # The server has already refused a malformed Content-Length, and it stops the
-            # body at the declared length: the number is all there is to check.
-            if int(declared) > limit:
-                return await self._refuse(scope, send, limit=limit, size=int(declared))
+            # The server stops the body at the declared length: the number is all there is
+            # to check. (It refuses a malformed one itself; Django would read that as 0.)
+            size = int(declared) if declared.isdigit() else 0
+            if size > limit:
+                return await self._refuse(scope, send, limit=limit, size=size)
             return await self.app(scope, receive, send)
 
         if _header(scope, b"transfer-encoding") is None:
