@@ -1,9 +1,10 @@
 """Every /api/v1/ route is registered here and nowhere else."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import views as accounts_views
+from config.exceptions import api_not_found
 from locations.api import export_views
 from locations.api import views as locations_views
 from media_store.api import views as media_store_views
@@ -53,4 +54,6 @@ urlpatterns = [
     path("me/export", accounts_views.MeExportView.as_view(), name="me-export"),
     # export (a fixed word; locations/<uuid:id> above cannot match it)
     path("locations/export", export_views.LocationExportView.as_view(), name="locations-export"),
+    # Last: any other path under /api/v1/ (and /api/v1/ itself) is a problem+json 404.
+    re_path(r"^.*$", api_not_found, name="not-found"),
 ]

@@ -4,8 +4,15 @@ import logging
 from http import HTTPStatus
 
 from django import db
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -26,6 +33,24 @@ class ServiceUnavailable(exceptions.APIException):
     def __init__(self, detail=None, *, retry_after: int = 5, code=None):
         super().__init__(detail, code)
         self.retry_after = retry_after
+
+
+def status_code_name(status_code: int) -> str:
+    """The problem code of a status without a more specific one: 413 -> its phrase."""
+    return HTTPStatus(status_code).phrase.lower().replace(" ", "_")
+
+
+class ContentTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    # The same problem type as an oversized photo and the ASGI body limit's refusal.
+    default_code = status_code_name(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+
+
+def body_too_large_detail(limit: int | None) -> str:
+    if limit is None:
+        return ContentTooLarge.default_detail
+    return f"The request body is larger than {limit:,} bytes."
 
 
 class Conflict(exceptions.APIException):
@@ -89,6 +114,11 @@ def problem_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Hostile or mistaken input, not a bug: the access line (a warning) is the log.
+        exc = ContentTooLarge(body_too_large_detail(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, (db.OperationalError, db.InterfaceError)):
         # The database is unreachable, restarting, out of pooled connections or timed
         # out: a dependency problem the client can retry, not a bug.
@@ -123,7 +153,7 @@ def problem_exception_handler(exc, context):
         if exc.status_code == status.HTTP_400_BAD_REQUEST:
             code = "validation_error"
         else:
-            code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+            code = status_code_name(exc.status_code)
     else:
         detail = (
             str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
@@ -154,6 +184,14 @@ def _wants_problem(request) -> bool:
     return request.path.startswith("/api/") or request.path in ("/health", "/ready")
 
 
+@csrf_exempt  # a 404 for every method, never CSRF's HTML 403
+def api_not_found(request, *args, **kwargs):
+    """The last /api/v1/ route: with DEBUG on, Django's own 404 would be an HTML page."""
+    return problem_response(
+        request, status_code=404, detail="No API endpoint at this path.", code="not_found"
+    )
+
+
 def handler404(request, exception=None):
     if _wants_problem(request):
         return problem_response(request, status_code=404, detail="Not found.", code="not_found")
@@ -176,6 +214,15 @@ def handler500(request):
 
 
 def handler400(request, exception=None):
+    # Django sends RequestDataTooBig here from views outside DRF (the admin); under
+    # uvicorn config.body_limit refuses such bodies before they reach Django at all.
+    if isinstance(exception, RequestDataTooBig):
+        detail = body_too_large_detail(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if _wants_problem(request):
+            return problem_response(
+                request, status_code=413, detail=detail, code=ContentTooLarge.default_code
+            )
+        return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
     if _wants_problem(request):
         return problem_response(request, status_code=400, detail="Bad request.", code="bad_request")
     from django.views.defaults import bad_request

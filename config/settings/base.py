@@ -188,12 +188,16 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "config.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.problem_exception_handler",
+    # Throttles identify an anonymous client by REMOTE_ADDR only, never by X-Forwarded-For
+    # (anyone can send one): uvicorn already sets REMOTE_ADDR from that header when, and
+    # only when, the request comes from a proxy in FORWARDED_ALLOW_IPS (docs/operations.md).
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_THROTTLE_RATES": {
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),

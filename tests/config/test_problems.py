@@ -1,6 +1,11 @@
+import json
+import logging
 import uuid
 
 import pytest
+
+from config.parsers import MAX_JSON_DEPTH
+from tests.locations.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +83,98 @@ def test_a_database_outage_is_a_503_with_retry_after(api_client):
     body = assert_problem(response, 503)
     assert int(response["Retry-After"]) >= 1
     assert "database" in body["detail"].lower()
+
+
+DEEP_JSON = "[" * 1000 + "]" * 1000  # 2 kB
+
+
+def _assert_logged_as_one_warning_without_traceback(caplog):
+    assert not [record for record in caplog.records if record.exc_info]
+    assert max(record.levelno for record in caplog.records) == logging.WARNING
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+@pytest.mark.parametrize(
+    ("client_name", "method", "path"),
+    [
+        ("api_client", "post", "/api/v1/auth/token"),
+        ("api_client", "post", "/api/v1/auth/register"),
+        ("user_client", "post", "/api/v1/locations"),
+        ("user_client", "patch", "/api/v1/locations/{own_place}"),
+        ("moderator_client", "patch", "/api/v1/admin/locations/{own_place}/status"),
+    ],
+)
+def test_it_refuses_deeply_nested_json_with_a_400(request, caplog, user, client_name, method, path):
+    client = request.getfixturevalue(client_name)
+    path = path.format(own_place=LocationFactory(submitter=user).pk)
+    caplog.set_level(logging.INFO)
+    response = getattr(client, method)(path, DEEP_JSON, content_type="application/json")
+    body = assert_problem(response, 400)
+    assert "nested deeper than" in body["detail"]
+    _assert_logged_as_one_warning_without_traceback(caplog)
+
+
+def test_it_refuses_json_nested_deeper_than_the_bound_that_still_parses(api_client):
+    nested = {"username": "x", "password": "y"}
+    for _ in range(MAX_JSON_DEPTH):
+        nested = {"a": nested}
+    response = api_client.post("/api/v1/auth/token", nested, format="json")
+    assert "nested deeper than" in assert_problem(response, 400)["detail"]
+
+
+def test_it_accepts_json_as_deep_as_the_bound(api_client):
+    # 2 levels of a field holding a list of lists: far below MAX_JSON_DEPTH.
+    response = api_client.post(
+        "/api/v1/auth/token", {"username": [["x"]], "password": "y"}, format="json"
+    )
+    body = assert_problem(response, 400)
+    assert "username" in body["errors"]
+
+
+def test_it_refuses_a_json_body_over_the_upload_limit_with_a_413(api_client, caplog, settings):
+    caplog.set_level(logging.INFO)
+    big = json.dumps({"username": "a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)})
+    response = api_client.post("/api/v1/auth/token", big, content_type="application/json")
+    body = assert_problem(response, 413)
+    assert f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes" in body["detail"]
+    _assert_logged_as_one_warning_without_traceback(caplog)
+
+
+def test_an_oversized_form_outside_the_api_is_a_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = client.post(
+        "/admin/login/", "username=" + "a" * 2048, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/api/v1/", "/api/v1/nothing-here", "/api/v1/locations/42"])
+@pytest.mark.parametrize("debug", [False, True])
+def test_every_unknown_api_path_is_a_problem_404(api_client, settings, path, debug):
+    settings.DEBUG = debug
+    body = assert_problem(api_client.get(path, HTTP_X_REQUEST_ID="probe-404"), 404)
+    assert body["request_id"] == "probe-404"
+    # Any method: never CSRF's HTML 403 or a 405.
+    assert_problem(api_client.post(path, {}, format="json"), 404)
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_a_per_ip_throttle(api_client):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "auth": "2/minute"}
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    try:
+        statuses = [
+            api_client.post(
+                "/api/v1/auth/token",
+                {"username": "a", "password": "b"},
+                HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+            ).status_code
+            for attempt in range(3)
+        ]
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+    assert statuses[:2] != [429, 429]
+    assert statuses[2] == 429
