@@ -16,7 +16,8 @@ moderation either, so:
   less than 1e-12 degrees, far below the 7 decimals served.
 
 - The column itself now refuses what no trigger could fold: a longitude outside
-  -180..180 or a latitude outside -90..90, NaN and infinities (location_point_in_range).
+  -180..180 or a latitude outside -90..90, NaN, infinities and an empty point
+  (location_point_in_range).
   So "any value the column accepts" is a finite WGS 84 coordinate, and every one of them
   folds.
 
@@ -25,25 +26,28 @@ The summary is rebuilt once so existing cells use the same sums as the new trigg
 
 from django.db import migrations
 
+# Both helpers are plain IMMUTABLE SQL expressions and not STRICT, so the planner inlines
+# them (a STRICT function around a CASE is not inlined): the viewport's queries
+# (locations.selectors) use them too at no cost per row.
 LEVELS = "{4,6,8,10,12,14,16}"  # unchanged since 0002
 
 CELL_FUNCTION = """
-CREATE FUNCTION locations_grid_cell(x float8, size float8) RETURNS int
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $cell$
-    SELECT CASE WHEN abs(x) >= 1e-300 THEN floor(x / size)::int
-                WHEN x < 0 THEN -1 ELSE 0 END
+CREATE FUNCTION locations_grid_cell(x float8, size float8) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $cell$
+    SELECT CASE WHEN abs(x) >= 1e-300 THEN floor(x / size)
+                WHEN x < 0 THEN -1::float8 ELSE 0::float8 END
 $cell$;
 CREATE FUNCTION locations_grid_sum_term(x float8) RETURNS float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $term$
-    SELECT CASE WHEN abs(x) >= 1e-12 THEN x ELSE 0 END
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $term$
+    SELECT CASE WHEN abs(x) >= 1e-12 THEN x ELSE 0::float8 END
 $term$;
 """
 
 UPSERT = f"""
     WITH delta(category, x, y, s) AS (DELTA)
     INSERT INTO locations_gridcell AS g (level, cx, cy, category, n, sum_lon, sum_lat)
-    SELECT lv, locations_grid_cell(d.x, 360.0::float8 / (1 << lv)),
-           locations_grid_cell(d.y, 360.0::float8 / (1 << lv)),
+    SELECT lv, locations_grid_cell(d.x, 360.0::float8 / (1 << lv))::int,
+           locations_grid_cell(d.y, 360.0::float8 / (1 << lv))::int,
            d.category, sum(d.s),
            sum(d.s * locations_grid_sum_term(d.x)), sum(d.s * locations_grid_sum_term(d.y))
     FROM delta d CROSS JOIN unnest('{LEVELS}'::int[]) lv
@@ -124,8 +128,9 @@ ANALYZE locations_gridcell;
 
 
 POINT_IN_RANGE = """
+-- COALESCE: an empty point has no X (NULL), which a bare CHECK would let through.
 ALTER TABLE locations_location ADD CONSTRAINT location_point_in_range CHECK (
-    ST_X(point) BETWEEN -180 AND 180 AND ST_Y(point) BETWEEN -90 AND 90
+    COALESCE(ST_X(point) BETWEEN -180 AND 180 AND ST_Y(point) BETWEEN -90 AND 90, false)
 );
 """
 
@@ -133,7 +138,9 @@ FORWARD = (
     POINT_IN_RANGE
     + CELL_FUNCTION
     + fold_function(UPSERT)
-    + rebuild("locations_grid_cell({v}, 360.0::float8 / (1 << lv))", "locations_grid_sum_term({v})")
+    + rebuild(
+        "locations_grid_cell({v}, 360.0::float8 / (1 << lv))::int", "locations_grid_sum_term({v})"
+    )
 )
 REVERSE = (
     fold_function(UPSERT_0002)

@@ -131,9 +131,34 @@ def test_the_grid_trigger_folds_a_subnormal_coordinate_written_by_sql(moderator_
 
 
 @pytest.mark.parametrize(
+    ("bbox", "zoom"),
+    [("-1,-1,1,1", None), ("-1,-1,1,1", 14), ("-0.01,-0.01,0.01,0.01", 2), ("-170,-80,170,80", 2)],
+)
+def test_map_reads_survive_an_approved_subnormal_place_written_by_sql(db, api_client, bbox, zoom):
+    Location.objects.filter(id=raw_place(SUBNORMAL, -SUBNORMAL)).update(status="approved")
+    for index in range(30):  # more than the limit: the viewport clusters
+        LocationFactory(approved=True, point=f"SRID=4326;POINT({index * 0.0001} 0)")
+    params = {"bbox": bbox, "limit": 5, **({"zoom": zoom} if zoom is not None else {})}
+
+    viewport = api_client.get(f"{API}/locations/viewport", params)
+    search = api_client.get(f"{API}/locations/search", {"lat": 0, "lon": 0, "radius": 1000})
+
+    assert viewport.status_code == 200, viewport.content[:300]
+    assert viewport.json()["total"] == 31
+    assert search.status_code == 200
+
+
+@pytest.mark.parametrize(
     ("lon", "lat"),
     [(180.5, 0.0), (0.0, -90.5), (float("nan"), 0.0), (0.0, float("inf"))],
 )
 def test_the_column_refuses_a_coordinate_outside_wgs84(db, lon, lat):
     with pytest.raises(IntegrityError, match="location_point_in_range"), transaction.atomic():
         raw_place(lon, lat)
+
+
+def test_the_column_refuses_an_empty_point(db):
+    location_id = raw_place(1.0, 1.0)
+
+    with pytest.raises(IntegrityError, match="location_point_in_range"), transaction.atomic():
+        Location.objects.filter(id=location_id).update(point="SRID=4326;POINT EMPTY")
