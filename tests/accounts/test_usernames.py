@@ -3,10 +3,12 @@
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from accounts import services
 from accounts.models import User
 from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support import logged_in
 
 REGISTER = "/api/v1/auth/register"
 
@@ -104,3 +106,39 @@ def test_the_migration_backfill_keeps_the_oldest_of_two_look_alikes(db):
     second.refresh_from_db()
     assert first.username_skeleton == "carol"
     assert second.username_skeleton is None
+
+
+def test_the_console_refuses_a_look_alike_username_without_a_server_error():
+    UserFactory(username="admin")
+    browser = logged_in(UserFactory(is_staff=True, is_superuser=True))
+
+    response = browser.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "\u0430dmin",
+            "password1": DEFAULT_PASSWORD,
+            "password2": DEFAULT_PASSWORD,
+            "usable_password": "true",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "looks like it, is taken" in response.content.decode()
+    assert not User.objects.filter(username="\u0430dmin").exists()
+
+
+def test_the_console_still_adds_a_distinct_username():
+    browser = logged_in(UserFactory(is_staff=True, is_superuser=True))
+
+    response = browser.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "username": "\u00a0dora",
+            "password1": DEFAULT_PASSWORD,
+            "password2": DEFAULT_PASSWORD,
+            "usable_password": "true",
+        },
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(username="dora").username_skeleton == "dora"
