@@ -1,11 +1,43 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from accounts.models import User
+from accounts.usernames import username_skeleton
+from config.text import clean_text
+
+
+class _UsernameRulesMixin:
+    """The API's username rules in the console: normalised text, and no name that looks
+    like another account's (else the unique skeleton would fail the save with a 500)."""
+
+    def clean_username(self):
+        username = clean_text(self.cleaned_data.get("username") or "")
+        if not username:
+            raise forms.ValidationError("Enter a username.")
+        taken = User.objects.filter(username_skeleton=username_skeleton(username))
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("This username, or one that looks like it, is taken.")
+        return username
+
+
+class PlacemapUserCreationForm(_UsernameRulesMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+
+
+class PlacemapUserChangeForm(_UsernameRulesMixin, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = PlacemapUserChangeForm
+    add_form = PlacemapUserCreationForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Notifications", {"fields": ("wants_moderation_digest",)}),

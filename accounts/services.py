@@ -12,13 +12,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from accounts.selectors import user_personal_data
+from accounts.usernames import username_skeleton
 from locations import feed
 from locations.models import Location, LocationStatus
 from media_store import storage
@@ -37,13 +39,20 @@ class InvalidCredentials(ValueError):
 
 @transaction.atomic
 def user_register(*, username: str, email: str, password: str) -> User:
-    """Create an account. Raises UsernameTaken, or ValidationError for a weak password."""
-    if User.objects.filter(username__iexact=username).exists():
+    """Create an account. Raises UsernameTaken (the name, or one that looks like it, is
+    taken: accounts.usernames), or ValidationError for a weak password."""
+    skeleton = username_skeleton(username)
+    if User.objects.filter(Q(username__iexact=username) | Q(username_skeleton=skeleton)).exists():
         raise UsernameTaken(username)
     user = User(username=username, email=email)
     validate_password(password, user=user)
     user.set_password(password)
-    user.save()
+    try:
+        # The unique skeleton settles two look-alike sign-ups racing past the check.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise UsernameTaken(username) from None
     return user
 
 

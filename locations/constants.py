@@ -56,6 +56,10 @@ CLUSTER_CELLS_PER_TILE = 4
 
 # Coordinates are written with 7 decimals (about 1 cm), in SQL and in Python alike.
 COORDINATE_DECIMALS = 7
+# Coordinates are stored rounded to 9 decimals (1e-9 degrees, about 0.1 mm): finer digits
+# are noise, and rounding turns subnormal floats (5e-324), which PostgreSQL's float8
+# arithmetic refuses to divide, into 0 (locations.geo.quantize_degrees).
+COORDINATE_STORED_DECIMALS = 9
 
 # --- Submissions ---------------------------------------------------------------------
 IMAGE_IDS_MAX = 10

@@ -9,8 +9,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from locations.constants import COORDINATE_STORED_DECIMALS
+
 LON_MIN, LON_MAX = -180.0, 180.0
 LAT_MIN, LAT_MAX = -90.0, 90.0
+
+
+def quantize_degrees(value: float) -> float:
+    """A finite coordinate rounded to COORDINATE_STORED_DECIMALS, the one policy for
+    every way a coordinate comes in (API, import, admin). -0.0 becomes 0.0."""
+    return round(value, COORDINATE_STORED_DECIMALS) + 0.0
 
 
 class BBoxError(ValueError):

@@ -80,6 +80,7 @@ class Location(models.Model):
             models.Index(fields=["status", "created_at"], name="location_status_created"),
             models.Index(fields=["submitter", "created_at"], name="location_submitter_created"),
         ]
+        # Also location_point_in_range (SQL, migration 0003): lon -180..180, lat -90..90.
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=LocationStatus.values), name="location_status_valid"

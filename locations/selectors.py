@@ -320,7 +320,8 @@ def cluster_cell_size(*, viewport: Viewport, zoom: int | None, limit: int) -> fl
 # coordinate sums. A viewport splits into the summary cells lying wholly inside it (read
 # from the summary) and the thin strips along its edges where summary cells stick out
 # (read from the places, through the GiST index). Every place inside lies in exactly one
-# of the two, by the same float8 cell number floor(lon / size) the triggers store, so the
+# of the two, by the same float8 cell number locations_grid_cell(lon, size) (floor(lon /
+# size) without underflow, migration 0003) the triggers store, so the
 # counts still add up to the true total.
 
 # Clusters read summary cells at least 2**SUMMARY_SUBDIVISION times finer per edge. Finer
@@ -410,8 +411,9 @@ def _summary_cells_sql(*, plan: SummaryPlan, categories: Sequence[str], params: 
                 f" AND g.cy BETWEEN %(iy1_{index})s AND %(iy2_{index})s)"
             )
             in_summary = (
-                f"(floor(ST_X(l.point) / %(size)s::float8) BETWEEN %(ix1_{index})s AND %(ix2_{index})s"
-                f" AND floor(ST_Y(l.point) / %(size)s::float8)"
+                f"(locations_grid_cell(ST_X(l.point), %(size)s::float8)"
+                f" BETWEEN %(ix1_{index})s AND %(ix2_{index})s"
+                f" AND locations_grid_cell(ST_Y(l.point), %(size)s::float8)"
                 f" BETWEEN %(iy1_{index})s AND %(iy2_{index})s)"
             )
         else:
@@ -451,9 +453,10 @@ cells AS (
           AND ({" OR ".join(inner)}) {cell_filter}
         GROUP BY 1, 2
         UNION ALL
-        SELECT floor(p.x / %(size)s::float8)::int >> %(shift)s,
-               floor(p.y / %(size)s::float8)::int >> %(shift)s,
-               count(*), sum(p.x), sum(p.y), min(p.x), min(p.y), max(p.x), max(p.y)
+        SELECT locations_grid_cell(p.x, %(size)s::float8)::int >> %(shift)s,
+               locations_grid_cell(p.y, %(size)s::float8)::int >> %(shift)s,
+               count(*), sum(locations_grid_sum_term(p.x)), sum(locations_grid_sum_term(p.y)),
+               min(p.x), min(p.y), max(p.x), max(p.y)
         FROM (
             SELECT ST_X(l.point) AS x, ST_Y(l.point) AS y
             FROM locations_location l
@@ -474,7 +477,10 @@ cells AS (
     -- grouping geometries (ST_SnapToGrid) and aggregating them (ST_Collect/ST_Extent).
     -- Cell edges fall on multiples of the cell, and 180 and 0 are among them, so no cell
     -- holds places from both sides of the antimeridian.
-    SELECT count(*) AS n, avg(p.x) AS lon, avg(p.y) AS lat,
+    -- locations_grid_cell / _sum_term (migration 0003): floor(x / cell) and avg(x) that
+    -- cannot underflow on a coordinate next to 0; the same cell numbers as the triggers.
+    SELECT count(*) AS n, avg(locations_grid_sum_term(p.x)) AS lon,
+           avg(locations_grid_sum_term(p.y)) AS lat,
            min(p.x) AS min_lon, min(p.y) AS min_lat, max(p.x) AS max_lon, max(p.y) AS max_lat
     FROM (
         SELECT ST_X(l.point) AS x, ST_Y(l.point) AS y
@@ -484,7 +490,7 @@ cells AS (
         -- of once per aggregate that uses them.
         OFFSET 0
     ) p
-    GROUP BY floor(p.x / %(cell)s::float8), floor(p.y / %(cell)s::float8)
+    GROUP BY locations_grid_cell(p.x, %(cell)s::float8), locations_grid_cell(p.y, %(cell)s::float8)
 )"""
 
 

@@ -1,19 +1,31 @@
 from django.contrib.auth.password_validation import validate_password
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from accounts.models import User
 from accounts.selectors import user_is_moderator
+from accounts.usernames import SKELETON_MAX_LENGTH, username_skeleton
+from config.text import CleanCharField
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.RegexField(
-        r"^[\w.@+-]+\Z",
+    # clean_text() first (config.text), so invisible characters and surrounding spaces
+    # neither count toward the length nor make a look-alike name.
+    username = CleanCharField(
         max_length=150,
         min_length=3,
-        error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."},
+        validators=[
+            RegexValidator(r"^[\w.@+-]+\Z", message="Use letters, digits and @/./+/-/_ only.")
+        ],
     )
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+    def validate_username(self, value: str) -> str:
+        # NFKC can lengthen a name (one ligature becomes many letters).
+        if len(username_skeleton(value)) > SKELETON_MAX_LENGTH:
+            raise serializers.ValidationError("This username is too long once normalised.")
+        return value
 
     def validate(self, attrs):
         # Django's validators, with the user's own attributes for the similarity check.
@@ -26,7 +38,7 @@ class RegisterInputSerializer(serializers.Serializer):
 
 
 class TokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = CleanCharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 

@@ -205,7 +205,7 @@ REST_FRAMEWORK = {
         "reads": env.str("THROTTLE_READS", default="600/minute"),
         "uploads": env.str("THROTTLE_UPLOADS", default="60/hour"),
     },
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.params.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

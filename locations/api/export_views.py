@@ -18,11 +18,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from config.params import QueryParamsSerializer
 from locations import exports
 from locations.api.serializers import BBoxField, CategoryListField
 
 
-class ExportParamsSerializer(serializers.Serializer):
+class ExportParamsSerializer(QueryParamsSerializer):
     format = serializers.ChoiceField(choices=exports.FORMATS, default=exports.FORMAT_GEOJSON)
     bbox = BBoxField(required=False)
     category = CategoryListField(required=False)

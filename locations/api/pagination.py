@@ -1,9 +1,8 @@
-from rest_framework.pagination import LimitOffsetPagination
-
+from config.params import StrictLimitOffsetPagination
 from locations import constants
 
 
-class OwnLocationsPagination(LimitOffsetPagination):
+class OwnLocationsPagination(StrictLimitOffsetPagination):
     """GET /me/locations: a user's own list is small enough for a COUNT."""
 
     default_limit = constants.SEARCH_LIMIT_DEFAULT

@@ -8,7 +8,10 @@ serializers live here too.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.params import QueryParamsSerializer
+from config.text import CleanCharField
 from locations import constants
+from locations.geo import quantize_degrees
 from locations.selectors import location_feature, unusable_image_ids
 
 CATEGORY_CHOICES = list(constants.CATEGORIES)
@@ -23,25 +26,38 @@ class FiniteFloatField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
-class LatitudeField(FiniteFloatField):
+class _CoordinateField(FiniteFloatField):
+    """Quantized after the range check (locations.geo.quantize_degrees): the one rounding
+    every entry point applies, so a subnormal such as 5e-324 is stored as 0."""
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)
+        return value if value is None else quantize_degrees(value)
+
+
+class LatitudeField(_CoordinateField):
     def __init__(self, **kwargs):
         super().__init__(min_value=-90, max_value=90, **kwargs)
 
 
-class LongitudeField(FiniteFloatField):
+class LongitudeField(_CoordinateField):
     def __init__(self, **kwargs):
         super().__init__(min_value=-180, max_value=180, **kwargs)
 
 
 class _LocationFieldsMixin(serializers.Serializer):
-    name = serializers.CharField(
+    # Text is clean_text()ed before its length checks: invisible characters never count.
+    name = CleanCharField(
         min_length=constants.NAME_MIN_LENGTH, max_length=constants.NAME_MAX_LENGTH
     )
-    description = serializers.CharField(
-        max_length=constants.DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True
+    description = CleanCharField(
+        multiline=True,
+        max_length=constants.DESCRIPTION_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
     )
     category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
-    address = serializers.CharField(
+    address = CleanCharField(
         max_length=constants.ADDRESS_MAX_LENGTH, required=False, allow_blank=True
     )
     latitude = LatitudeField()
@@ -190,7 +206,7 @@ class CategoryListField(serializers.Field):
         return value
 
 
-class _TextFilterMixin(serializers.Serializer):
+class _TextFilterMixin(QueryParamsSerializer):
     q = serializers.CharField(
         required=False, max_length=constants.SEARCH_Q_MAX_LENGTH, allow_blank=True
     )

@@ -2,12 +2,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsModerator
 from config.exceptions import Conflict
+from config.params import StrictLimitOffsetPagination
 from locations.models import Location, LocationStatus
 from moderation import selectors, services
 from moderation.api.serializers import (
@@ -18,7 +18,7 @@ from moderation.api.serializers import (
 )
 
 
-class ModerationPagination(LimitOffsetPagination):
+class ModerationPagination(StrictLimitOffsetPagination):
     default_limit = 50
     max_limit = 200
 

@@ -247,7 +247,8 @@ def test_the_import_command_prints_each_bad_row_and_a_summary(db, tmp_path):
     path = _write(tmp_path, "p.csv", CSV_HEADER + "a,Fine place,,park,,1,1\nb,Bad one,,park,,1,x\n")
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("import_locations", str(path), "--dry-run", stdout=out, stderr=err)
+    with pytest.raises(CommandError, match="1 bad row"):
+        call_command("import_locations", str(path), "--dry-run", stdout=out, stderr=err)
 
     lines = out.getvalue().splitlines()
     assert lines[0] == "bad row: line 3: latitude: A valid number is required."

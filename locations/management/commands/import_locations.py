@@ -1,8 +1,10 @@
 """Import places from CSV or GeoJSON: `manage.py import_locations places.csv --dry-run`.
 
-Every bad row is printed with its line (CSV) or feature (GeoJSON) number and reason; the
-exit code is 1 when the import was aborted or the file could not be read, 0 otherwise
-(bad rows skipped with --on-error skip are reported, not fatal).
+Every bad row is printed with its line (CSV) or feature (GeoJSON) number and reason.
+Exit codes, so a pipeline can tell the outcomes apart (docs/import-export.md):
+0 every row valid; 1 some rows refused (a dry run, a real run that imported the valid
+ones, or an --on-error abort that imported nothing); 2 usage or file error (no such
+file, unreadable file, bad option), nothing imported.
 """
 
 from pathlib import Path
@@ -15,12 +17,24 @@ from locations import imports
 from locations.management.output import NoNewlineWriter
 from locations.models import LocationStatus
 
+EXIT_OK = 0
+EXIT_ROWS_REFUSED = 1
+EXIT_USAGE_OR_FILE_ERROR = 2
+
 
 class Command(BaseCommand):
     help = (
         "Validate every row of a CSV or GeoJSON file with the API's rules and upsert the "
-        "valid ones on external_id, in one transaction."
+        "valid ones on external_id, in one transaction. Exit status: 0 every row valid; "
+        "1 some rows refused (also in a dry run and with --on-error abort); 2 usage or "
+        "file error, nothing imported."
     )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # argparse's own usage errors already exit 2; say it in --help too.
+        parser.epilog = "Exit status: 0 all rows valid, 1 some rows refused, 2 usage/file error."
+        return parser
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV or GeoJSON FeatureCollection (UTF-8).")
@@ -51,9 +65,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(f"No such file: {path}")
+            raise CommandError(f"No such file: {path}", returncode=EXIT_USAGE_OR_FILE_ERROR)
         if options["batch_size"] is not None and options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1.")
+            raise CommandError(
+                "--batch-size must be at least 1.", returncode=EXIT_USAGE_OR_FILE_ERROR
+            )
         bars: dict[str, tqdm] = {}
         out = NoNewlineWriter(self.stdout)
 
@@ -88,13 +104,22 @@ class Command(BaseCommand):
                 on_bad_row=on_bad_row,
             )
         except imports.ImportFileError as exc:
-            raise CommandError(f"{path}: {exc} Nothing was imported.") from None
+            raise CommandError(
+                f"{path}: {exc} Nothing was imported.", returncode=EXIT_USAGE_OR_FILE_ERROR
+            ) from None
         except imports.ImportAborted as exc:
             raise CommandError(
                 f"Aborted at {exc.report.bad_rows[-1]} Nothing was imported "
-                "(use --on-error skip to import the valid rows)."
+                "(use --on-error skip to import the valid rows).",
+                returncode=EXIT_ROWS_REFUSED,
             ) from None
         finally:
             for bar in bars.values():
                 bar.close()
         self.stdout.write(report.summary())
+        if report.bad_row_count:
+            # After the summary: the valid rows are in (or, in a dry run, would be), but
+            # a pipeline must still see that some rows were refused.
+            raise CommandError(
+                f"{report.bad_row_count} bad row(s) refused.", returncode=EXIT_ROWS_REFUSED
+            )
