@@ -48,12 +48,37 @@ print(json.dumps({
 """
 
 
-def measure(path: str | Path, *, env: dict | None = None) -> dict:
-    """Run one decode of `path` in a new process; returns {extra_bytes, seconds, ...}."""
+_RETAINED_PROBE = """
+import json, sys, threading
+import django
+django.setup()
+from media_store import imaging
+
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+
+data = open(sys.argv[1], "rb").read()
+imaging.open_image(data).close()
+before = rss()
+for _ in range(int(sys.argv[3])):
+    threads = [
+        threading.Thread(target=imaging.optimize, args=(data,)) for _ in range(int(sys.argv[2]))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+print(json.dumps({"retained_bytes": rss() - before}))
+"""
+
+
+def _run(probe: str, args: list[str], env: dict | None) -> dict:
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     completed = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(path)],
+        [sys.executable, "-c", probe, *args],
         cwd=ROOT,
         env=child_env,
         capture_output=True,
@@ -62,6 +87,17 @@ def measure(path: str | Path, *, env: dict | None = None) -> dict:
         timeout=300,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def retained(path: str | Path, *, threads: int = 2, rounds: int = 2, env=None) -> dict:
+    """RSS a new process keeps after `rounds` of `threads` concurrent decodes of `path`
+    have finished: memory the allocator did not give back ({retained_bytes})."""
+    return _run(_RETAINED_PROBE, [str(path), str(threads), str(rounds)], env)
+
+
+def measure(path: str | Path, *, env: dict | None = None) -> dict:
+    """Run one decode of `path` in a new process; returns {extra_bytes, seconds, ...}."""
+    return _run(_PROBE, [str(path)], env)
 
 
 def main(argv: list[str]) -> int:

@@ -26,6 +26,16 @@ def test_one_worst_case_decode_stays_under_the_documented_bound(tmp_path, settin
     )
 
 
+def test_memory_of_finished_concurrent_decodes_goes_back_to_the_system(tmp_path, settings):
+    path = tmp_path / "png-rgba"
+    path.write_bytes(samples.worst_case("png-rgba", settings.IMAGE_MAX_PIXELS))
+
+    # glibc's default would keep ~170 MiB of these freed pixels in its thread arenas.
+    kept = decode_memory.retained(path, threads=2, rounds=2)["retained_bytes"]
+
+    assert kept < 32 * 2**20, f"{kept / 2**20:.0f} MiB kept after the decodes finished"
+
+
 def test_the_documented_bound_is_4_bytes_per_pixel_plus_64_mib():
     assert imaging.decode_bytes_bound(40_000_000) == 160_000_000 + 64 * 2**20
 
