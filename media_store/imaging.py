@@ -1,7 +1,8 @@
 """The photo pipeline on bytes: decide the type by content, refuse bombs before decoding,
-decode, apply the EXIF orientation, downscale, and re-encode from the decoded pixels
-with no metadata but the colour profile. Pure CPU work: no database, no storage, so it
-can be timed on its own (bench/) and run anywhere.
+decode (within a bounded memory budget, see decode_bytes_bound), downscale, apply the
+EXIF orientation, and re-encode from the decoded pixels with no metadata but the colour
+profile. Pure CPU work: no database, no storage, so it can be timed on its own (bench/)
+and run anywhere.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from media_store import constants
 
 logger = logging.getLogger(__name__)
 
-# Pillow's thumbnail default: shrink by whole factors (JPEG DCT scaling, reduce()) down
-# to twice the target, then resample the rest. Visually the same as a full resample.
+# As Pillow's thumbnail: JPEG DCT scaling (draft) only down to twice the target, the
+# rest resampled. Visually the same as a full resample.
 REDUCING_GAP = 2.0
 # Pillow's thumbnail default. Its downscaling filter is antialiased (support widened by
 # the scale), so photos look as good as with Lanczos, at about two thirds of the cost.
@@ -185,13 +186,14 @@ def open_image(data: bytes, *, max_pixels: int | None = None) -> Image.Image:
     if width < 1 or height < 1:
         raise InvalidImage(f"The file is not a readable {fmt} image.")
     if width * height > max_pixels:
-        raise InvalidImage(_too_many_pixels(max_pixels, width, height))
+        raise InvalidImage(_too_many_pixels(max_pixels, width, height, fmt))
     return image
 
 
-def _too_many_pixels(max_pixels: int, width: int = 0, height: int = 0) -> str:
+def _too_many_pixels(max_pixels: int, width: int = 0, height: int = 0, fmt: str = "") -> str:
     size = f" ({width}x{height})" if width else ""
-    return f"The image has too many pixels{size}; the limit is {max_pixels:,} pixels."
+    kind = " for WebP" if fmt == "WEBP" else ""
+    return f"The image has too many pixels{size}; the limit{kind} is {max_pixels:,} pixels."
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -228,7 +230,7 @@ def _working_mode(image: Image.Image) -> str:
     if _has_alpha(image):
         return "RGBA"
     if image.mode in ("RGB", "L"):
-        return "RGB" if image.mode == "RGB" else "L"
+        return image.mode
     return "RGB"
 
 

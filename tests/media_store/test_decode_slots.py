@@ -136,5 +136,5 @@ def test_it_refuses_a_webp_over_a_sixth_of_the_pixel_cap(upload, settings):
     refused = upload(webp.getvalue(), name="big.webp", content_type="image/webp")
 
     assert refused.status_code == 400
-    assert "200,000 pixels" in refused.json()["errors"]["file"][0]
+    assert "the limit for WebP is 200,000 pixels" in refused.json()["errors"]["file"][0]
     assert upload(png.getvalue(), name="big.png", content_type="image/png").status_code == 201
