@@ -1,27 +1,33 @@
 """The photo pipeline on bytes: decide the type by content, refuse bombs before decoding,
-decode, apply the EXIF orientation, downscale, and re-encode from the decoded pixels
-with no metadata but the colour profile. Pure CPU work: no database, no storage, so it
-can be timed on its own (bench/) and run anywhere.
+decode (within a bounded memory budget, see decode_bytes_bound), downscale, apply the
+EXIF orientation, and re-encode from the decoded pixels with no metadata but the colour
+profile. Pure CPU work: no database, no storage, so it can be timed on its own (bench/)
+and run anywhere.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import math
+import os
 import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 
 from django.conf import settings
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from media_store import constants
 
 logger = logging.getLogger(__name__)
 
-# Pillow's thumbnail default: shrink by whole factors (JPEG DCT scaling, reduce()) down
-# to twice the target, then resample the rest. Visually the same as a full resample.
+# As Pillow's thumbnail: JPEG DCT scaling (draft) only down to twice the target, the
+# rest resampled. Visually the same as a full resample.
 REDUCING_GAP = 2.0
 # Pillow's thumbnail default. Its downscaling filter is antialiased (support widened by
 # the scale), so photos look as good as with Lanczos, at about two thirds of the cost.
@@ -30,9 +36,68 @@ RESAMPLE = Image.Resampling.BICUBIC
 # each of these escaping from some plugin on hostile input).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
+# Memory of one decode. Pillow keeps every accepted layout in at most 4 bytes per pixel
+# (RGB, RGBA and CMYK use 4, 16-bit grey 2, palette and grey 1), and the decoded source
+# is the only full-size buffer _render keeps. WebP costs more: libwebp's animation
+# decoder (the only WebP decoder Pillow has) keeps two canvases of its own, hands the
+# frame over as another copy and needs working buffers for lossless data; measured at
+# ~24 bytes per pixel, hence a WebP pixel limit of IMAGE_MAX_PIXELS / 6, which keeps it
+# within the same bound.
+DECODED_BYTES_PER_PIXEL = 4
+WEBP_DECODE_COPIES = 6
+# Rows of output resized per band: each band copies about
+# BAND_ROWS * scale * width * 4 bytes twice (crop, premultiplied), ~20 MB at the cap.
+BAND_ROWS = 128
+# Besides the decoded source: the output image and its encoder's buffers (at most
+# IMAGE_MAX_SIDE squared x 4 bytes each, 16 MiB at 2048), two bands, the resize's horizontal
+# pass and allocator slack: measured at 37-40 MiB (docs/photos.md).
+DECODE_OVERHEAD_BYTES = 64 * 2**20
+EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
+ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+SIXTEEN_BIT_GREY_MODES = ("I;16", "I;16B", "I;16L", "I")
+# glibc's mallopt() parameter, and the size from which allocations get their own mapping.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1024 * 1024
+
+
+def _return_freed_pixels_to_the_system() -> None:
+    """Make glibc map every allocation of 1 MiB or more on its own, so that freeing a
+    decoded image gives the memory back at once. By default glibc raises its threshold
+    up to 32 MiB after the first big free and then serves Pillow's 16 MiB image blocks
+    from its arenas, which keep them: a web process measured ~250 MiB above its idle
+    size after concurrent uploads, and peaks above the bound (docs/benchmarks.md).
+    An explicit MALLOC_MMAP_THRESHOLD_ in the environment wins."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):
+        logger.info("Not glibc: freed image memory is returned as the allocator decides")
+
+
+_return_freed_pixels_to_the_system()
+
 
 class ImageRejected(Exception):
     """The upload is not an image Placemap stores; `str(exc)` is safe to show."""
+
+
+class DecodeBusy(Exception):
+    """Every decode slot of this process stayed taken for IMAGE_DECODE_WAIT_SECONDS."""
+
+    def __init__(self, retry_after: int):
+        super().__init__("Too many photos are being processed; retry later.")
+        self.retry_after = retry_after
 
 
 class UnsupportedImageType(ImageRejected):
@@ -59,6 +124,42 @@ class EncodedImage:
         return hashlib.sha256(self.data).hexdigest()
 
 
+# One semaphore per configured size (tests change the setting); each process has its own.
+_decode_slots: dict[int, threading.BoundedSemaphore] = {}
+_decode_slots_lock = threading.Lock()
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of the process's IMAGE_MAX_CONCURRENT_DECODES slots for a decode, so its
+    extra memory stays under that many times decode_bytes_bound(). Waits at most
+    IMAGE_DECODE_WAIT_SECONDS, then raises DecodeBusy: a bounded wait, never a queue
+    that grows with the number of uploads."""
+    slots = settings.IMAGE_MAX_CONCURRENT_DECODES
+    with _decode_slots_lock:
+        semaphore = _decode_slots.setdefault(slots, threading.BoundedSemaphore(slots))
+    wait = settings.IMAGE_DECODE_WAIT_SECONDS
+    if not semaphore.acquire(timeout=wait):
+        raise DecodeBusy(retry_after=max(1, math.ceil(wait)))
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
+def decode_bytes_bound(max_pixels: int | None = None) -> int:
+    """The most extra memory one optimize() or thumbnail() call needs: the decoded
+    source at the pixel cap plus a fixed overhead (docs/photos.md, "Memory")."""
+    max_pixels = max_pixels or settings.IMAGE_MAX_PIXELS
+    return DECODED_BYTES_PER_PIXEL * max_pixels + DECODE_OVERHEAD_BYTES
+
+
+def max_pixels_for(fmt: str, max_pixels: int) -> int:
+    if fmt == "WEBP":
+        return max_pixels // WEBP_DECODE_COPIES
+    return max_pixels
+
+
 def sniff_format(data: bytes) -> str:
     if data.startswith(constants.JPEG_MAGIC):
         return "JPEG"
@@ -73,7 +174,7 @@ def open_image(data: bytes, *, max_pixels: int | None = None) -> Image.Image:
     """Open (headers only, nothing decoded yet) after checking the type by content and
     the pixel count against the cap."""
     fmt = sniff_format(data)
-    max_pixels = max_pixels or settings.IMAGE_MAX_PIXELS
+    max_pixels = max_pixels_for(fmt, max_pixels or settings.IMAGE_MAX_PIXELS)
     try:
         # Only the sniffed format's decoder may look at these bytes.
         image = Image.open(BytesIO(data), formats=[fmt])
@@ -85,13 +186,14 @@ def open_image(data: bytes, *, max_pixels: int | None = None) -> Image.Image:
     if width < 1 or height < 1:
         raise InvalidImage(f"The file is not a readable {fmt} image.")
     if width * height > max_pixels:
-        raise InvalidImage(_too_many_pixels(max_pixels, width, height))
+        raise InvalidImage(_too_many_pixels(max_pixels, width, height, fmt))
     return image
 
 
-def _too_many_pixels(max_pixels: int, width: int = 0, height: int = 0) -> str:
+def _too_many_pixels(max_pixels: int, width: int = 0, height: int = 0, fmt: str = "") -> str:
     size = f" ({width}x{height})" if width else ""
-    return f"The image has too many pixels{size}; the limit is {max_pixels:,} pixels."
+    kind = " for WebP" if fmt == "WEBP" else ""
+    return f"The image has too many pixels{size}; the limit{kind} is {max_pixels:,} pixels."
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -111,25 +213,81 @@ def _draft_for(image: Image.Image, max_side: int) -> None:
     image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
 
 
-def _orient(image: Image.Image) -> None:
+def _orientation_method(image: Image.Image) -> Image.Transpose | None:
     try:
-        ImageOps.exif_transpose(image, in_place=True)
+        orientation = image.getexif().get(EXIF_ORIENTATION)
     except DECODE_ERRORS:
         # A broken EXIF block does not make the pixels unusable; keep them as stored.
         logger.info("Unreadable EXIF orientation; image kept as stored")
+        return None
+    return ORIENTATION_TRANSPOSE.get(orientation)
 
 
-def _normalize_mode(image: Image.Image) -> tuple[Image.Image, bool]:
-    """8-bit RGB, RGBA or L: what all three encoders take. Returns (image, keep_icc)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit greyscale: scale down rather than clip everything above 255 to white.
-        return image.convert("I").point(lambda value: value * (1 / 256)).convert("L"), True
+def _working_mode(image: Image.Image) -> str:
+    """8-bit RGB, RGBA or L: what all three encoders take."""
+    if image.mode in SIXTEEN_BIT_GREY_MODES:
+        return "L"
     if _has_alpha(image):
-        return (image if image.mode == "RGBA" else image.convert("RGBA")), True
+        return "RGBA"
     if image.mode in ("RGB", "L"):
-        return image, True
-    # A CMYK (or Lab...) profile does not describe the converted RGB pixels: drop it.
-    return image.convert("RGB"), image.mode not in ("CMYK", "LAB")
+        return image.mode
+    return "RGB"
+
+
+def _to_working_mode(band: Image.Image, mode: str) -> Image.Image:
+    if band.mode in SIXTEEN_BIT_GREY_MODES:
+        # 16-bit greyscale: scale down rather than clip everything above 255 to white.
+        return band.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    return band if band.mode == mode else band.convert(mode)
+
+
+def _downscaled(image: Image.Image, mode: str, size: tuple[int, int]) -> Image.Image:
+    """`image` resized to `size` in `mode`, one horizontal band at a time.
+
+    Pillow's resize() and convert() each make a full-size copy (alpha images are
+    premultiplied into one before resampling), which doubles or triples the memory of a
+    decoded image. Here only a band of the source is ever copied: each band is cut with
+    enough margin rows for the filter's support and resized with `box`, which maps the
+    band's rows exactly as the whole image's would, so the result matches a one-piece
+    resize."""
+    width, height = image.size
+    out = Image.new(mode, size)
+    scale_y = height / size[1]
+    # Bicubic reads 2 source pixels per output pixel on each side, times the scale.
+    margin = math.ceil(2 * max(scale_y, 1.0)) + 2
+    premultiplied = {"RGBA": "RGBa"}.get(mode)
+    for top in range(0, size[1], BAND_ROWS):
+        bottom = min(top + BAND_ROWS, size[1])
+        src_top, src_bottom = top * scale_y, bottom * scale_y
+        crop_top = max(0, math.floor(src_top) - margin)
+        crop_bottom = min(height, math.ceil(src_bottom) + margin)
+        band = _to_working_mode(image.crop((0, crop_top, width, crop_bottom)), mode)
+        if premultiplied:
+            band = band.convert(premultiplied)
+        band = band.resize(
+            (size[0], bottom - top),
+            RESAMPLE,
+            box=(0, src_top - crop_top, width, src_bottom - crop_top),
+        )
+        out.paste(band.convert(mode) if premultiplied else band, (0, top))
+    return out
+
+
+def _target_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """What Image.thumbnail((max_side, max_side)) picks: aspect kept, never upscaled."""
+    width, height = size
+    if width <= max_side and height <= max_side:
+        return size
+    aspect = width / height
+
+    def round_aspect(number: float, key) -> int:
+        return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+    if aspect <= 1:
+        return round_aspect(max_side * aspect, key=lambda n: abs(aspect - n / max_side)), max_side
+    return max_side, round_aspect(
+        max_side / aspect, key=lambda n: 0 if n == 0 else abs(aspect - max_side / n)
+    )
 
 
 def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
@@ -153,7 +311,11 @@ def _encode(image: Image.Image, fmt: str, icc_profile: bytes | None) -> bytes:
 
 
 def _render(image: Image.Image, *, max_side: int, fmt: str) -> EncodedImage:
+    """Decode once, then work on bands and on the small result only: the decoded
+    source is the one full-size buffer (see decode_bytes_bound)."""
     icc_profile = image.info.get("icc_profile")
+    # A CMYK (or Lab...) profile does not describe the converted RGB pixels: drop it.
+    keep_icc = image.mode not in ("CMYK", "LAB")
     _draft_for(image, max_side)
     try:
         image.load()  # the actual decode: truncation and corruption surface here
@@ -161,12 +323,18 @@ def _render(image: Image.Image, *, max_side: int, fmt: str) -> EncodedImage:
         raise InvalidImage(_too_many_pixels(settings.IMAGE_MAX_PIXELS)) from exc
     except DECODE_ERRORS as exc:
         raise InvalidImage(f"The file is not a readable {image.format} image.") from exc
-    _orient(image)
-    image, keep_icc = _normalize_mode(image)
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), RESAMPLE, reducing_gap=REDUCING_GAP)
-    data = _encode(image, fmt, icc_profile if keep_icc else None)
-    return EncodedImage(data=data, format=fmt, width=image.width, height=image.height)
+    transpose = _orientation_method(image)
+    mode = _working_mode(image)
+    # Orientation is applied to the small result: transposing first would copy the
+    # full-size pixels, and the longest side (all the target depends on) is the same.
+    size = _target_size(image.size, max_side)
+    # An image already within max_side is small: a whole copy costs little.
+    small = size == image.size
+    result = _to_working_mode(image, mode) if small else _downscaled(image, mode, size)
+    if transpose is not None:
+        result = result.transpose(transpose)
+    data = _encode(result, fmt, icc_profile if keep_icc else None)
+    return EncodedImage(data=data, format=fmt, width=result.width, height=result.height)
 
 
 def optimize(data: bytes, *, max_side: int | None = None) -> EncodedImage:

@@ -48,8 +48,9 @@ def _owned_location_id(*, uploader, location_id: uuid.UUID, lock: bool) -> uuid.
 def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None) -> Image:
     """Optimize `data`, store it, record it, and queue its thumbnails.
 
-    Raises imaging.ImageRejected (not an image we take), LocationNotAttachable, or
-    storage.StorageUnavailable; in every case nothing is left stored or recorded."""
+    Raises imaging.ImageRejected (not an image we take), LocationNotAttachable,
+    imaging.DecodeBusy (no decode slot free in time) or storage.StorageUnavailable; in
+    every case nothing is left stored or recorded."""
     with tracer.start_as_current_span("placemap.photos.upload") as span:
         span.set_attribute("photos.upload_bytes", len(data))
         if location_id is not None:
@@ -57,7 +58,8 @@ def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None)
             _owned_location_id(uploader=uploader, location_id=location_id, lock=False)
         storage.raise_if_unavailable()
 
-        optimized = imaging.optimize(data)
+        with imaging.decode_slot():
+            optimized = imaging.optimize(data)
         span.set_attribute("photos.format", optimized.format)
         span.set_attribute("photos.stored_bytes", len(optimized.data))
 

@@ -253,8 +253,13 @@ PLACES_IDEMPOTENCY_TTL_SECONDS = env_int("PLACES_IDEMPOTENCY_TTL_SECONDS", 86400
 # media_store.api.upload_handlers.
 IMAGE_UPLOAD_MAX_BYTES = env_int("IMAGE_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 # Width x height above which an image is refused (400) before decoding: a bomb guard.
-# 40 MP decodes to at most 160 MB (RGBA); JPEGs decode smaller through draft mode.
+# One decode needs at most 4 bytes x this + 64 MiB (217 MiB at 40 MP; docs/photos.md);
+# WebP is limited to a sixth of it (its decoder needs ~24 bytes per pixel).
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000)
+# Uploads decoded at once per web process: its photo memory is at most this x the above.
+IMAGE_MAX_CONCURRENT_DECODES = env_int("IMAGE_MAX_CONCURRENT_DECODES", 2, minimum=1)
+# Seconds an upload waits for a decode slot before it is answered 503 with Retry-After.
+IMAGE_DECODE_WAIT_SECONDS = env_float("IMAGE_DECODE_WAIT_SECONDS", 3.0, minimum=0.0)
 # Longest side of the stored (optimized) image; larger uploads are downscaled.
 IMAGE_MAX_SIDE = env_int("IMAGE_MAX_SIDE", 2048, minimum=64)
 IMAGE_JPEG_QUALITY = env_int("IMAGE_JPEG_QUALITY", 85, minimum=1)

@@ -41,6 +41,8 @@ def photo_errors_as_problems():
         raise ServiceUnavailable(
             "Photo storage is unavailable; retry later.", retry_after=exc.retry_after
         ) from exc
+    except imaging.DecodeBusy as exc:
+        raise ServiceUnavailable(str(exc), retry_after=exc.retry_after) from exc
 
 
 class ImageUploadView(APIView):
@@ -73,7 +75,10 @@ class ImageUploadView(APIView):
             ),
             413: OpenApiResponse(description="Larger than IMAGE_UPLOAD_MAX_BYTES."),
             415: OpenApiResponse(description="Not a JPEG, PNG or WebP image (by content)."),
-            503: OpenApiResponse(description="Photo storage is down; see Retry-After."),
+            503: OpenApiResponse(
+                description="Photo storage is down, or every decode slot of the server "
+                "stayed busy (IMAGE_MAX_CONCURRENT_DECODES); see Retry-After."
+            ),
         },
         summary="Upload a photo (JPEG, PNG or WebP), optionally to one of your places",
     )

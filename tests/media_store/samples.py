@@ -116,3 +116,71 @@ def zip_archive() -> bytes:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("photo.jpg", jpeg(20, 20))
     return out.getvalue()
+
+
+# --- Worst cases for memory: the most pixels the cap allows, in every accepted layout ---
+# A square at the pixel cap: 6324 x 6324 = 39,992,976 px under the default 40,000,000.
+
+
+def side_at_cap(max_pixels: int) -> int:
+    return int(max_pixels**0.5)
+
+
+def _noisy_band(mode: str, side: int) -> Image.Image:
+    """Mostly flat with a band of noise: compresses to a small file (what makes it a
+    cheap attack) yet is not a trivial single colour."""
+    image = Image.new(mode, (side, side), (30, 120, 200, 128)[: len(mode)] if mode != "L" else 90)
+    noise = Image.effect_noise((side, 64), 60).convert(mode)
+    image.paste(noise, (0, side // 2))
+    return image
+
+
+def worst_case(kind: str, max_pixels: int = 40_000_000) -> bytes:
+    """One file per accepted layout at the pixel cap; see WORST_CASES."""
+    side = side_at_cap(max_pixels)
+    # WebP is limited to a sixth of the cap (media_store.imaging.WEBP_DECODE_COPIES).
+    webp_side = side_at_cap(max_pixels // 6)
+    out = BytesIO()
+    if kind == "png-rgba":
+        _noisy_band("RGBA", side).save(out, "PNG", compress_level=9)
+    elif kind == "png-rgba-orientation-6":
+        exif = Image.Exif()
+        exif[ORIENTATION] = 6
+        _noisy_band("RGBA", side).save(out, "PNG", compress_level=9, exif=exif)
+    elif kind == "png-16bit-grey":
+        grey = Image.new("I;16", (side, side), 40000)
+        grey.paste(Image.new("I;16", (side, 64), 1000), (0, side // 2))
+        grey.save(out, "PNG", compress_level=9)
+    elif kind == "png-palette":
+        _noisy_band("RGB", side).quantize(16).save(out, "PNG", compress_level=9)
+    elif kind == "jpeg-cmyk":
+        # Just under twice IMAGE_MAX_SIDE per side (4095 px), the largest JPEG that draft
+        # mode cannot shrink; a bigger one at the cap decodes at half scale.
+        _noisy_band("CMYK", 4095).save(out, "JPEG", quality=50)
+    elif kind == "jpeg-rgb":
+        _noisy_band("RGB", 4095).save(out, "JPEG", quality=50)
+    elif kind == "webp-rgba":
+        _noisy_band("RGBA", webp_side).save(out, "WEBP", lossless=True, quality=0, method=0)
+    elif kind == "webp-animated":
+        frames = [
+            _noisy_band("RGBA", webp_side),
+            Image.new("RGBA", (webp_side, webp_side), (0, 0, 0, 0)),
+        ]
+        frames[0].save(
+            out, "WEBP", save_all=True, append_images=frames[1:], lossless=True, method=0
+        )
+    else:
+        raise ValueError(kind)
+    return out.getvalue()
+
+
+WORST_CASES = (
+    "png-rgba",
+    "png-rgba-orientation-6",
+    "png-16bit-grey",
+    "png-palette",
+    "jpeg-cmyk",
+    "jpeg-rgb",
+    "webp-rgba",
+    "webp-animated",
+)
