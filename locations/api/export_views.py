@@ -18,6 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from config.throttling import FailOpenThrottle
 from locations import exports
 from locations.api.serializers import BBoxField, CategoryListField
 
@@ -28,7 +29,7 @@ class ExportParamsSerializer(serializers.Serializer):
     category = CategoryListField(required=False)
 
 
-class ExportRateThrottle(UserRateThrottle):
+class ExportRateThrottle(FailOpenThrottle, UserRateThrottle):
     """Per user when signed in, per client IP otherwise; each export may read every
     approved place, so it has its own, lower rate (THROTTLE_EXPORT)."""
 
