@@ -291,6 +291,9 @@ STORAGE_PUBLIC_ENDPOINT_URL = env.str("STORAGE_PUBLIC_ENDPOINT_URL", default="")
 STORAGE_RETRY_ATTEMPTS = env_int("STORAGE_RETRY_ATTEMPTS", 3, minimum=1)
 STORAGE_RETRY_WAIT_INITIAL = env_float("STORAGE_RETRY_WAIT_INITIAL", 0.1, minimum=0.0)
 STORAGE_RETRY_WAIT_MAX = env_float("STORAGE_RETRY_WAIT_MAX", 2.0, minimum=0.0)
+# Seconds a storage call may take in all, retries included (each attempt's timeouts are
+# capped at what is left): a stalled endpoint costs an upload this long, then a 503.
+STORAGE_REQUEST_DEADLINE = env_float("STORAGE_REQUEST_DEADLINE", 5.0, minimum=0.5)
 # Circuit breaker: open after this many failed calls in a row, try again after this many
 # seconds. Its state lives in Redis under the namespace so every process agrees.
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 5, minimum=1)
