@@ -131,3 +131,33 @@ def test_while_redis_is_paused_reads_stop_paying_its_timeout_once_the_breaker_op
     assert timings[0] >= 0.9, timings
     assert max(timings[2:]) < 0.3, timings
     assert breakers.redis_breaker().current_state == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_does_not_wait_for_a_paused_redis_once_the_breaker_is_open(
+    throwaway_redis, api_client, moderator_client, settings
+):
+    settings.BREAKER_FAIL_MAX = 2
+    place = LocationFactory()  # pending
+    redis_url = f"redis://127.0.0.1:{throwaway_redis.port}/0"
+    layers = {
+        "default": {
+            **settings.CHANNEL_LAYERS["default"],
+            "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "hosts": [redis_url]},
+        }
+    }
+    with override_settings(CACHES=throwaway_redis.caches(timeout=0.5), CHANNEL_LAYERS=layers):
+        throwaway_redis.pause()
+        api_client.get(VIEWPORT)  # two Redis timeouts: the breaker opens
+        assert breakers.redis_breaker().current_state == "open"
+
+        started = time.perf_counter()
+        response = moderator_client.patch(
+            f"{API}/admin/locations/{place.id}/status", {"status": "approved"}, format="json"
+        )
+        elapsed = time.perf_counter() - started
+        throwaway_redis.resume()
+
+    assert response.status_code == 200, response.content
+    # The live feed send after the commit is skipped at once rather than waiting on Redis.
+    assert elapsed < 1.0, elapsed
