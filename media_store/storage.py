@@ -12,12 +12,12 @@ outside in:
 3. a boto3 client with connect/read timeouts and botocore's own retries switched off
    (tenacity owns them, so the two do not multiply).
 
-A call, retries included, gives up after STORAGE_REQUEST_DEADLINE seconds: no attempt
-starts that could not finish (its timeouts) inside the deadline, and each attempt's
-timeouts are capped at the deadline. A stalled endpoint so costs an upload one deadline,
-not three read timeouts, and the breaker sees its failures at that pace. A missing
-bucket is storage being unavailable (misconfigured or not yet created), not a bug in the
-request: it is counted by the breaker and answered 503 like an outage.
+A call, retries included, gives up after about STORAGE_REQUEST_DEADLINE seconds: each
+attempt's connect and read timeouts are capped at what is left of the deadline, and no
+attempt starts with less than MIN_ATTEMPT_SECONDS left. A stalled endpoint so costs an
+upload one deadline, not three read timeouts, and the breaker sees its failures at that
+pace. A missing bucket is storage being unavailable (misconfigured or not yet created),
+not a bug in the request: it is counted by the breaker and answered 503 like an outage.
 
 Presigning is local computation (no network): it does not go through the breaker, so
 photo URLs keep being served while storage is down.
