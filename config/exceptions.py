@@ -3,6 +3,7 @@
 import logging
 from http import HTTPStatus
 
+import psycopg
 from django import db
 from django.conf import settings
 from django.core.exceptions import (
@@ -123,7 +124,11 @@ def problem_exception_handler(exc, context):
         # The database is unreachable, restarting, out of pooled connections or timed
         # out: a dependency problem the client can retry, not a bug.
         logger.warning("Database unavailable during an API request", exc_info=exc)
-        exc = ServiceUnavailable("The database is unavailable; retry later.")
+        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            # DB_LOCK_TIMEOUT_MS ran out behind a migration or a long transaction.
+            exc = ServiceUnavailable("The data is locked by maintenance; retry shortly.")
+        else:
+            exc = ServiceUnavailable("The database is unavailable; retry later.")
 
     if not isinstance(exc, exceptions.APIException):
         # Unexpected: log with traceback, answer without one.

@@ -13,7 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import redis
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.http import JsonResponse
 
 from media_store.storage import storage_health
@@ -24,8 +24,11 @@ READY_CHECK_TIMEOUT = 2.0
 def check_database() -> dict:
     connection = connections["default"]
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = %s", [int(READY_CHECK_TIMEOUT * 1000)])
+        # SET LOCAL, inside a transaction: the timeout ends with it. A session-level SET
+        # would stay on the connection when it goes back to the pool, and cancel the next
+        # request's long import or export after READY_CHECK_TIMEOUT.
+        with transaction.atomic(using="default"), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [int(READY_CHECK_TIMEOUT * 1000)])
             cursor.execute("SELECT 1")
             cursor.fetchone()
     finally:

@@ -9,6 +9,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from opentelemetry import trace
 
+from config.breakers import guard_redis
+
 MAP_GROUP = "map"
 EVENT_APPROVED = "location.approved"
 EVENT_UPDATED = "location.updated"
@@ -44,7 +46,9 @@ def publish(
     with tracer.start_as_current_span("placemap.live.publish") as span:
         span.set_attribute("placemap.live.event", event)
         span.set_attribute("placemap.location.id", str(location_id))
-        async_to_sync(get_channel_layer().group_send)(MAP_GROUP, message)
+        # Behind the Redis breaker: while Redis is known to be down the send fails at once
+        # instead of holding the committed request for the channel layer's timeouts.
+        guard_redis(lambda: async_to_sync(get_channel_layer().group_send)(MAP_GROUP, message))
 
 
 def publish_on_commit(

@@ -65,7 +65,13 @@ def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None)
 
         image_id = uuid.uuid4()
         key = constants.original_key(image_id, optimized.format)
-        storage.put_object(key=key, body=optimized.data, content_type=optimized.content_type)
+        try:
+            storage.put_object(key=key, body=optimized.data, content_type=optimized.content_type)
+        except storage.StorageUnavailable:
+            # A timed-out PUT may still land: queue the (idempotent) deletion of whatever
+            # is under this image's prefix rather than leave it to the daily sweep.
+            _defer_objects_delete(image_id=image_id)
+            raise
         try:
             with transaction.atomic():
                 if location_id is not None:
@@ -129,10 +135,14 @@ def _delete_objects_or_defer(*, image_id: uuid.UUID | str, keys: list[str]) -> N
     try:
         storage.delete_objects(keys)
     except storage.StorageUnavailable:
-        from media_store.tasks import delete_image_objects
+        _defer_objects_delete(image_id=image_id)
 
-        logger.warning("Storage unavailable; deleting image %s objects later", image_id)
-        enqueue(delete_image_objects, args=(str(image_id),))
+
+def _defer_objects_delete(*, image_id: uuid.UUID | str) -> None:
+    from media_store.tasks import delete_image_objects
+
+    logger.warning("Storage unavailable; deleting image %s objects later", image_id)
+    enqueue(delete_image_objects, args=(str(image_id),))
 
 
 # --- Thumbnails ---------------------------------------------------------------------------

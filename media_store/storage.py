@@ -12,6 +12,13 @@ outside in:
 3. a boto3 client with connect/read timeouts and botocore's own retries switched off
    (tenacity owns them, so the two do not multiply).
 
+A call, retries included, gives up after about STORAGE_REQUEST_DEADLINE seconds: each
+attempt's connect and read timeouts are capped at what is left of the deadline, and no
+attempt starts with less than MIN_ATTEMPT_SECONDS left. A stalled endpoint so costs an
+upload one deadline, not three read timeouts, and the breaker sees its failures at that
+pace. A missing bucket is storage being unavailable (misconfigured or not yet created),
+not a bug in the request: it is counted by the breaker and answered 503 like an outage.
+
 Presigning is local computation (no network): it does not go through the breaker, so
 photo URLs keep being served while storage is down.
 """
@@ -35,7 +42,15 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.handlers import add_expect_header
 from django.conf import settings
 from opentelemetry import trace
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from config.breakers import ConcurrentCircuitBreaker
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -47,6 +62,8 @@ THROTTLING_CODES = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
 )
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# The bucket itself is missing: storage is unusable until an operator creates it.
+MISSING_BUCKET_CODES = frozenset({"NoSuchBucket"})
 # Retry-After when storage failed but the breaker is not (yet) open.
 DEFAULT_RETRY_AFTER = 5
 
@@ -75,6 +92,18 @@ def _client_error_status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
+def _is_missing_bucket(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, ClientError)
+        and exc.response.get("Error", {}).get("Code", "") in MISSING_BUCKET_CODES
+    )
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """Storage is unhealthy: counted by the breaker, answered as StorageUnavailable."""
+    return is_transient(exc) or _is_missing_bucket(exc)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying, and a sign that storage is unhealthy (counted by the breaker)."""
     if isinstance(exc, BotoConnectionError | HTTPClientError):
@@ -92,7 +121,7 @@ def is_transient(exc: BaseException) -> bool:
 _client_lock = threading.Lock()
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=32)
 def _client_for(endpoint: str, region: str, key: str, connect: float, read: float):
     # boto3's default session is not thread-safe while it builds a client.
     with _client_lock:
@@ -120,15 +149,24 @@ def _client_for(endpoint: str, region: str, key: str, connect: float, read: floa
     return client
 
 
-def s3_client():
-    """The raw client. Prefer execute() or the helpers below: they add retries and the
-    breaker. Raw use is for local work (presigning) and operator set-up (ensure_bucket)."""
+# The shortest attempt worth starting; also the step in which an attempt's timeouts
+# shrink towards the deadline (so a handful of clients serve every budget).
+MIN_ATTEMPT_SECONDS = 0.5
+
+
+def s3_client(*, budget: float | None = None):
+    """The raw client. Prefer execute() or the helpers below: they add retries, the
+    breaker and the deadline. Raw use is for local work (presigning) and operator set-up
+    (ensure_bucket). `budget` caps its connect and read timeouts (seconds)."""
+    if budget is None:
+        budget = settings.STORAGE_REQUEST_DEADLINE
+    budget = max(MIN_ATTEMPT_SECONDS, budget // MIN_ATTEMPT_SECONDS * MIN_ATTEMPT_SECONDS)
     return _client_for(
         settings.AWS_S3_ENDPOINT_URL,
         settings.AWS_S3_REGION_NAME,
         settings.AWS_ACCESS_KEY_ID,
-        settings.STORAGE_CONNECT_TIMEOUT,
-        settings.STORAGE_READ_TIMEOUT,
+        min(settings.STORAGE_CONNECT_TIMEOUT, budget),
+        min(settings.STORAGE_READ_TIMEOUT, budget),
     )
 
 
@@ -151,18 +189,8 @@ def bucket_name() -> str:
 # --- Circuit breaker ------------------------------------------------------------------
 
 
-class ConcurrentCircuitBreaker(pybreaker.CircuitBreaker):
-    """pybreaker holds one lock around the whole guarded call, which would let only one
-    storage call per process run at a time. State changes still take the lock (in
-    open/half_open/close) and the counters are atomic Redis INCRs; the cost is that a
-    half-open breaker may let a few concurrent trial calls through instead of one."""
-
-    def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return self.state.call(func, *args, **kwargs)
-
-
 def _not_a_storage_failure(exc: BaseException) -> bool:
-    return not is_transient(exc)
+    return not is_storage_failure(exc)
 
 
 def _breaker_redis() -> redis.Redis:
@@ -258,9 +286,19 @@ def raise_if_unavailable() -> None:
 # --- Guarded execution ------------------------------------------------------------------
 
 
+def _out_of_time(retry_state: RetryCallState) -> bool:
+    """No further attempt unless a useful one still fits before the deadline."""
+    remaining = (
+        settings.STORAGE_REQUEST_DEADLINE
+        - retry_state.seconds_since_start
+        - retry_state.upcoming_sleep
+    )
+    return remaining < MIN_ATTEMPT_SECONDS
+
+
 def _retrying() -> Retrying:
     return Retrying(
-        stop=stop_after_attempt(settings.STORAGE_RETRY_ATTEMPTS),
+        stop=stop_after_attempt(settings.STORAGE_RETRY_ATTEMPTS) | _out_of_time,
         # Full jitter: a random wait in [0, min(max, initial * 2**attempt)].
         wait=wait_random_exponential(
             multiplier=settings.STORAGE_RETRY_WAIT_INITIAL, max=settings.STORAGE_RETRY_WAIT_MAX
@@ -283,7 +321,14 @@ def execute(operation: str, fn: Callable[[Any], T]) -> T:
     with tracer.start_as_current_span("placemap.storage." + operation) as span:
         span.set_attribute("storage.bucket", bucket_name())
         try:
-            return cb.call(lambda: _retrying()(fn, s3_client()))
+            started = time.monotonic()
+
+            def attempt() -> T:
+                # Each attempt's timeouts are capped at what is left of the deadline.
+                elapsed = time.monotonic() - started
+                return fn(s3_client(budget=settings.STORAGE_REQUEST_DEADLINE - elapsed))
+
+            return cb.call(lambda: _retrying()(attempt))
         except pybreaker.CircuitBreakerError as exc:
             span.set_attribute("storage.breaker", "open")
             raise StorageUnavailable(
@@ -294,7 +339,7 @@ def execute(operation: str, fn: Callable[[Any], T]) -> T:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code in NOT_FOUND_CODES:
                     raise StorageObjectNotFound(operation) from exc
-            if is_transient(exc):
+            if is_storage_failure(exc):
                 span.set_attribute("storage.error", type(exc).__name__)
                 raise StorageUnavailable(
                     f"Storage failed: {type(exc).__name__}", retry_after=DEFAULT_RETRY_AFTER

@@ -44,6 +44,17 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _closed_breakers():
+    # The database and Redis breakers are per process: a test that took a dependency
+    # away must not leave the next test failing fast.
+    from config import breakers
+
+    breakers.reset_all()
+    yield
+    breakers.reset_all()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

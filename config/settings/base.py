@@ -78,8 +78,24 @@ DATABASES = {
         engine="django.contrib.gis.db.backends.postgis",
     )
 }
+# PostGIS behind the database circuit breaker (config/breakers.py).
+DATABASES["default"]["ENGINE"] = "config.db_backend"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 2, minimum=1)
+# Milliseconds a statement waits for a lock (behind a migration, a long transaction)
+# before failing with a 503, instead of hanging the request. 0 waits forever. manage.py
+# sets 0 for its commands (except runserver): migrate's DDL must wait for its locks.
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000, minimum=0)
+if DB_LOCK_TIMEOUT_MS:
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        filter(
+            None,
+            [
+                DATABASES["default"]["OPTIONS"].get("options", ""),
+                f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}",
+            ],
+        )
+    )
 # Under ASGI each request runs its sync code in a fresh thread context, so persistent
 # connections (CONN_MAX_AGE) are never reused: every request would open and authenticate
 # a new connection. A psycopg pool per process keeps them instead (Django 5.1+).
@@ -103,7 +119,8 @@ REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 2.0, minimum=0.1)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's RedisCache behind the Redis circuit breaker (config/breakers.py).
+        "BACKEND": "config.cache.BreakerRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="placemap"),
         "OPTIONS": {
@@ -122,6 +139,11 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# Circuit breakers of the database and Redis paths (config/breakers.py): open after this
+# many failures in a row, then fail at once for this many seconds before a trial call.
+BREAKER_FAIL_MAX = env_int("BREAKER_FAIL_MAX", 3, minimum=1)
+BREAKER_RESET_TIMEOUT = env_int("BREAKER_RESET_TIMEOUT", 10, minimum=1)
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -280,6 +302,9 @@ STORAGE_PUBLIC_ENDPOINT_URL = env.str("STORAGE_PUBLIC_ENDPOINT_URL", default="")
 STORAGE_RETRY_ATTEMPTS = env_int("STORAGE_RETRY_ATTEMPTS", 3, minimum=1)
 STORAGE_RETRY_WAIT_INITIAL = env_float("STORAGE_RETRY_WAIT_INITIAL", 0.1, minimum=0.0)
 STORAGE_RETRY_WAIT_MAX = env_float("STORAGE_RETRY_WAIT_MAX", 2.0, minimum=0.0)
+# Seconds a storage call may take in all, retries included (each attempt's timeouts are
+# capped at what is left): a stalled endpoint costs an upload this long, then a 503.
+STORAGE_REQUEST_DEADLINE = env_float("STORAGE_REQUEST_DEADLINE", 5.0, minimum=0.5)
 # Circuit breaker: open after this many failed calls in a row, try again after this many
 # seconds. Its state lives in Redis under the namespace so every process agrees.
 STORAGE_BREAKER_FAIL_MAX = env_int("STORAGE_BREAKER_FAIL_MAX", 5, minimum=1)

@@ -19,6 +19,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from config.params import QueryParamsSerializer
+from config.throttling import FailOpenThrottle
 from locations import exports
 from locations.api.serializers import BBoxField, CategoryListField
 
@@ -29,7 +30,7 @@ class ExportParamsSerializer(QueryParamsSerializer):
     category = CategoryListField(required=False)
 
 
-class ExportRateThrottle(UserRateThrottle):
+class ExportRateThrottle(FailOpenThrottle, UserRateThrottle):
     """Per user when signed in, per client IP otherwise; each export may read every
     approved place, so it has its own, lower rate (THROTTLE_EXPORT)."""
 

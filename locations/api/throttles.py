@@ -7,15 +7,14 @@ minute that is a 600-entry list pickled twice per map pan. A fixed window may le
 twice the rate through across a window edge; for abuse control that is fine.
 """
 
-import logging
 import time
 
 from django.core.cache import cache
-from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-logger = logging.getLogger(__name__)
+from config.breakers import guard_redis
+from config.throttling import FailOpenThrottle
 
 
 class _FixedWindowThrottle(SimpleRateThrottle):
@@ -37,14 +36,8 @@ class _FixedWindowThrottle(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         key = f"{self.get_cache_key(request, view)}:{window}"
-        try:
-            count = self._count(key)
-        except RedisError:
-            # The counters live in Redis. If Redis is down, let the request through:
-            # losing rate limiting for a while beats failing every read (the map keeps
-            # working from Postgres).
-            logger.warning("Throttle store unavailable; %s not rate limited", self.scope)
-            return True
+        # A RedisError fails open (FailOpenThrottle): the map keeps working from Postgres.
+        count = guard_redis(lambda: self._count(key))
         if count <= self.num_requests:
             return True
         self._wait = (window + 1) * self.duration - now
@@ -65,13 +58,13 @@ class _FixedWindowThrottle(SimpleRateThrottle):
         return getattr(self, "_wait", None)
 
 
-class SubmissionRateThrottle(_FixedWindowThrottle):
+class SubmissionRateThrottle(FailOpenThrottle, _FixedWindowThrottle):
     """POST /locations per user."""
 
     scope = "submissions"
 
 
-class ReadRateThrottle(_FixedWindowThrottle):
+class ReadRateThrottle(FailOpenThrottle, _FixedWindowThrottle):
     """Place reads per client."""
 
     scope = "reads"

@@ -7,10 +7,10 @@ from rest_framework import exceptions, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.exceptions import ServiceUnavailable
+from config.throttling import FailOpenScopedRateThrottle
 from media_store import imaging, selectors, services, storage
 from media_store.api.serializers import ImageOutputSerializer, ImageUploadInputSerializer
 from media_store.api.upload_handlers import (
@@ -48,7 +48,7 @@ def photo_errors_as_problems():
 class ImageUploadView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "uploads"
 
     def initialize_request(self, request, *args, **kwargs):

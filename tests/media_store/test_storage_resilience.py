@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from botocore.exceptions import ClientError
 
+from jobs.models import OutboxMessage
 from media_store import storage
 from media_store.models import Image
 from tests.locations.factories import LocationFactory
@@ -198,3 +199,63 @@ def test_uploads_keep_working_with_a_process_local_breaker_when_redis_is_unreach
     assert response.status_code == 201, response.json()
     assert storage.breaker().name == "storage-local"
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.fixture
+def stalled_s3(fast_storage_policy):
+    """An S3 endpoint that accepts connections (kernel backlog) and never answers."""
+    stalled = socket.socket()
+    stalled.bind(("127.0.0.1", 0))
+    stalled.listen(64)
+    fast_storage_policy.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{stalled.getsockname()[1]}"
+    yield fast_storage_policy
+    stalled.close()
+
+
+def _timed_upload(upload):
+    started = time.perf_counter()
+    response = upload(samples.webp())
+    return response, time.perf_counter() - started
+
+
+def test_a_stalled_upload_is_503_within_the_deadline_and_queues_its_cleanup(upload, stalled_s3):
+    stalled_s3.STORAGE_READ_TIMEOUT = 10.0  # the default: longer than the deadline
+    stalled_s3.STORAGE_REQUEST_DEADLINE = 1.5
+
+    response, elapsed = _timed_upload(upload)
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert int(response["Retry-After"]) >= 1
+    assert elapsed < 1.5 + 1.0, elapsed
+    assert Image.objects.count() == 0
+    # The PUT may land after all: its deletion is queued (the outbox row survives a
+    # broker outage), not left to the daily sweep.
+    [cleanup] = OutboxMessage.objects.filter(task_name="media_store.tasks.delete_image_objects")
+    assert cleanup.args[0]
+
+
+def test_stalls_open_the_breaker_and_later_uploads_fail_fast(upload, stalled_s3):
+    stalled_s3.STORAGE_REQUEST_DEADLINE = 1.0  # fail_max is 3 in this policy
+    for _ in range(3):
+        response, elapsed = _timed_upload(upload)
+        assert response.status_code == 503
+        assert elapsed < 2.0, elapsed
+    assert storage.breaker_state()["state"] == "open"
+
+    response, elapsed = _timed_upload(upload)
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= 1
+    assert elapsed < 0.3, elapsed
+
+
+def test_a_missing_bucket_is_503_and_counts_as_a_storage_failure(upload, fast_storage_policy):
+    fast_storage_policy.AWS_STORAGE_BUCKET_NAME = "pm-test-faults-no-such-bucket"
+
+    response = upload(samples.webp())
+
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert int(response["Retry-After"]) >= 1
+    assert storage.breaker_state()["failures"] == 1
+    assert Image.objects.count() == 0
