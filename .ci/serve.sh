@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-.venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --no-server-header --no-access-log &
+.venv/bin/python -m config.server --host "$HOST" --port "$PORT" &
 pids+=($!)
 .venv/bin/celery -A config worker --loglevel INFO --concurrency 2 &
 pids+=($!)
