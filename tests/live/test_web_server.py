@@ -3,6 +3,7 @@ sockets as a hostile or unlucky client would: oversized and slow handshakes, ove
 frames, foreign origins, and a map left open with nothing to say."""
 
 import base64
+import http.client
 import json
 import os
 import select
@@ -26,7 +27,8 @@ OTHER_ORIGIN = "https://map.example.com"
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory) -> Iterator[WebServer]:
-    """One server for the probes that need no rows: each would otherwise pay a start-up."""
+    """One server for the probes that need no rows (each would otherwise pay a start-up),
+    with a 1 s request-head deadline and a second allowed origin."""
     server = WebServer(
         tmp_path_factory.mktemp("web") / "web.log",
         {"SERVER_REQUEST_HEAD_TIMEOUT": "1"},
@@ -94,7 +96,6 @@ def test_it_answers_many_small_headers_adding_up_to_20_kb_with_431(server):
 
 
 def test_it_times_out_a_silent_connection_and_a_half_sent_handshake(server):
-
     silent, silent_seconds = answer(server.port, b"")
     partial, partial_seconds = answer(server.port, b"GET /ws/map/?bbox=1,1,2,2 HTTP/1.1\r\nHost: 1")
 
@@ -116,6 +117,23 @@ def test_a_client_dripping_its_headers_is_cut_off_at_the_deadline(server):
 
     assert status_of(response) == 408
     assert time.monotonic() - started < 2.5
+
+
+def test_a_kept_alive_connection_idle_between_requests_is_not_cut_off(server):
+    # The head deadline (1 s here) runs from a request's first byte, not from the last
+    # response: the keep-alive timeout (5 s) governs the pause in between.
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    statuses = []
+    for _ in range(2):
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        response.read()
+        statuses.append(response.status)
+        time.sleep(1.5)
+    connection.close()
+
+    # A head deadline running over the pause would have answered the second request 408.
+    assert statuses == [200, 200]
 
 
 class FrameReader:
