@@ -27,4 +27,4 @@ RUN SECRET_KEY=build-only-0123456789-0123456789-0123456789-0123456789 \
 USER placemap
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s CMD curl -fsS http://127.0.0.1:8000/health || exit 1
-CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-access-log", "--proxy-headers", "--forwarded-allow-ips", "*"]
+CMD ["python", "-m", "config.server", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-.venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --no-server-header --no-access-log &
+.venv/bin/python -m config.server --host "$HOST" --port "$PORT" &
 pids+=($!)
 # Runs a command in the background and starts it again whenever it exits, after 1, 2, 4 …
 # 30 s (back to 1 s once it has run for a minute): a worker or beat that dies (Redis lost,

@@ -16,17 +16,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.body_limit import BodyLimitMiddleware  # noqa: E402
 from config.websocket_router import websocket_urlpatterns  # noqa: E402
+from config.ws_origin import OriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Oversized bodies are refused before Django reads them (config/body_limit.py).
         "http": BodyLimitMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -5,6 +5,7 @@ the group carries; services publish after commit (locations.feed). Anonymous cli
 are welcome: every event carries public data only.
 """
 
+import asyncio
 import enum
 import json
 import logging
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from locations.feed import MAP_GROUP
 from locations.geo import BBox, BBoxError, parse_bbox, point_in_bbox
@@ -22,6 +24,8 @@ logger = logging.getLogger(__name__)
 # Application close codes (4000-4999 are ours by RFC 6455); they mirror HTTP statuses.
 CLOSE_INVALID_BBOX = 4400
 CLOSE_FLOODING = 4429
+# RFC 6455 "try again later": the channel layer (Redis) is unavailable.
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class Verdict(enum.Enum):
@@ -84,14 +88,28 @@ class MapFeedConsumer(AsyncWebsocketConsumer):
             per_second=settings.LIVE_FEED_MAX_MESSAGES_PER_SECOND,
             close_after=settings.LIVE_FEED_FLOOD_CLOSE_AFTER,
         )
-        await self.channel_layer.group_add(MAP_GROUP, self.channel_name)
+        try:
+            async with asyncio.timeout(settings.REDIS_TIMEOUT):
+                await self.channel_layer.group_add(MAP_GROUP, self.channel_name)
+        except (RedisError, OSError, TimeoutError):
+            logger.warning("live feed: could not join the map group", exc_info=True)
+            await self._error("unavailable", "The live feed is unavailable; try again later.")
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         self.joined = True
         await self._send({"type": "subscribed", "bbox": self.bbox.as_list()})
 
     async def disconnect(self, code) -> None:
-        if self.joined:
-            await self.channel_layer.group_discard(MAP_GROUP, self.channel_name)
-            self.joined = False
+        if not self.joined:
+            return
+        self.joined = False
+        try:
+            # Bounded: the socket is gone, only the group entry is left, and channels_redis
+            # expires that by itself (group_expiry) if Redis cannot be told now.
+            async with asyncio.timeout(settings.REDIS_TIMEOUT):
+                await self.channel_layer.group_discard(MAP_GROUP, self.channel_name)
+        except (RedisError, OSError, TimeoutError):
+            logger.warning("live feed: could not leave the map group", exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if not self.joined:

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,14 +8,11 @@ from rest_framework.test import APIClient
 from media_store.storage import ensure_bucket
 from tests.accounts.factories import ModeratorFactory, UserFactory
 from tests.support import (
-    BASE_DIR,
     CeleryWorker,
     MapFeedListener,
+    WebServer,
     authenticated_client,
     child_env,
-    free_port,
-    stop_process,
-    wait_for,
 )
 
 # Keys kombu's Redis transport keeps for the default queue and unacknowledged messages.
@@ -128,51 +122,27 @@ def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., CeleryW
         worker.stop()
 
 
-def _serves_health(port: int, process: subprocess.Popen) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(f"uvicorn exited on port {port}: {process.stdout.read().decode()}")
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-# A real uvicorn process serving config.asgi on a free loopback port, on the pytest test
-# database (the tests that use it need transactional_db so the server sees their rows).
+# A real web server, started as production starts it (python -m config.server, so with the
+# same limits), on a free loopback port and the pytest test database (the tests that use it
+# need transactional_db so the server sees their rows).
 @pytest.fixture
-def asgi_server(transactional_db) -> Iterator[int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--ws",
-            "websockets",
-            "--log-level",
-            "warning",
-        ],
-        cwd=BASE_DIR,
-        # The server must see the rows this test commits: child_env points it at the
-        # test database.
-        env=child_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(
-            lambda: _serves_health(port, process),
-            timeout=30,
-            what=f"uvicorn to serve /health on port {port}",
-        )
-        yield port
-    finally:
-        stop_process(process)
+def web_server(transactional_db, tmp_path) -> Iterator[Callable[..., WebServer]]:
+    """web_server(**env) starts one with child_env(**env), logging to a file under tmp_path;
+    pages from its own origin (and other_origins) may open the live feed. Every server
+    started is stopped at the end."""
+    started: list[WebServer] = []
+
+    def start(*, other_origins: tuple[str, ...] = (), **env: str) -> WebServer:
+        server = WebServer(tmp_path / f"web-{len(started)}.log", env, other_origins=other_origins)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def asgi_server(web_server) -> int:
+    """The port of a real web server with default settings."""
+    return web_server().port

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -135,6 +136,63 @@ def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+class WebServer:
+    """A real web server (`python -m config.server`, as production starts it) on a free
+    loopback port, its output in a log file. Pages served from its own origin may open
+    the live feed."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], *, other_origins: Iterable[str] = ()):
+        self.log_path = log_path
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.env = child_env(WS_ALLOWED_ORIGINS=",".join([self.origin, *other_origins]), **env)
+        self.process: subprocess.Popen | None = None
+        self.log_file = None
+
+    def start(self) -> "WebServer":
+        self.log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "config.server",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for(self._serves_health, timeout=30, what="the web server", log=self.log)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _serves_health(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the web server exited:\n{self.log()}")
+        try:
+            # An http:// URL we built ourselves (S310 guards against file: and others).
+            with urllib.request.urlopen(f"{self.origin}/health", timeout=1) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
 
 
 class CeleryWorker:

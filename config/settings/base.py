@@ -1,6 +1,8 @@
 """Settings shared by every environment. Everything a person may change comes from the
 environment (see .env.example); production differs only by those values."""
 
+from urllib.parse import urlsplit
+
 from config.env import BASE_DIR, env, env_bool, env_float, env_int
 from config.logging import build_logging, configure_structlog
 from config.logging import validated as validated_log_settings
@@ -70,6 +72,17 @@ TEMPLATES = [
     },
 ]
 
+# --- Web server (uvicorn, started by `python -m config.server`) -----------------------
+# Proxies (IPs or networks) whose X-Forwarded-For/-Proto uvicorn believes; "*" is refused:
+# a client reaching uvicorn directly could forge its address and escape per-IP throttles.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+# A request line plus headers (a websocket handshake included) above this many bytes is
+# answered 431 and the connection closed.
+SERVER_MAX_REQUEST_HEAD_BYTES = env_int("SERVER_MAX_REQUEST_HEAD_BYTES", 16384, minimum=4096)
+# Seconds a client has to send a whole request head after connecting or starting a
+# request; a slower or silent client is disconnected.
+SERVER_REQUEST_HEAD_TIMEOUT = env_float("SERVER_REQUEST_HEAD_TIMEOUT", 10.0, minimum=0.5)
+
 # --- Database ---------------------------------------------------------------------
 DATABASES = {
     "default": env.db(
@@ -130,11 +143,23 @@ CACHES = {
     }
 }
 
+# channels_redis waits for websocket messages with a blocking read of this many seconds
+# (RedisChannelLayer.brpop_timeout). The socket timeout must outlast it, or every idle
+# websocket drops when the read times out (redis-py's default socket timeout is also 5 s);
+# REDIS_TIMEOUT beyond it still notices a dead Redis.
+CHANNEL_LAYER_BLOCKING_READ_SECONDS = 5
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "config.channel_layer.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_connect_timeout": REDIS_TIMEOUT,
+                    "socket_timeout": CHANNEL_LAYER_BLOCKING_READ_SECONDS + REDIS_TIMEOUT,
+                    "socket_keepalive": True,
+                }
+            ],
             "prefix": env.str("CHANNEL_LAYER_PREFIX", default="placemap"),
         },
     }
@@ -473,8 +498,18 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = False
 LIVE_FEED_MAX_MESSAGES_PER_SECOND = env_int("LIVE_FEED_MAX_MESSAGES_PER_SECOND", 5, minimum=1)
 # Ignored messages (without a calm second in between) before the socket is closed (4429).
 LIVE_FEED_FLOOD_CLOSE_AFTER = env_int("LIVE_FEED_FLOOD_CLOSE_AFTER", 20, minimum=1)
-# Largest client message; a subscribe message is well under 200 bytes.
+# Largest client message; a subscribe message is well under 200 bytes. Also the server's
+# websocket frame limit (config/server.py): a bigger message is closed with 1009 unread.
 LIVE_FEED_MAX_MESSAGE_BYTES = env_int("LIVE_FEED_MAX_MESSAGE_BYTES", 1024, minimum=128)
+# Page origins (scheme://host[:port], compared exactly) that may open the live feed; a
+# handshake without an Origin header is refused. Default: SITE_URL's origin and CSRF's.
+WS_ALLOWED_ORIGINS = env.list(
+    "WS_ALLOWED_ORIGINS",
+    default=[
+        "{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL)),
+        *CSRF_TRUSTED_ORIGINS,
+    ],
+)
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["gdpr"] = env.str("THROTTLE_GDPR", default="10/hour")
 # Deprecated API versions, a release decision reviewed with the code (not an operator's
 # switch): {"v1": {"deprecation": "2027-01-01", "sunset": "2027-07-01"}}; dates are UTC.

@@ -16,12 +16,14 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="t
 DATABASES["default"]["OPTIONS"].pop("pool", None)
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# In-process websocket tests (channels' WebsocketCommunicator) come from the test host.
+WS_ALLOWED_ORIGINS = [*WS_ALLOWED_ORIGINS, "http://testserver"]
 
 # Tests never touch the development Redis database or bucket.
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
 CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = "placemap-test"
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = REDIS_URL
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "placemap-test"
 CELERY_BROKER_URL = REDIS_URL
 AWS_STORAGE_BUCKET_NAME = env.str("TEST_BUCKET", default="placemap-test")

@@ -1,13 +1,18 @@
 """The live map feed through the full ASGI stack (origin check, auth, routing, consumer)
 with the real Redis channel layer."""
 
+import asyncio
+import copy
 import json
+import signal
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
+from config.channel_layer import RedisChannelLayer
 from locations import feed
 from locations.consumers import CLOSE_FLOODING, CLOSE_INVALID_BBOX, MessageRateLimiter, Verdict
 
@@ -200,3 +205,44 @@ def test_the_rate_limiter_forgives_a_client_after_a_calm_second():
     now[0] = 4.5
     limiter.hit()  # a calm window ended
     assert [limiter.hit() for _ in range(2)] == [Verdict.OK, Verdict.THROTTLED]
+
+
+async def test_a_client_leaving_while_redis_hangs_is_let_go_without_an_error(
+    settings, throwaway_redis
+):
+    settings.REDIS_TIMEOUT = 0.5
+    layer = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layer["default"]["CONFIG"]["hosts"][0]["address"] = (
+        f"redis://127.0.0.1:{throwaway_redis.port}/0"
+    )
+    settings.CHANNEL_LAYERS = layer
+    client = await open_feed()
+    assert (await client.receive_json_from())["type"] == "subscribed"
+
+    throwaway_redis.send_signal(signal.SIGSTOP)  # Redis stops answering: group_discard hangs
+    started = time.monotonic()
+    await client.disconnect(timeout=5)  # re-raises anything the consumer raised
+
+    assert time.monotonic() - started < 3
+
+
+def test_the_channel_layer_outwaits_its_own_blocking_read(settings):
+    # Equal timeouts dropped every idle websocket after 5 s (issue 11, item 12).
+    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+    assert RedisChannelLayer.brpop_timeout == settings.CHANNEL_LAYER_BLOCKING_READ_SECONDS
+
+
+async def test_a_cancelled_receive_ends_even_when_redis_py_loses_the_cancellation(settings):
+    layer = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    outcomes = []
+    # Cancelled at each early step of the receive; some steps used to loop forever.
+    for steps in range(16):
+        channel = await layer.new_channel()
+        task = asyncio.ensure_future(layer.receive(channel))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=RedisChannelLayer.brpop_timeout + 2)
+        outcomes.append(bool(done) and task.cancelled())
+    assert all(outcomes)
