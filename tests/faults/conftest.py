@@ -91,9 +91,16 @@ class Stack:
             client.create_bucket(Bucket=BUCKET)
 
     def diagnostics(self) -> str:
+        server_log = self.server.log()
+        # The first unhandled errors in full (their tracebacks), then the end of each log.
+        errors, start = [], 0
+        while len(errors) < 3 and (found := server_log.find("Unhandled error", start)) != -1:
+            errors.append(server_log[found : found + 6000])
+            start = found + 6000
         return (
-            f"--- server log ---\n{self.server.log()[-6000:]}\n"
-            f"--- worker log ---\n{self.worker.log()[-6000:]}"
+            "--- server: unhandled errors ---\n" + ("\n...\n".join(errors) or "none") + "\n"
+            f"--- server log (end) ---\n{server_log[-4000:]}\n"
+            f"--- worker log (end) ---\n{self.worker.log()[-4000:]}"
         )
 
 

@@ -104,13 +104,17 @@ class Postgres:
             return []
         return [postmaster, *_children(postmaster)]
 
-    def pause(self) -> None:
+    def _signal_all(self, sig: int) -> None:
         for pid in self.pids():
-            os.kill(pid, signal.SIGSTOP)
+            # A backend may exit between listing and signalling.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def pause(self) -> None:
+        self._signal_all(signal.SIGSTOP)
 
     def resume(self) -> None:
-        for pid in self.pids():
-            os.kill(pid, signal.SIGCONT)
+        self._signal_all(signal.SIGCONT)
 
     def kill(self) -> None:
         """A crash: SIGKILL the postmaster and every backend; the next start recovers."""
@@ -124,22 +128,17 @@ class Postgres:
         (self.dir / "postmaster.pid").unlink(missing_ok=True)
 
     def ensure_running(self) -> None:
-        self.resume_quietly()
+        self.resume()
         if not port_is_open(self.port):
             (self.dir / "postmaster.pid").unlink(missing_ok=True)
             self.start()
 
     def stop(self) -> None:
-        self.resume_quietly()
+        self.resume()
         _as_postgres(str(self.bin / "pg_ctl"), "stop", "-m", "immediate", "-D", str(self.dir))
         for pid in self.pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-    def resume_quietly(self) -> None:
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
 
 
 class Daemon:
