@@ -7,7 +7,7 @@ content type, on an error that is not problem+json (hooks.py), and on an undocum
 status where the schema documents error codes. schemathesis.toml chooses the checks. The
 failure message is schemathesis's report: each failing case with its reproduction curl.
 
-Budget: the three runs share about 2.5 minutes on a 2-core machine (docs/testing.md)."""
+Budget: the runs share about 2 minutes on a 2-core machine (docs/testing.md)."""
 
 import os
 import subprocess
