@@ -4,6 +4,7 @@ a listener on the live map feed. Fixtures built on these live in tests/conftest.
 or in an area's own conftest.py."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -316,3 +317,94 @@ class MapFeedListener:
 
     def close(self):
         async_to_sync(self.layer.group_discard)(feed.MAP_GROUP, self.channel)
+
+
+class ServerProcess:
+    """A real `uvicorn config.asgi:application` process on a free loopback port, in its
+    own process group, its output in a log file. For suites that run Placemap against
+    dependencies of their own (tests/fuzz, tests/faults) rather than pytest's test database."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], *, port: int | None = None):
+        self.log_path = log_path
+        self.env = env
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_file = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60) -> "ServerProcess":
+        self.log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--lifespan",
+                "off",
+                "--ws",
+                "websockets",
+                "--no-access-log",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for(self._serves_health, timeout=timeout, what="uvicorn /health", log=self.log)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _serves_health(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"uvicorn exited ({self.process.returncode}):\n{self.log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(
+                    b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                )
+                return sock.recv(64).startswith(b"HTTP/1.1 200")
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        kill_group(self.process)
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def kill_group(process: subprocess.Popen | None, *, timeout: float = 10) -> None:
+    """Stop a child started with start_new_session=True and everything it started:
+    SIGTERM to its process group (SIGCONT first, in case a test left it paused), SIGKILL
+    after `timeout` seconds."""
+    if process is None:
+        return
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        process.wait(timeout=timeout)

@@ -16,7 +16,7 @@ from accounts.selectors import user_is_moderator
 from config.exceptions import ServiceUnavailable
 from locations import constants, selectors, services
 from locations.api import idempotency
-from locations.api.fallback import serve_with_fallback
+from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
 from locations.api.pagination import OwnLocationsPagination
 from locations.api.serializers import (
     CategoryOutputSerializer,
@@ -84,7 +84,10 @@ class LocationSearchView(APIView):
 
     throttle_classes = [ReadRateThrottle]
 
-    @extend_schema(parameters=[LocationSearchParamsSerializer], responses={200: _GEOJSON_RESPONSE})
+    @extend_schema(
+        parameters=[LocationSearchParamsSerializer],
+        responses={(200, GEOJSON_CONTENT_TYPE): _GEOJSON_RESPONSE},
+    )
     def get(self, request):
         params = LocationSearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -109,7 +112,8 @@ class LocationViewportView(APIView):
     throttle_classes = [ReadRateThrottle]
 
     @extend_schema(
-        parameters=[LocationViewportParamsSerializer], responses={200: _GEOJSON_RESPONSE}
+        parameters=[LocationViewportParamsSerializer],
+        responses={(200, GEOJSON_CONTENT_TYPE): _GEOJSON_RESPONSE},
     )
     def get(self, request):
         params = LocationViewportParamsSerializer(data=request.query_params)

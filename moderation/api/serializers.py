@@ -63,10 +63,10 @@ class ModerationLocationOutputSerializer(serializers.Serializer):
     address = serializers.CharField()
     status = serializers.CharField()
     point = serializers.SerializerMethodField()
-    submitter = serializers.CharField(source="submitter.username", default=None)
+    submitter = serializers.CharField(source="submitter.username", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    approved_at = serializers.DateTimeField()
+    approved_at = serializers.DateTimeField(allow_null=True)  # null until approved
     images = serializers.SerializerMethodField()
 
     @extend_schema_field(ModerationPointOutputSerializer)
