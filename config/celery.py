@@ -1,48 +1,29 @@
-"""The Celery app and the base class every Placemap task inherits.
+"""The Celery app (wiring: it may import any layer).
 
 Safety settings (acks_late, reject_on_worker_lost, retry_on_worker_lost, prefetch 1,
 time limits, JSON only, the Redis visibility timeout) live in config/settings/base.py
-("Jobs and notifications") and are explained in docs/jobs.md. The base task adds what
-Celery leaves to each task: retries with exponential backoff and full jitter, then a
-row in the dead-letter store (jobs.DeadLetter) once the last attempt has failed.
+("Jobs and notifications") and are explained in docs/jobs.md. The base task class every
+Placemap task inherits (retries, then the dead-letter store) is jobs.task_base.PlacemapTask;
+the dead-letter receiver is in jobs/signals.py.
 """
 
 import os
-import smtplib
-import socket
 
-import kombu.exceptions
 import kombu.transport.redis
 import redis.exceptions
-from celery import Celery, Task, bootsteps
-from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_failure
-from django.db import InterfaceError as DatabaseInterfaceError
-from django.db import OperationalError as DatabaseOperationalError
-from django.utils import timezone
+from celery import Celery, bootsteps
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-
-# Errors worth another attempt: a dependency that is away, slow or busy for a while.
-# Anything else (a bug, bad data, IntegrityError) would fail the same way again: it goes
-# to the dead-letter store at once, to be requeued after a fix.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    TimeoutError,
-    socket.gaierror,  # DNS
-    smtplib.SMTPException,
-    # Postgres restarting or failing over, a deadlock, a serialization failure, a
-    # statement timeout; a connection closed under us.
-    DatabaseOperationalError,
-    DatabaseInterfaceError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-    SoftTimeLimitExceeded,
+# Re-exported: tasks and tests import them from here too.
+from jobs.task_base import (
+    FIRST_FAILED_HEADER,
+    TRANSIENT_ERRORS,
+    PlacemapTask,
+    _django_setting,
 )
 
-# Carried from attempt to attempt so the dead letter can say when the trouble began.
-FIRST_FAILED_HEADER = "placemap_first_failed_at"
+__all__ = ["FIRST_FAILED_HEADER", "TRANSIENT_ERRORS", "PlacemapTask", "app"]
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 
 class RedisChannel(kombu.transport.redis.Channel):
@@ -71,86 +52,6 @@ class RedisTransport(kombu.transport.redis.Transport):
     RedisChannel. For redis:// URLs only (no rediss:// or sentinel)."""
 
     Channel = RedisChannel
-
-
-def _django_setting(name: str):
-    # Read when used, not at import: this module is imported (config/__init__.py) before
-    # Django settings are necessarily configured.
-    from django.conf import settings
-
-    return getattr(settings, name)
-
-
-class PlacemapTask(Task):
-    """Retries transient errors (TRANSIENT_ERRORS) with exponential backoff and full
-    jitter, up to JOBS_MAX_ATTEMPTS attempts in all, then dead-letters; other errors are
-    dead-lettered at once.
-
-    A task changes what is retried with `autoretry_for=(*TRANSIENT_ERRORS, ...)` or
-    `dont_autoretry_for=(...)` in its decorator (an explicit `self.retry()` works as
-    usual), and reacts to its own dead-lettering by overriding `on_dead_letter`. Calling a task function directly (`my_task(id)`, as unit tests do)
-    runs it inline: no retry, no dead letter, the exception propagates."""
-
-    autoretry_for = TRANSIENT_ERRORS
-    retry_backoff = True  # factor 1 s: 1, 2, 4, 8 ... capped by retry_backoff_max
-    retry_jitter = True  # full jitter: uniform in [0, backoff] spreads retry storms
-
-    @property
-    def max_retries(self) -> int:  # type: ignore[override]
-        return _django_setting("JOBS_MAX_ATTEMPTS") - 1
-
-    @property
-    def retry_backoff_max(self) -> int:
-        return _django_setting("JOBS_RETRY_BACKOFF_MAX")
-
-    @property
-    def default_retry_delay(self) -> int:  # type: ignore[override]
-        # Used when no countdown is given, notably by retry_on_worker_lost.
-        return _django_setting("JOBS_RETRY_DELAY")
-
-    def retry(self, *args, **options):
-        headers = dict(self.request.headers or {})
-        headers.setdefault(FIRST_FAILED_HEADER, timezone.now().isoformat())
-        options["headers"] = headers
-        return super().retry(*args, **options)
-
-    def on_dead_letter(self, *, args: list, kwargs: dict) -> None:
-        """Called once the task has failed for good and its dead letter is stored."""
-
-
-@task_failure.connect(dispatch_uid="placemap.dead_letter_on_failure")
-def dead_letter_on_failure(
-    sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **extra
-):
-    # The signal, unlike Task.on_failure, also fires in the worker's main process for a
-    # hard time limit and for a task whose worker kept dying (retry_on_worker_lost
-    # exhausted), so every terminal failure reaches the store.
-    if not isinstance(sender, PlacemapTask):
-        return
-    from django.utils.dateparse import parse_datetime
-
-    from jobs.services import dead_letter_record
-
-    request = sender.request
-    first = (request.headers or {}).get(FIRST_FAILED_HEADER)
-    dead_letter = dead_letter_record(
-        task_id=task_id,
-        task_name=sender.name,
-        args=args,
-        kwargs=kwargs,
-        exc=exception,
-        traceback=str(einfo.traceback) if einfo is not None else "",
-        attempts=(request.retries or 0) + 1,
-        first_failed_at=parse_datetime(first) if first else None,
-    )
-    sender.app.log.get_default_logger().error(
-        "Task %s[%s] failed for good after %d attempt(s): dead letter %d",
-        sender.name,
-        task_id,
-        dead_letter.attempts,
-        dead_letter.pk,
-    )
-    sender.on_dead_letter(args=list(args or []), kwargs=dict(kwargs or {}))
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
@@ -191,3 +92,4 @@ app.steps["worker"].add(WorkerHeartbeat)
 app.autodiscover_tasks()
 
 import config.celery_signals  # noqa: E402, F401  (request ids, logging and tracing in workers)
+import jobs.signals  # noqa: E402, F401  (dead letters; also connected by JobsConfig.ready())

@@ -1,8 +1,10 @@
-"""Liveness and readiness probes.
+"""Liveness and readiness probes, and the registry of readiness checks.
 
 /health touches nothing: it answers as long as the process serves requests.
-/ready checks each dependency concurrently, each bounded by READY_CHECK_TIMEOUT, so a
-dead dependency costs the probe at most that long.
+/ready runs each registered check concurrently, each bounded by READY_CHECK_TIMEOUT, so
+a dead dependency costs the probe at most that long. The platform registers its own
+dependencies (database, Redis); an app registers its own from its AppConfig.ready()
+(media_store: photo storage; jobs: the worker heartbeat), so this module imports no app.
 """
 
 import contextvars
@@ -15,8 +17,6 @@ import redis
 from django.conf import settings
 from django.db import connections, transaction
 from django.http import JsonResponse
-
-from media_store.storage import storage_health
 
 READY_CHECK_TIMEOUT = 2.0
 
@@ -50,34 +50,30 @@ def check_redis() -> dict:
     return {}
 
 
-def check_worker() -> dict:
-    """Reported, not required: a web process serves reads and takes writes (the outbox
-    keeps the work) without a worker, so a dead worker must not take every web process
-    out of the load balancer. The worker's own healthcheck is `manage.py
-    worker_heartbeat` (docs/operations.md)."""
-    from jobs import selectors
-
-    beat = selectors.worker_heartbeat_last()
-    detail = {
-        "queue_length": selectors.task_queue_length(timeout=READY_CHECK_TIMEOUT),
-        "max_age_seconds": settings.WORKER_HEARTBEAT_MAX_AGE,
-    }
-    if beat is None:
-        return {"status": "error", "error": "no worker heartbeat recorded", **detail}
-    detail.update(hostname=beat.hostname, age_seconds=beat.age_seconds)
-    if not beat.fresh:
-        return {"status": "error", "error": "worker heartbeat too old", **detail}
-    return detail
+# name -> check; a check returns extra detail for the body or raises. Registration order
+# is the order of the body's "checks".
+CHECKS: dict[str, Callable[[], dict]] = {}
+# Shown in the body, but their failure leaves /ready at 200 (a web process serves without
+# them, e.g. the worker: see jobs/health.py).
+ADVISORY_CHECKS: set[str] = set()
 
 
-CHECKS: dict[str, Callable[[], dict]] = {
-    "database": check_database,
-    "redis": check_redis,
-    "storage": storage_health,
-    "worker": check_worker,
-}
-# Shown in the body, but their failure leaves /ready at 200 (see check_worker).
-ADVISORY_CHECKS = frozenset({"worker"})
+def register_check(name: str, check: Callable[[], dict], *, advisory: bool = False) -> None:
+    """Add `check` to /ready. Registering a name again replaces its check (an app's
+    ready() may run more than once in tests)."""
+    CHECKS[name] = check
+    if advisory:
+        ADVISORY_CHECKS.add(name)
+    else:
+        ADVISORY_CHECKS.discard(name)
+
+
+def registered_checks() -> dict[str, Callable[[], dict]]:
+    return dict(CHECKS)
+
+
+register_check("database", check_database)
+register_check("redis", check_redis)
 
 
 def _timed(check: Callable[[], dict]) -> dict:
@@ -97,12 +93,13 @@ def health(request):
 
 def ready(request):
     results: dict[str, dict] = {}
-    pool = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="ready")
+    checks = registered_checks()
+    pool = ThreadPoolExecutor(max_workers=max(1, len(checks)), thread_name_prefix="ready")
     # Each check runs in a copy of this request's context, so its spans are children of
     # the request's span and its log lines carry the request id.
     futures = {
         name: pool.submit(contextvars.copy_context().run, _timed, check)
-        for name, check in CHECKS.items()
+        for name, check in checks.items()
     }
     deadline = time.monotonic() + READY_CHECK_TIMEOUT + 0.5
     for name, future in futures.items():

@@ -6,4 +6,11 @@ class JobsConfig(AppConfig):
     verbose_name = "Background jobs"
 
     def ready(self) -> None:
-        from jobs import checks  # noqa: F401 - registers the system checks
+        from config.health import register_check
+        from jobs import (
+            checks,  # noqa: F401 - registers the system checks
+            signals,  # noqa: F401 - connects the dead-letter receiver
+        )
+        from jobs.health import check_worker
+
+        register_check("worker", check_worker, advisory=True)

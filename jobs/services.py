@@ -18,7 +18,7 @@ from typing import Any
 
 import kombu.exceptions
 import redis.exceptions
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
@@ -27,7 +27,6 @@ from django.db.models import Q
 from django.utils import timezone
 from opentelemetry import trace
 
-from config.celery import app
 from jobs.models import DeadLetter, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -72,13 +71,17 @@ def _publish(message: OutboxMessage, *, retry_policy: dict | None = None) -> Non
     options: dict[str, Any] = {"task_id": str(message.task_id)}
     if retry_policy is not None:
         options["retry_policy"] = retry_policy
-    task = app.tasks.get(message.task_name)
+    # current_app is the app of config/celery.py, which config/__init__.py creates (as
+    # current) in every process that loads Django; jobs does not import the wiring.
+    task = current_app.tasks.get(message.task_name)
     if task is not None:
         # Through the registered task, so its own routing and options apply.
         task.apply_async(args=message.args, kwargs=message.kwargs, **options)
     else:
         # Not imported in this process (a management command, say): route by name.
-        app.send_task(message.task_name, args=message.args, kwargs=message.kwargs, **options)
+        current_app.send_task(
+            message.task_name, args=message.args, kwargs=message.kwargs, **options
+        )
 
 
 class SendResult(enum.Enum):

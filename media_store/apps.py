@@ -7,7 +7,11 @@ class MediaStoreConfig(AppConfig):
     verbose_name = "Photos"
 
     def ready(self):
+        from config.health import register_check
         from media_store import signals  # noqa: F401
+        from media_store.storage import storage_health
+
+        register_check("storage", storage_health)
 
         _check_settings()
 
