@@ -1,4 +1,14 @@
-"""The fixed list of place categories, served by GET /api/v1/categories."""
+"""Constants of places: the fixed list of categories (served by GET /api/v1/categories),
+the statuses, and the limits of the public reads and submissions."""
+
+from django.db import models
+
+
+class LocationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
 
 CATEGORIES: dict[str, str] = {
     "restaurant": "Restaurant",

@@ -15,14 +15,10 @@ from locations.constants import (
     NAME_MAX_LENGTH,
     NAME_MIN_LENGTH,
     SEARCH_CONFIG,
+    LocationStatus,
 )
 
-
-class LocationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-
+__all__ = ["APPROVED_ONLY", "GRID_LEVELS", "GridCell", "Location", "LocationStatus"]
 
 APPROVED_ONLY = Q(status=LocationStatus.APPROVED)
 

@@ -123,6 +123,56 @@ def locations_of_submitter(*, user) -> QuerySet[Location]:
     )
 
 
+# --- Moderators' reads (moderation and the digest call these) ------------------------
+
+
+def locations_for_review(*, status: str = LocationStatus.PENDING) -> QuerySet[Location]:
+    """Places in `status`, oldest first (the longest waiting is decided first), with
+    their submitter and ready photos loaded. Served by the (status, created_at) index."""
+    return (
+        Location.objects.filter(status=status)
+        .select_related("submitter")
+        .prefetch_related(_public_images())
+        .order_by("created_at", "id")
+    )
+
+
+def location_for_review(*, location_id: UUID | str) -> Location:
+    """One place in any status, loaded like a review queue entry. Raises
+    Location.DoesNotExist."""
+    return (
+        Location.objects.select_related("submitter")
+        .prefetch_related(_public_images())
+        .get(pk=location_id)
+    )
+
+
+def location_exists(*, location_id: UUID | str) -> bool:
+    """Whether a place with this id exists, in any status."""
+    return Location.objects.filter(pk=location_id).exists()
+
+
+def locations_pending_digest(*, limit: int) -> tuple[int, list[dict]]:
+    """How many places wait for review, and the `limit` oldest of them (the moderators'
+    digest lists those first: they have waited longest)."""
+    pending = Location.objects.filter(status=LocationStatus.PENDING)
+    rows = pending.order_by("created_at", "id").values("id", "name", "category", "created_at")[
+        :limit
+    ]
+    places = [
+        {
+            "location_id": str(row["id"]),
+            "location_name": row["name"],
+            "category": constants.CATEGORIES.get(row["category"], row["category"]),
+            # isoformat(), not the GeoJSON text: the digest's context is stored with
+            # its notification and has always carried this form.
+            "submitted_at": row["created_at"].isoformat(),
+        }
+        for row in rows
+    ]
+    return pending.count(), places
+
+
 def unusable_image_ids(*, image_ids: Sequence[UUID], uploader, lock: bool = False) -> list[UUID]:
     """The ids among `image_ids` that `uploader` cannot attach to a new place: unknown,
     someone else's, already attached, or failed. With lock=True the usable rows stay

@@ -169,3 +169,39 @@ def location_delete(*, location: Location) -> None:
         # Image rows are deleted by the ORM cascade (not by Postgres) so that each
         # post_delete signal schedules its objects' removal.
         location.delete()
+
+
+def location_lock(*, location_id: UUID | str) -> Location:
+    """The place, its row locked (SELECT ... FOR UPDATE) until the caller's transaction
+    ends: concurrent decisions on one place queue here and each sees the status the one
+    before it committed. Call inside transaction.atomic(). Raises Location.DoesNotExist."""
+    return Location.objects.select_for_update().get(pk=location_id)
+
+
+def location_status_set(*, location: Location, status: str) -> None:
+    """Move a place (locked with location_lock) to `status` and tell open maps.
+
+    Approving stamps approved_at (the database refuses it on any other status) and
+    publishes the place's Feature once the transaction commits; a place leaving
+    `approved` is removed from the maps. A pending place never was on one, so rejecting
+    it publishes nothing. Whether the move is allowed is the caller's decision.
+    """
+    from_status = location.status
+    location.status = status
+    location.approved_at = timezone.now() if status == LocationStatus.APPROVED else None
+    location.save(update_fields=["status", "approved_at", "updated_at"])
+
+    lon, lat = location.point.x, location.point.y
+    if status == LocationStatus.APPROVED:
+        feed.publish_on_commit(
+            event=feed.EVENT_APPROVED,
+            location_id=location.id,
+            lon=lon,
+            lat=lat,
+            # Built inside the transaction: it sees the place as approved.
+            feature=location_public_feature(location_id=location.id),
+        )
+    elif from_status == LocationStatus.APPROVED:
+        feed.publish_on_commit(
+            event=feed.EVENT_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
+        )
