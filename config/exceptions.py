@@ -181,8 +181,9 @@ def problem_exception_handler(exc, context):
         return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
 
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     wait = getattr(exc, "wait", None) or getattr(exc, "retry_after", None)
     if wait is not None:
         headers["Retry-After"] = str(max(1, round(wait)))
