@@ -20,6 +20,7 @@ COPY . .
 # collectstatic only reads settings; these build-time values never reach a container.
 RUN SECRET_KEY=build-only-0123456789-0123456789-0123456789-0123456789 \
     ALLOWED_HOSTS=build DATABASE_URL=postgis://build@localhost/build \
+    AWS_ACCESS_KEY_ID=build AWS_SECRET_ACCESS_KEY=build \
     python manage.py collectstatic --no-input -v0 \
     && useradd --system --uid 10001 --home /app placemap \
     && mkdir -p /app/var && chown placemap /app/var

@@ -1,4 +1,12 @@
-"""RFC 9457 problem+json for every API error."""
+"""RFC 9457 problem+json for every API error.
+
+problem_exception_handler is the one place where an exception becomes a problem
+response: the domain errors of config/errors.py (ApplicationError and its subclasses),
+Django's ValidationError, ObjectDoesNotExist and Http404, PermissionDenied, a database
+that is away (OperationalError, InterfaceError, the database breaker, a lock timeout),
+oversized or over-many request parts, and DRF's own APIExceptions. Views do not map
+their services' errors.
+"""
 
 import logging
 from http import HTTPStatus
@@ -7,25 +15,30 @@ import psycopg
 from django import db
 from django.conf import settings
 from django.core.exceptions import (
+    ObjectDoesNotExist,
     PermissionDenied,
     RequestDataTooBig,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from config.errors import PROBLEM_TYPE_BASE, ApplicationError, DatabaseUnavailable
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://placemap.dev/problems/"
 
 logger = logging.getLogger(__name__)
 
 
 class ServiceUnavailable(exceptions.APIException):
-    """A dependency is down; the client should come back after `retry_after` seconds."""
+    """A dependency is down; the client should come back after `retry_after` seconds.
+    Kept for the views that still raise it; new code raises
+    config.errors.DependencyUnavailable."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service Placemap depends on is unavailable; retry later."
@@ -58,12 +71,6 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
-
-
-class Gone(exceptions.APIException):
-    status_code = status.HTTP_410_GONE
-    default_detail = "This resource is no longer available."
-    default_code = "gone"
 
 
 class UnprocessableEntity(exceptions.APIException):
@@ -109,26 +116,57 @@ def _flatten_errors(data, prefix="") -> dict[str, list[str]]:
     return flat
 
 
+def database_unavailable(exc: db.Error) -> DatabaseUnavailable:
+    """The problem of a database that is unreachable, restarting, out of pooled
+    connections, timed out or behind its open breaker: a dependency problem the client
+    can retry, not a bug."""
+    if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+        # DB_LOCK_TIMEOUT_MS ran out behind a migration or a long transaction.
+        return DatabaseUnavailable("The data is locked by maintenance; retry shortly.")
+    return DatabaseUnavailable()
+
+
+def _application_error_as_api_exception(exc: ApplicationError) -> exceptions.APIException:
+    # Rendered by the same code as DRF's exceptions, so a domain error with field errors
+    # reads exactly like a ValidationError of its status, and one without like an
+    # APIException with its code.
+    api_exc: exceptions.APIException
+    if exc.errors is not None:
+        api_exc = exceptions.ValidationError(exc.errors)
+    else:
+        api_exc = exceptions.APIException(exc.detail, exc.code)
+    api_exc.status_code = int(exc.status)
+    api_exc.retry_after = exc.retry_after  # type: ignore[attr-defined]
+    return api_exc
+
+
+def _as_api_exception(exc: BaseException) -> BaseException:
+    """The DRF APIException that renders `exc`, or `exc` itself when unknown (a bug)."""
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        logger.warning("Database unavailable during an API request", exc_info=exc)
+        exc = database_unavailable(exc)
+    if isinstance(exc, ApplicationError):
+        return _application_error_as_api_exception(exc)
+    if isinstance(exc, (Http404, ObjectDoesNotExist)):
+        # Generic on purpose: a hidden row and a missing one read the same.
+        return exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, DjangoValidationError):
+        # Services validate with Django's ValidationError (model rules, full_clean).
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, RequestDataTooBig):
+        # Hostile or mistaken input, not a bug: the access line (a warning) is the log.
+        return ContentTooLarge(body_too_large_detail(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return exceptions.ParseError(str(exc))
+    return exc
+
+
 def problem_exception_handler(exc, context):
     request = context.get("request")
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, RequestDataTooBig):
-        # Hostile or mistaken input, not a bug: the access line (a warning) is the log.
-        exc = ContentTooLarge(body_too_large_detail(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
-    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        exc = exceptions.ParseError(str(exc))
-    elif isinstance(exc, (db.OperationalError, db.InterfaceError)):
-        # The database is unreachable, restarting, out of pooled connections or timed
-        # out: a dependency problem the client can retry, not a bug.
-        logger.warning("Database unavailable during an API request", exc_info=exc)
-        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
-            # DB_LOCK_TIMEOUT_MS ran out behind a migration or a long transaction.
-            exc = ServiceUnavailable("The data is locked by maintenance; retry shortly.")
-        else:
-            exc = ServiceUnavailable("The database is unavailable; retry later.")
+    exc = _as_api_exception(exc)
 
     if not isinstance(exc, exceptions.APIException):
         # Unexpected: log with traceback, answer without one.
@@ -143,8 +181,9 @@ def problem_exception_handler(exc, context):
         return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
 
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     wait = getattr(exc, "wait", None) or getattr(exc, "retry_after", None)
     if wait is not None:
         headers["Retry-After"] = str(max(1, round(wait)))

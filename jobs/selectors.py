@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 
-from config.celery import app
 from jobs.services import WORKER_HEARTBEAT_KEY
 
 
@@ -41,6 +41,8 @@ def task_queue_length(*, timeout: float) -> int:
         settings.CELERY_BROKER_URL, socket_connect_timeout=timeout, socket_timeout=timeout
     )
     try:
-        return client.llen(app.conf.task_default_queue)
+        # config/celery.py's app (current in every process that loads Django); jobs does
+        # not import the wiring.
+        return client.llen(current_app.conf.task_default_queue)
     finally:
         client.close()

@@ -96,6 +96,7 @@ BROKER_ERRORS = (kombu.exceptions.OperationalError, redis.exceptions.RedisError,
 
 def _send_locked(message: OutboxMessage, *, retry_policy: dict | None) -> SendResult:
     message.send_attempts += 1
+    error: Exception
     try:
         _publish(message, retry_policy=retry_policy)
     except BROKER_ERRORS as exc:

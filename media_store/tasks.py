@@ -1,7 +1,7 @@
 """Background work on photos. Each task takes ids, calls one service and owns its
 retries; the decisions are in media_store.services.
 
-The tasks use the project's base task (config.celery.PlacemapTask): JOBS_MAX_ATTEMPTS
+The tasks use the project's base task (jobs.task_base.PlacemapTask): JOBS_MAX_ATTEMPTS
 attempts, then a dead letter an operator can requeue. Storage outages are retried here
 by hand rather than by the base class's autoretry, so that the countdown can wait for
 the storage circuit breaker: a retry that comes back while it is still open would fail
@@ -15,7 +15,7 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from config.celery import PlacemapTask
+from jobs.task_base import PlacemapTask
 from media_store import imaging, services, storage
 
 logger = logging.getLogger(__name__)

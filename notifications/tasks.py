@@ -4,7 +4,7 @@ from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.conf import settings
 
-from config.celery import TRANSIENT_ERRORS, PlacemapTask
+from jobs.task_base import TRANSIENT_ERRORS, PlacemapTask
 from notifications import services
 
 

@@ -1,7 +1,20 @@
 """Settings shared by every environment. Everything a person may change comes from the
-environment (see .env.example); production differs only by those values."""
+environment (see .env.example); production differs only by those values.
 
+No secret has a default here: DATABASE_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+come from the environment (local.py and test.py set development values, production.py
+refuses to start without them).
+
+Sections, in order: core; apps and middleware; templates; web server; database; Redis,
+cache and channel layer; jobs (Celery) and notifications; object storage; static files;
+auth; i18n; REST API; uploads; email; security headers; observability; places; photos;
+live feed; import and export; API versioning; silenced checks.
+"""
+
+import logging
 from urllib.parse import urlsplit
+
+from celery.schedules import crontab
 
 from config.env import BASE_DIR, env, env_bool, env_float, env_int
 from config.logging import build_logging, configure_structlog
@@ -21,6 +34,7 @@ ASGI_APPLICATION = "config.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# --- Apps and middleware ------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -42,10 +56,19 @@ INSTALLED_APPS = [
     "moderation",
     "notifications",
     "jobs",
+    # Request logging (see "Observability").
+    "django_structlog",
 ]
 
 MIDDLEWARE = [
     "config.middleware.RequestIDMiddleware",
+    # Request logging: django-structlog. Its RequestMiddleware goes right after
+    # config.middleware.RequestIDMiddleware (first in MIDDLEWARE), which sanitises the
+    # incoming X-Request-ID (<= 128 chars of [A-Za-z0-9._-], else a new id) and writes the
+    # result back into the request header; django-structlog then trusts that header and
+    # binds the id to every line of the request. The order matters: the other way round,
+    # any incoming id would reach the logs (tests/observability checks it).
+    "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the app server (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -55,8 +78,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Deprecation and Sunset headers, 410 once retired (see "API versioning").
+    "config.versioning.DeprecationMiddleware",
 ]
 
+# --- Templates ------------------------------------------------------------------------
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -69,6 +95,15 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
         },
+    },
+    # Notification emails are Jinja2 templates (templates/notifications/); autoescaping is
+    # on for .html only and undefined variables raise (notifications.jinja2.environment).
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "notifications.jinja2.environment"},
     },
 ]
 
@@ -85,11 +120,8 @@ SERVER_REQUEST_HEAD_TIMEOUT = env_float("SERVER_REQUEST_HEAD_TIMEOUT", 10.0, min
 
 # --- Database ---------------------------------------------------------------------
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL",
-        default="postgis://placemap:placemap@127.0.0.1:5432/placemap",
-        engine="django.contrib.gis.db.backends.postgis",
-    )
+    # No default: the URL carries a password (local.py and test.py set the development one).
+    "default": env.db("DATABASE_URL", engine="django.contrib.gis.db.backends.postgis")
 }
 # PostGIS behind the database circuit breaker (config/breakers.py).
 DATABASES["default"]["ENGINE"] = "config.db_backend"
@@ -125,7 +157,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# --- Redis, cache, channel layer, Celery broker -------------------------------------
+# --- Redis, cache, channel layer -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Every Redis call gives up after this many seconds instead of hanging a request.
 REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 2.0, minimum=0.1)
@@ -170,6 +202,8 @@ CHANNEL_LAYERS = {
 BREAKER_FAIL_MAX = env_int("BREAKER_FAIL_MAX", 3, minimum=1)
 BREAKER_RESET_TIMEOUT = env_int("BREAKER_RESET_TIMEOUT", 10, minimum=1)
 
+# --- Jobs (Celery) and notifications ----------------------------------------------------
+# See docs/jobs.md and docs/notifications.md.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
@@ -178,17 +212,98 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+# A task is acknowledged only after it finishes, and a worker that dies mid-task (OOM,
+# SIGKILL) hands the message back instead of losing it: tasks must be idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# ...but a message whose worker process dies (pool child killed) is retried with a count
+# instead, so a task that always kills its worker ends in the dead-letter store rather
+# than looping; reject_on_worker_lost still applies if that retry cannot be sent.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+# A task that failed for good is in the dead-letter store: acknowledge it.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+# One message reserved per worker process: long tasks (thumbnails) do not hold others back.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that loses Redis cancels its running late-ack tasks: they are redelivered.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Seconds: SoftTimeLimitExceeded is raised in the task, then the process is killed.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=2)
+# Attempts in all (first run + retries) before a task lands in the dead-letter store.
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5, minimum=1)
+# Seconds before a retry that names no countdown (a task whose worker died).
+JOBS_RETRY_DELAY = env_int("JOBS_RETRY_DELAY", 10, minimum=0)
+# Upper bound, seconds, of the exponential backoff between attempts (full jitter below it).
+JOBS_RETRY_BACKOFF_MAX = env_int("JOBS_RETRY_BACKOFF_MAX", 600, minimum=1)
 # kombu's Redis transport with a fix for workers dying when Redis drops (config/celery.py).
 CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": REDIS_TIMEOUT,
+    # Redis redelivers a message not acknowledged within this many seconds (a worker
+    # killed mid-task). It must exceed the hard time limit and the longest retry countdown
+    # (a retry waits, unacknowledged, in the worker), or a task runs twice (jobs.W001); by
+    # default one minute above both, so a killed worker's tasks come back within minutes.
+    "visibility_timeout": env_int(
+        "CELERY_VISIBILITY_TIMEOUT",
+        max(CELERY_TASK_TIME_LIMIT, JOBS_RETRY_BACKOFF_MAX) + 60,
+        minimum=1,
+    ),
+}
+# Images still processing and notifications still pending this many seconds after their
+# last enqueue are enqueued again by the periodic re-drive (their message was lost).
+JOBS_REDRIVE_AFTER_SECONDS = env_int("JOBS_REDRIVE_AFTER_SECONDS", 900, minimum=60)
+# Seconds between two heartbeats of a worker (written to Redis, read by /ready).
+WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
+# A worker whose last heartbeat is older than this many seconds is reported dead.
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=2)
+# The beat relay sends outbox rows still unsent this many seconds after their creation.
+JOBS_OUTBOX_RELAY_SECONDS = env_int("JOBS_OUTBOX_RELAY_SECONDS", 10, minimum=1)
+JOBS_OUTBOX_GRACE_SECONDS = env_int("JOBS_OUTBOX_GRACE_SECONDS", 5, minimum=0)
+# Sent outbox rows are kept this many days for debugging, then deleted.
+JOBS_OUTBOX_RETENTION_DAYS = env_int("JOBS_OUTBOX_RETENTION_DAYS", 7, minimum=1)
+# Hour (UTC) of the daily digest of pending places sent to moderators who opt in.
+NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0)
+# At most this many pending places are listed in one digest (oldest first).
+NOTIFICATIONS_DIGEST_MAX_PLACES = env_int("NOTIFICATIONS_DIGEST_MAX_PLACES", 50, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "jobs.relay-outbox": {
+        "task": "jobs.tasks.relay_outbox",
+        "schedule": float(JOBS_OUTBOX_RELAY_SECONDS),
+        # Runs queued while workers were away are pointless once the next one is due.
+        "options": {"expires": float(JOBS_OUTBOX_RELAY_SECONDS)},
+    },
+    "jobs.purge-sent-outbox": {
+        "task": "jobs.tasks.purge_sent_outbox",
+        "schedule": crontab(minute=30, hour=3),
+    },
+    "media_store.purge-orphan-images": {
+        "task": "media_store.tasks.purge_orphan_images",
+        "schedule": crontab(minute=15),
+    },
+    "media_store.redrive-stranded-images": {
+        "task": "media_store.tasks.redrive_stranded_images",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300.0},
+    },
+    "notifications.redrive-pending-notifications": {
+        "task": "notifications.tasks.redrive_pending_notifications",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300.0},
+    },
+    "notifications.moderation-digest": {
+        "task": "notifications.tasks.send_moderation_digest",
+        "schedule": crontab(minute=0, hour=NOTIFICATIONS_DIGEST_HOUR),
+    },
 }
 
 # --- Object storage (MinIO or any S3 API) -----------------------------------------
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="http://127.0.0.1:9000")
-AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="placemap")
-AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="placemap-secret")
+# No defaults: secrets (local.py and test.py set the development ones).
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY")
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="placemap")
 AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="us-east-1")
 AWS_S3_SIGNATURE_VERSION = "s3v4"
@@ -196,12 +311,21 @@ AWS_S3_ADDRESSING_STYLE = "path"
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE = env_int("STORAGE_URL_EXPIRY_SECONDS", 3600, minimum=60)
+# What django-storages' S3Storage (the "images" storage) sends with every photo object:
+# stored objects never change (their keys are new UUIDs), so clients may cache them.
+AWS_S3_OBJECT_PARAMETERS = {"CacheControl": "private, max-age=31536000, immutable"}
+# One PUT per object from the request's own thread: no s3transfer threads or multipart.
+AWS_S3_USE_THREADS = False
+# Keys are new UUIDs: no existence check (a HEAD) before each save.
+AWS_S3_FILE_OVERWRITE = True
 STORAGE_CONNECT_TIMEOUT = env_float("STORAGE_CONNECT_TIMEOUT", 2.0, minimum=0.1)
 STORAGE_READ_TIMEOUT = env_float("STORAGE_READ_TIMEOUT", 10.0, minimum=0.1)
 
 STORAGES = {
     "default": {"BACKEND": "storages.backends.s3.S3Storage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Photos (docs/photos.md): S3Storage with the storage breaker, retries and deadline.
+    "images": {"BACKEND": "media_store.storage.PlacemapS3Storage"},
 }
 
 # --- Static files -------------------------------------------------------------------
@@ -246,11 +370,15 @@ REST_FRAMEWORK = {
     # only when, the request comes from a proxy in FORWARDED_ALLOW_IPS (docs/operations.md).
     "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_CLASSES": [],
+    # Every rate of the API, by throttle scope (config/throttling.py).
     "DEFAULT_THROTTLE_RATES": {
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
         "submissions": env.str("THROTTLE_SUBMISSIONS", default="30/hour"),
         "reads": env.str("THROTTLE_READS", default="600/minute"),
         "uploads": env.str("THROTTLE_UPLOADS", default="60/hour"),
+        "gdpr": env.str("THROTTLE_GDPR", default="10/hour"),
+        # GET /locations/export requests per client: each one reads many rows.
+        "export": env.str("THROTTLE_EXPORT", default="60/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "config.params.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -273,16 +401,58 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Email --------------------------------------------------------------------------
+# EMAIL_BACKEND picks SMTP, an anymail provider (anymail.backends.<esp>.EmailBackend),
+# files (local) or locmem (tests).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Placemap <noreply@placemap.local>")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
-
-# --- Logging: see "Observability" below ----------------------------------------------
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 1025, minimum=1)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Every ANYMAIL_<NAME> environment variable becomes ANYMAIL["<NAME>"], e.g.
+# ANYMAIL_MAILGUN_API_KEY -> ANYMAIL["MAILGUN_API_KEY"] (see anymail's ESP docs).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in sorted(env.ENVIRON.items())
+    if name.startswith("ANYMAIL_") and value
+}
 
 # --- Security headers (production tightens these through the environment) -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Observability -----------------------------------------------------------------------
+# Logs: structlog through stdlib logging to stdout (config/logging.py, docs/observability.md).
+# JSON lines in production, readable lines locally (local.py sets console/DEBUG defaults).
+# Traces: OTEL_* variables, read by config/telemetry.py at process start, not here.
+# An empty value (as in .env.example) means "the environment's default".
+LOG_FORMAT, LOG_LEVEL = validated_log_settings(
+    env.str("LOG_FORMAT", default="") or "json", env.str("LOG_LEVEL", default="") or "INFO"
+)
+LOGGING = build_logging(log_format=LOG_FORMAT, log_level=LOG_LEVEL)
+configure_structlog()
+# Request logging: django-structlog (its middleware and why it comes second: MIDDLEWARE).
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # already sanitised, see MIDDLEWARE
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = False  # nothing sanitises that header
+# One access line per request at INFO: request_finished (info < 400, warning 4xx, error
+# 5xx; request_failed with the traceback for an exception no view handled). request_started
+# is DEBUG, so it shows up locally only.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_STATUS_DEFAULT_LOG_LEVEL = logging.INFO
+DJANGO_STRUCTLOG_STATUS_2XX_LOG_LEVEL = logging.INFO
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.WARNING
+DJANGO_STRUCTLOG_STATUS_5XX_LOG_LEVEL = logging.ERROR
+# No client IP on every line: it is personal data (docs/gdpr.md counts on the access log
+# holding user ids only), and behind a proxy ipware would take it from X-Forwarded-For,
+# which the client writes.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# Off: config/celery_signals.py forwards only the (sanitised) request id to tasks; see
+# there why django-structlog's Celery receivers are not used.
+DJANGO_STRUCTLOG_CELERY_ENABLED = False
 
 # --- Places (locations) -------------------------------------------------------------
 # Public reads (search, viewport, detail) are cancelled by Postgres after this many ms.
@@ -338,162 +508,7 @@ STORAGE_BREAKER_NAMESPACE = env.str("STORAGE_BREAKER_NAMESPACE", default="placem
 # The breaker reads Redis on every storage call: a stuck Redis must not stall uploads.
 STORAGE_BREAKER_REDIS_TIMEOUT = env_float("STORAGE_BREAKER_REDIS_TIMEOUT", 0.5, minimum=0.05)
 
-# --- Moderation ------------------------------------------------------------------------
-
-# --- Jobs and notifications ------------------------------------------------------------
-# See docs/jobs.md and docs/notifications.md.
-from celery.schedules import crontab  # noqa: E402 (kept inside this section)
-
-# A task is acknowledged only after it finishes, and a worker that dies mid-task (OOM,
-# SIGKILL) hands the message back instead of losing it: tasks must be idempotent.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# ...but a message whose worker process dies (pool child killed) is retried with a count
-# instead, so a task that always kills its worker ends in the dead-letter store rather
-# than looping; reject_on_worker_lost still applies if that retry cannot be sent.
-CELERY_TASK_RETRY_ON_WORKER_LOST = True
-# A task that failed for good is in the dead-letter store: acknowledge it.
-CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
-# One message reserved per worker process: long tasks (thumbnails) do not hold others back.
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A worker that loses Redis cancels its running late-ack tasks: they are redelivered.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# Seconds: SoftTimeLimitExceeded is raised in the task, then the process is killed.
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=2)
-# Attempts in all (first run + retries) before a task lands in the dead-letter store.
-JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5, minimum=1)
-# Seconds before a retry that names no countdown (a task whose worker died).
-JOBS_RETRY_DELAY = env_int("JOBS_RETRY_DELAY", 10, minimum=0)
-# Upper bound, seconds, of the exponential backoff between attempts (full jitter below it).
-JOBS_RETRY_BACKOFF_MAX = env_int("JOBS_RETRY_BACKOFF_MAX", 600, minimum=1)
-# Redis redelivers a message not acknowledged within this many seconds (a worker killed
-# mid-task). It must exceed the hard time limit and the longest retry countdown (a retry
-# waits, unacknowledged, in the worker), or a task runs twice (jobs.W001); by default
-# one minute above both, so a killed worker's tasks come back within minutes.
-CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
-    "CELERY_VISIBILITY_TIMEOUT",
-    max(CELERY_TASK_TIME_LIMIT, JOBS_RETRY_BACKOFF_MAX) + 60,
-    minimum=1,
-)
-# Images still processing and notifications still pending this many seconds after their
-# last enqueue are enqueued again by the periodic re-drive (their message was lost).
-JOBS_REDRIVE_AFTER_SECONDS = env_int("JOBS_REDRIVE_AFTER_SECONDS", 900, minimum=60)
-# Seconds between two heartbeats of a worker (written to Redis, read by /ready).
-WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
-# A worker whose last heartbeat is older than this many seconds is reported dead.
-WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=2)
-# The beat relay sends outbox rows still unsent this many seconds after their creation.
-JOBS_OUTBOX_RELAY_SECONDS = env_int("JOBS_OUTBOX_RELAY_SECONDS", 10, minimum=1)
-JOBS_OUTBOX_GRACE_SECONDS = env_int("JOBS_OUTBOX_GRACE_SECONDS", 5, minimum=0)
-# Sent outbox rows are kept this many days for debugging, then deleted.
-JOBS_OUTBOX_RETENTION_DAYS = env_int("JOBS_OUTBOX_RETENTION_DAYS", 7, minimum=1)
-# Hour (UTC) of the daily digest of pending places sent to moderators who opt in.
-NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0)
-# At most this many pending places are listed in one digest (oldest first).
-NOTIFICATIONS_DIGEST_MAX_PLACES = env_int("NOTIFICATIONS_DIGEST_MAX_PLACES", 50, minimum=1)
-CELERY_BEAT_SCHEDULE = {
-    "jobs.relay-outbox": {
-        "task": "jobs.tasks.relay_outbox",
-        "schedule": float(JOBS_OUTBOX_RELAY_SECONDS),
-        # Runs queued while workers were away are pointless once the next one is due.
-        "options": {"expires": float(JOBS_OUTBOX_RELAY_SECONDS)},
-    },
-    "jobs.purge-sent-outbox": {
-        "task": "jobs.tasks.purge_sent_outbox",
-        "schedule": crontab(minute=30, hour=3),
-    },
-    "media_store.purge-orphan-images": {
-        "task": "media_store.tasks.purge_orphan_images",
-        "schedule": crontab(minute=15),
-    },
-    "media_store.redrive-stranded-images": {
-        "task": "media_store.tasks.redrive_stranded_images",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expires": 300.0},
-    },
-    "notifications.redrive-pending-notifications": {
-        "task": "notifications.tasks.redrive_pending_notifications",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expires": 300.0},
-    },
-    "notifications.moderation-digest": {
-        "task": "notifications.tasks.send_moderation_digest",
-        "schedule": crontab(minute=0, hour=NOTIFICATIONS_DIGEST_HOUR),
-    },
-}
-# Email: EMAIL_BACKEND (Email section) picks SMTP, an anymail provider
-# (anymail.backends.<esp>.EmailBackend), files (local) or locmem (tests).
-EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
-EMAIL_PORT = env_int("EMAIL_PORT", 1025, minimum=1)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-# Every ANYMAIL_<NAME> environment variable becomes ANYMAIL["<NAME>"], e.g.
-# ANYMAIL_MAILGUN_API_KEY -> ANYMAIL["MAILGUN_API_KEY"] (see anymail's ESP docs).
-ANYMAIL = {
-    name.removeprefix("ANYMAIL_"): value
-    for name, value in sorted(env.ENVIRON.items())
-    if name.startswith("ANYMAIL_") and value
-}
-# Notification emails are Jinja2 templates (templates/notifications/); autoescaping is
-# on for .html only and undefined variables raise (notifications.jinja2.environment).
-TEMPLATES.append(
-    {
-        "NAME": "jinja2",
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "notifications.jinja2.environment"},
-    }
-)
-
-# --- Observability -----------------------------------------------------------------------
-# Logs: structlog through stdlib logging to stdout (config/logging.py, docs/observability.md).
-# JSON lines in production, readable lines locally (local.py sets console/DEBUG defaults).
-# Traces: OTEL_* variables, read by config/telemetry.py at process start, not here.
-# An empty value (as in .env.example) means "the environment's default".
-LOG_FORMAT, LOG_LEVEL = validated_log_settings(
-    env.str("LOG_FORMAT", default="") or "json", env.str("LOG_LEVEL", default="") or "INFO"
-)
-LOGGING = build_logging(log_format=LOG_FORMAT, log_level=LOG_LEVEL)
-configure_structlog()
-# Request logging: django-structlog. Its RequestMiddleware goes right after
-# config.middleware.RequestIDMiddleware (first in MIDDLEWARE), which sanitises the incoming
-# X-Request-ID (<= 128 chars of [A-Za-z0-9._-], else a new id) and writes the result back
-# into the request header; django-structlog then trusts that header and binds the id to
-# every line of the request. The order matters: the other way round, any incoming id would
-# reach the logs (tests/observability checks it).
-import logging  # noqa: E402 (kept inside this section)
-
-INSTALLED_APPS += ["django_structlog"]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("config.middleware.RequestIDMiddleware") + 1,
-    "django_structlog.middlewares.RequestMiddleware",
-)
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # already sanitised, see above
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_CORRELATION_ID = False  # nothing sanitises that header
-# One access line per request at INFO: request_finished (info < 400, warning 4xx, error
-# 5xx; request_failed with the traceback for an exception no view handled). request_started
-# is DEBUG, so it shows up locally only.
-DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
-DJANGO_STRUCTLOG_STATUS_DEFAULT_LOG_LEVEL = logging.INFO
-DJANGO_STRUCTLOG_STATUS_2XX_LOG_LEVEL = logging.INFO
-DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.WARNING
-DJANGO_STRUCTLOG_STATUS_5XX_LOG_LEVEL = logging.ERROR
-# No client IP on every line: it is personal data (docs/gdpr.md counts on the access log
-# holding user ids only), and behind a proxy ipware would take it from X-Forwarded-For,
-# which the client writes.
-DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
-# Off: config/celery_signals.py forwards only the (sanitised) request id to tasks; see
-# there why django-structlog's Celery receivers are not used.
-DJANGO_STRUCTLOG_CELERY_ENABLED = False
-
-# --- Live feed, import/export, GDPR, API versioning ----------------------------------------
-# Live feed, GDPR and API versioning (docs/live-feed.md, docs/gdpr.md, docs/api-versioning.md).
+# --- Live feed (docs/live-feed.md) ----------------------------------------------------------
 # Messages a websocket client may send per second before extra ones are ignored.
 LIVE_FEED_MAX_MESSAGES_PER_SECOND = env_int("LIVE_FEED_MAX_MESSAGES_PER_SECOND", 5, minimum=1)
 # Ignored messages (without a calm second in between) before the socket is closed (4429).
@@ -510,20 +525,13 @@ WS_ALLOWED_ORIGINS = env.list(
         *CSRF_TRUSTED_ORIGINS,
     ],
 )
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["gdpr"] = env.str("THROTTLE_GDPR", default="10/hour")
-# Deprecated API versions, a release decision reviewed with the code (not an operator's
-# switch): {"v1": {"deprecation": "2027-01-01", "sunset": "2027-07-01"}}; dates are UTC.
-API_DEPRECATIONS: dict = {}
-API_DEPRECATION_POLICY_URL = env.str(
-    "API_DEPRECATION_POLICY_URL", default="https://placemap.dev/docs/api-versioning"
-)
-MIDDLEWARE.append("config.versioning.DeprecationMiddleware")
 
-# Bulk import and export (docs/import-export.md).
+# --- Bulk import and export (docs/import-export.md) ----------------------------------------
 # Rows fetched per server-side cursor round trip by exports (memory grows with it).
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=100)
-# GET /locations/export requests per client (DRF rate string): each one reads many rows.
-EXPORT_THROTTLE_RATE = env.str("THROTTLE_EXPORT", default="60/hour")
+# The "export" throttle rate (THROTTLE_EXPORT, REST API section), under the name
+# locations/api/export_views.py reads until its throttle uses the scope.
+EXPORT_THROTTLE_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["export"]
 # Largest file the admin import page accepts; bigger files go through import_locations.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Where the admin page keeps an upload between its validation report and the confirmation
@@ -534,7 +542,15 @@ IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
 # Bad rows kept in an import report (all are counted; the command prints every one).
 IMPORT_MAX_REPORTED_ERRORS = env_int("IMPORT_MAX_REPORTED_ERRORS", 1000, minimum=1)
 
+# --- API versioning (docs/api-versioning.md) -------------------------------------------
+# Deprecated API versions, a release decision reviewed with the code (not an operator's
+# switch): {"v1": {"deprecation": "2027-01-01", "sunset": "2027-07-01"}}; dates are UTC.
+API_DEPRECATIONS: dict = {}
+API_DEPRECATION_POLICY_URL = env.str(
+    "API_DEPRECATION_POLICY_URL", default="https://placemap.dev/docs/api-versioning"
+)
 
+# --- Silenced checks ---------------------------------------------------------------------
 # gis.W001: GDAL < 3.9 cannot block file/network access from spatial references.
 # Placemap never hands user input to GDAL/OGR: coordinates and GeoJSON are parsed in
 # Python and turned into GEOS geometries (see README, "Security notes").

@@ -1,8 +1,16 @@
 """Settings for `make run` on a developer machine."""
 
+import os
+
 from config.env import env, env_bool
 from config.logging import build_logging
 from config.logging import validated as validated_log_settings
+
+# base.py has no default secrets; these are the development services' (docker-compose,
+# .ci/setup.sh), used when neither the environment nor .env (read by config.env) sets them.
+os.environ.setdefault("DATABASE_URL", "postgis://placemap:placemap@127.0.0.1:5432/placemap")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "placemap")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "placemap-secret")
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR

@@ -4,8 +4,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, env_bool, env_int
 
-from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, STORAGES
+# Secrets have no default anywhere (base.py): each must come from the environment.
+for _name in ("DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    if not env.str(_name, default=""):
+        raise ImproperlyConfigured(f"{_name} must be set in production.")
+
+from .base import *  # noqa: E402, F403
+from .base import ALLOWED_HOSTS, SECRET_KEY, STORAGES  # noqa: E402
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")

@@ -1,6 +1,14 @@
 """Settings for pytest: the real PostGIS, Redis and S3 endpoint, nothing mocked."""
 
+import os
+
 from config.env import env
+
+# base.py has no default secrets; the test services' (as in local.py), unless the
+# environment or .env (read by config.env) sets them.
+os.environ.setdefault("DATABASE_URL", "postgis://placemap:placemap@127.0.0.1:5432/placemap")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "placemap")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "placemap-secret")
 
 from .base import *  # noqa: F403
 from .base import DATABASES
