@@ -7,9 +7,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.throttling import FailOpenScopedRateThrottle
 from media_store import selectors, services, storage
 from media_store.api.serializers import ImageDetailSerializer, ImageUploadInputSerializer
+from media_store.api.throttles import UploadRateThrottle
 from media_store.api.upload_handlers import (
     FILE_FIELD,
     BoundedImageUploadHandler,
@@ -20,8 +20,7 @@ from media_store.api.upload_handlers import (
 class ImageUploadView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser]
-    throttle_classes = [FailOpenScopedRateThrottle]
-    throttle_scope = "uploads"
+    throttle_classes = [UploadRateThrottle]
 
     def initialize_request(self, request, *args, **kwargs):
         # Installed before anything can parse the body (SessionAuthentication's CSRF
