@@ -31,6 +31,7 @@ retries and the deadline, and read the settings on every call.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -463,7 +464,7 @@ def breaker_state_for_probe() -> dict:
         cb = _local_breaker(
             settings.STORAGE_BREAKER_FAIL_MAX, settings.STORAGE_BREAKER_RESET_TIMEOUT
         )
-        return _state_of(cb.current_state, cb.fail_counter, cb._state_storage.opened_at, cb)
+        return _state_of(cb.current_state, cb.fail_counter, cb._state_storage.opened_at)
     namespace = settings.STORAGE_BREAKER_NAMESPACE
     keys = [f"{namespace}:pybreaker:{name}" for name in ("state", "fail_counter", "opened_at")]
     timeout = settings.STORAGE_BREAKER_REDIS_TIMEOUT
@@ -482,17 +483,14 @@ def breaker_state_for_probe() -> dict:
         client.close()
     opened = datetime(*time.gmtime(int(opened_at))[:6], tzinfo=UTC) if opened_at else None
     return _state_of(
-        state.decode() if state else pybreaker.STATE_CLOSED,
-        int(failures or 0),
-        opened,
-        None,
+        state.decode() if state else pybreaker.STATE_CLOSED, int(failures or 0), opened
     )
 
 
-def _state_of(state: str, failures: int, opened_at: datetime | None, cb) -> dict:
+def _state_of(state: str, failures: int, opened_at: datetime | None) -> dict:
     info: dict[str, Any] = {"state": state, "failures": failures}
     if state == pybreaker.STATE_OPEN:
-        reset_timeout = cb.reset_timeout if cb else settings.STORAGE_BREAKER_RESET_TIMEOUT
+        reset_timeout = settings.STORAGE_BREAKER_RESET_TIMEOUT
         if opened_at is None:
             info["retry_after"] = reset_timeout
         else:
@@ -576,8 +574,6 @@ class PlacemapS3Storage(S3Storage):
 
     @staticmethod
     def _guess_type(name: str) -> str:
-        import mimetypes
-
         return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 

@@ -87,3 +87,15 @@ def test_the_inline_lists_a_places_photos_read_only(moderator):
     assert not inline.has_change_permission(request, place)
     assert not inline.has_delete_permission(request, place)
     assert "thumb-256.webp" in inline.thumbnail(place.images.get())
+
+
+def test_the_photo_page_links_its_key_through_the_storage(admin_client, settings, user):
+    settings.STORAGE_PUBLIC_ENDPOINT_URL = "https://photos.example.test"
+    image = ImageFactory(uploader=user)
+
+    response = admin_client.get(f"/admin/media_store/image/{image.id}/change/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    link = f'href="https://photos.example.test/{settings.AWS_STORAGE_BUCKET_NAME}/{image.key.name}?'
+    assert link in page  # a presigned URL on the public host, not a bare key
