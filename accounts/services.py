@@ -21,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import User
 from accounts.selectors import user_personal_data
 from accounts.usernames import username_skeleton
+from config.errors import ApplicationError
 from locations import feed
 from locations.models import Location, LocationStatus
 from media_store import storage
@@ -29,12 +30,17 @@ from media_store.models import Image
 tracer = trace.get_tracer(__name__)
 
 
-class UsernameTaken(ValueError):
-    pass
+class UsernameTaken(ApplicationError):
+    field = "username"
+    default_detail = "This username is already taken."
 
 
-class InvalidCredentials(ValueError):
-    pass
+class InvalidCredentials(ApplicationError):
+    # The view turns it into DRF's AuthenticationFailed: only that one carries the
+    # WWW-Authenticate header a 401 needs (DRF answers 403 without it).
+    status = 401
+    code = "authentication_failed"
+    default_detail = "Unknown username or wrong password."
 
 
 @transaction.atomic
@@ -43,7 +49,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
     taken: accounts.usernames), or ValidationError for a weak password."""
     skeleton = username_skeleton(username)
     if User.objects.filter(Q(username__iexact=username) | Q(username_skeleton=skeleton)).exists():
-        raise UsernameTaken(username)
+        raise UsernameTaken()
     user = User(username=username, email=email)
     validate_password(password, user=user)
     user.set_password(password)
@@ -52,14 +58,14 @@ def user_register(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise UsernameTaken(username) from None
+        raise UsernameTaken() from None
     return user
 
 
 def token_obtain(*, username: str, password: str) -> Token:
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active:
-        raise InvalidCredentials(username)
+        raise InvalidCredentials()
     token, _ = Token.objects.get_or_create(user=user)
     return token
 
