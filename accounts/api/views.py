@@ -20,8 +20,6 @@ from accounts.api.serializers import (
     UserOutputSerializer,
 )
 from accounts.api.throttles import AuthRateThrottle, GdprRateThrottle
-from config.exceptions import ServiceUnavailable
-from media_store.storage import StorageUnavailable
 
 # Exports up to this size are built in memory; bigger ones spill to a temporary file.
 EXPORT_SPOOL_BYTES = 16 * 1024 * 1024
@@ -109,13 +107,8 @@ class MeExportView(APIView):
     def get(self, request):
         spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
         try:
+            # ExportUnavailable (storage down) is answered 503 by the problem handler.
             summary = services.user_export(user=request.user, out=spool)
-        except StorageUnavailable as exc:
-            spool.close()
-            raise ServiceUnavailable(
-                "Photo storage is unavailable; retry the export later.",
-                retry_after=exc.retry_after,
-            ) from exc
         except BaseException:
             spool.close()
             raise
