@@ -31,18 +31,23 @@ def _photo_name(image_id: str, content_type: str) -> str:
 
 
 def images_attach_files(*, user, rows: list[dict], add: Callable[[str, bytes], None]) -> int:
-    """Each photo's stored object, as photos/<id>.<ext>; `file` is null where there is
-    none (still processing, failed, lost). Storage being down raises StorageUnavailable:
-    the export fails rather than silently leaving photos out."""
+    """Each photo's stored object, as photos/<id>.<ext>, read through the image storage;
+    `file` is null where there is none (still processing, failed, lost). Storage being
+    down raises StorageUnavailable: the export fails rather than silently leaving photos
+    out."""
     keys = {
         str(image_id): key
         for image_id, key in Image.objects.filter(uploader=user).values_list("id", "key")
     }
+    photos = storage.image_storage()
     included = 0
     for row in rows:
         row["file"] = None
+        if not keys[row["id"]]:
+            continue
         try:
-            body = storage.get_object_bytes(key=keys[row["id"]])
+            with photos.open(keys[row["id"]], "rb") as stored:
+                body = stored.read()
         except storage.StorageObjectNotFound:
             continue
         row["file"] = _photo_name(row["id"], row["content_type"])
