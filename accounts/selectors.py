@@ -27,6 +27,11 @@ def moderators():
     )
 
 
+def moderators_wanting_digest():
+    """Active moderators who asked for the digest and have an email address."""
+    return moderators().filter(wants_moderation_digest=True).exclude(email="").order_by("pk")
+
+
 # --- GDPR: everything held about one user (docs/gdpr.md) ------------------------------
 
 
