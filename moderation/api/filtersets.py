@@ -4,6 +4,7 @@ an empty `?status=` or an unknown status is a 400 naming it, never the default."
 
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from locations.constants import LocationStatus
 from moderation import selectors
@@ -21,11 +22,16 @@ class StrictFilterForm(forms.Form):
 
 
 class ModerationQueueFilterSet(filters.FilterSet):
-    status = filters.ChoiceFilter(
-        choices=LocationStatus.choices,
-        # The wording of the API's other choice fields (DRF's), as before the FilterSet.
-        error_messages={"invalid_choice": '"%(value)s" is not a valid choice.'},
-        help_text="The status of the places listed; pending when absent.",
+    # The schema as before the FilterSet: the enum and its default.
+    status = extend_schema_field(
+        {"type": "string", "enum": LocationStatus.values, "default": LocationStatus.PENDING}
+    )(
+        filters.ChoiceFilter(
+            choices=LocationStatus.choices,
+            # The wording of the API's other choice fields (DRF's), as before the FilterSet.
+            error_messages={"invalid_choice": '"%(value)s" is not a valid choice.'},
+            help_text="The status of the places listed; pending when absent.",
+        )
     )
 
     class Meta:

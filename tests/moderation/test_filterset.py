@@ -65,3 +65,4 @@ def test_the_schema_documents_the_status_values(moderator_client):
     status = next(p for p in parameters if p["name"] == "status")
     assert status["in"] == "query"
     assert set(status["schema"]["enum"]) == {"pending", "approved", "rejected"}
+    assert status["schema"]["default"] == "pending"
