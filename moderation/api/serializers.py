@@ -1,17 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.params import QueryParamsSerializer
-from locations.models import LocationStatus
+from locations.constants import LocationStatus
 from media_store.selectors import image_public_dict
 from moderation import services
 from moderation.constants import REASON_CODE_CHOICES, REASON_CODES, REASON_MAX_LENGTH
-
-
-class QueueQuerySerializer(QueryParamsSerializer):
-    status = serializers.ChoiceField(
-        choices=LocationStatus.choices, required=False, default=LocationStatus.PENDING
-    )
 
 
 class LocationStatusInputSerializer(serializers.Serializer):
