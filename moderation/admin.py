@@ -21,7 +21,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.gis.admin import GISModelAdmin
 from django.contrib.gis.forms import OSMWidget
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -33,8 +33,8 @@ from locations.admin_import import ImportPages
 from locations.constants import LocationStatus
 from locations.models import Location
 from locations.services import location_delete
-from media_store.models import Image, ImageStatus
-from media_store.selectors import presigned_url, smallest_thumbnail_key
+from media_store.admin import ImageThumbnailInline, thumbnail_tag
+from media_store.selectors import images_ready_prefetch
 from moderation import services
 from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 from moderation.models import ModerationLog
@@ -61,49 +61,6 @@ class ReadOnlyInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
-
-# --- TEMPORARY thumbnails block -------------------------------------------------------
-# Replaced at merge time by media_store.admin.thumbnail_tag / ImageThumbnailInline and
-# media_store.selectors.images_ready_prefetch() (package P2); moved verbatim from
-# locations/admin.py until then.
-
-
-def _ready_images_prefetch() -> Prefetch:
-    # The photos a moderator looks at: the ready ones (a failed or still-processing
-    # upload has no thumbnail), oldest first. One query for a whole page of places.
-    return Prefetch(
-        "images",
-        queryset=Image.objects.filter(status=ImageStatus.READY).order_by("created_at", "id"),
-    )
-
-
-def thumbnail_tag(image: Image, *, size: int = 96) -> str:
-    # Only the smallest thumbnail is signed: image_public_dict would sign every size
-    # and the original (about 1 ms each), for a page that shows one small picture.
-    url = presigned_url(smallest_thumbnail_key(image))
-    if not url:
-        return format_html("<span>{}</span>", image.get_status_display())
-    return format_html(
-        '<img src="{}" alt="" style="max-width:{}px;max-height:{}px" loading="lazy">',
-        url,
-        size,
-        size,
-    )
-
-
-class ImageInline(ReadOnlyInline):
-    model = Image
-    fk_name = "location"
-    fields = ("thumbnail", "width", "height", "content_type", "status", "created_at")
-    readonly_fields = fields
-    verbose_name_plural = "photos"
-
-    @admin.display(description="thumbnail")
-    def thumbnail(self, image: Image) -> str:
-        return thumbnail_tag(image, size=256)
-
-
-# --- end of the TEMPORARY thumbnails block ---------------------------------------------
 
 # How many thumbnails a row of the queue shows.
 QUEUE_THUMBNAILS = 3
@@ -271,14 +228,14 @@ class LocationAdmin(GISModelAdmin):
         ("Status", {"fields": ("status", "approved_at", "updated_at", "external_id")}),
         ("Decision", {"fields": ("decision", "reason_code", "reason", "seen_status")}),
     )
-    inlines = [ImageInline, ModerationLogInline]
+    inlines = [ImageThumbnailInline, ModerationLogInline]
 
     def get_queryset(self, request) -> QuerySet[Location]:
         return (
             super()
             .get_queryset(request)
             .select_related("submitter")
-            .prefetch_related(_ready_images_prefetch())
+            .prefetch_related(images_ready_prefetch())
         )
 
     def has_add_permission(self, request):
