@@ -423,6 +423,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_moderation_digest",
         "schedule": crontab(minute=0, hour=NOTIFICATIONS_DIGEST_HOUR),
     },
+    "locations.purge-idempotency-keys": {
+        "task": "locations.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=45),
+    },
 }
 # Email: EMAIL_BACKEND (Email section) picks SMTP, an anymail provider
 # (anymail.backends.<esp>.EmailBackend), files (local) or locmem (tests).
