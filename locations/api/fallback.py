@@ -19,6 +19,7 @@ from django.http import HttpResponse
 from redis.exceptions import RedisError
 
 from config.exceptions import ServiceUnavailable
+from locations.geo import BBox
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +30,15 @@ STALE_HEADER = "X-Cache-Stale"
 CACHE_VERSION = "v2"
 
 
+def _canonical(value) -> object:
+    # A bbox as its four numbers: the same key its (min_lon, ..., max_lat) tuple had.
+    return value.as_list() if isinstance(value, BBox) else str(value)
+
+
 def answer_cache_key(kind: str, params: dict) -> str:
     """Normalized: validated values (canonical types, sorted keys), not the raw query
     string, so `?lat=1.0&lon=2` and `?lon=2&lat=1` share an entry."""
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=_canonical)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return f"places:answer:{CACHE_VERSION}:{kind}:{digest}"
 

@@ -22,12 +22,12 @@ from locations.api.serializers import (
     CategoryOutputSerializer,
     FeatureCollectionOutputSerializer,
     LocationCreateInputSerializer,
-    LocationFeatureOutputSerializer,
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
     LocationViewportParamsSerializer,
 )
 from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
+from locations.geojson import LocationFeatureSerializer
 
 _GEOJSON_RESPONSE = OpenApiResponse(
     FeatureCollectionOutputSerializer,
@@ -53,7 +53,7 @@ class LocationCollectionView(APIView):
 
     @extend_schema(
         request=LocationCreateInputSerializer,
-        responses={201: LocationFeatureOutputSerializer},
+        responses={201: LocationFeatureSerializer},
         parameters=[
             OpenApiParameter(
                 idempotency.HEADER,
@@ -152,11 +152,11 @@ class LocationDetailView(APIView):
             raise PermissionDenied("Only the submitter or a moderator may change this place.")
         return location
 
-    @extend_schema(responses={200: LocationFeatureOutputSerializer})
+    @extend_schema(responses={200: LocationFeatureSerializer})
     def get(self, request, id):
         try:
             with selectors.public_read_timeout():
-                feature = LocationFeatureOutputSerializer(self._visible(id)).data
+                feature = LocationFeatureSerializer(self._visible(id)).data
         except (OperationalError, InterfaceError):
             raise ServiceUnavailable(
                 "The map database is busy or unavailable; retry shortly.",
@@ -165,7 +165,7 @@ class LocationDetailView(APIView):
         return Response(feature)
 
     @extend_schema(
-        request=LocationUpdateInputSerializer, responses={200: LocationFeatureOutputSerializer}
+        request=LocationUpdateInputSerializer, responses={200: LocationFeatureSerializer}
     )
     def patch(self, request, id):
         location = self._editable(id)
@@ -188,7 +188,7 @@ class MyLocationsView(ListAPIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReadRateThrottle]
     pagination_class = OwnLocationsPagination
-    serializer_class = LocationFeatureOutputSerializer
+    serializer_class = LocationFeatureSerializer
 
     def get_queryset(self):
         return selectors.locations_of_submitter(user=self.request.user)
