@@ -5,9 +5,10 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from locations import constants
+from locations.errors import MapUnavailable
 
 # The text search configuration must be the generated column's (locations.models), or
 # the GIN index cannot answer; it is a constant of ours, never user input.
@@ -31,13 +32,16 @@ def public_read_timeout():
 
     SET LOCAL (set_config(..., true)) lasts until the transaction ends, so pooled
     connections keep their defaults. Postgres cancelling a statement, or being
-    unreachable, surfaces as django.db.OperationalError.
+    unreachable, surfaces as MapUnavailable (503 with Retry-After).
     """
     timeout = f"{settings.PLACES_STATEMENT_TIMEOUT_MS}ms"
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
-        yield
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+            yield
+    except (OperationalError, InterfaceError) as exc:
+        raise MapUnavailable() from exc
 
 
 def run_public_read(sql: str, params: dict) -> str:
@@ -51,7 +55,11 @@ def run_public_read(sql: str, params: dict) -> str:
     the two statements loudly, not silently drop the timeout.)
     """
     timeout_ms = int(settings.PLACES_STATEMENT_TIMEOUT_MS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms};\n{sql}", params)
-        cursor.cursor.nextset()  # past SET's empty result, to the query's
-        return cursor.fetchone()[0]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms};\n{sql}", params)
+            cursor.cursor.nextset()  # past SET's empty result, to the query's
+            return cursor.fetchone()[0]
+    except (OperationalError, InterfaceError) as exc:
+        # Cancelled by the timeout or no database: the caller may have a stale copy.
+        raise MapUnavailable() from exc
