@@ -156,7 +156,7 @@ class _PublicImagesField(serializers.Field):
 def location_feature_dict(location: Location) -> dict:
     """The same Feature as LocationFeatureSerializer, built by hand: the list path.
 
-    drf-gis costs about 9x the time per Feature (GDAL's GeoJSON of the point, then DRF's
+    drf-gis costs 5-13x the time per Feature (GDAL's GeoJSON of the point, then DRF's
     fields; docs/benchmarks.md), which a 200-place page of GET /me/locations would feel.
     tests/locations/test_geojson.py holds the two to the same bytes."""
     return {
