@@ -201,7 +201,7 @@ class LocationFeatureSerializer(GeoFeatureModelSerializer):
     point = GeometryField(precision=COORDINATE_DECIMALS)
     created_at = UtcDateTimeField(read_only=True)
     updated_at = UtcDateTimeField(read_only=True)
-    approved_at = UtcDateTimeField(read_only=True)
+    approved_at = UtcDateTimeField(read_only=True, allow_null=True)
     images = _PublicImagesField()
 
     class Meta:

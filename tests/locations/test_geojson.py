@@ -104,3 +104,11 @@ def test_own_places_cost_the_same_queries_for_2_places_as_for_20(user, user_clie
 
     assert few[1] == 2 and many[1] == 20
     assert many[0] == few[0]
+
+
+def test_the_schema_lets_a_pending_place_lack_an_approval_time():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    properties = schema["components"]["schemas"]["LocationFeature"]["properties"]["properties"]
+    assert properties["properties"]["approved_at"].get("nullable") is True
