@@ -131,23 +131,23 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
 
     def _checked_checkout(self) -> psycopg.Connection:
         """A pooled connection whose server just answered. Dead ones are discarded and
-        the next tried, for at most DB_CONNECT_TIMEOUT after the first failed check (a
-        restarted server: new connections come at once; a dead one: none come). Every
-        failure here is one failure of the whole checkout for the breaker."""
+        the next tried; checks and retries together take at most DB_CONNECT_TIMEOUT (a
+        restarted server: new connections come at once; a dead one: none come). A
+        failure here is one failure for the breaker."""
         pool, limit = self.pool, float(self.settings_dict["OPTIONS"].get("connect_timeout", 2))
         pool.open()
         # Waiting DB_POOL_TIMEOUT for a free connection is for a busy pool. Once failures
         # are being counted (an outage is suspected), a connection that does not come
         # within a connect timeout is not coming.
         wait = limit if database_breaker().fail_counter else None
-        conn, deadline = pool.getconn(timeout=wait), None
+        conn = pool.getconn(timeout=wait)
+        deadline = time.monotonic() + limit
         while True:
             try:
-                _round_trip(conn, limit)
+                _round_trip(conn, max(deadline - time.monotonic(), 0.1))
                 return conn
             except psycopg.Error:
                 pool.putconn(conn)  # broken: the pool discards it and opens another
-                deadline = deadline or time.monotonic() + limit
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise
