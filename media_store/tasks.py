@@ -14,6 +14,7 @@ from datetime import timedelta
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.db import OperationalError as DatabaseOperationalError
 
 from jobs.task_base import PlacemapTask
 from media_store import imaging, services, storage
@@ -47,6 +48,19 @@ def make_thumbnails(self, image_id: str) -> bool:
         # Past the last attempt, retry() re-raises exc: the task fails, is dead-lettered
         # and on_dead_letter marks the image failed.
         raise self.retry(exc=exc, countdown=_countdown(self.request.retries, exc)) from exc
+    except DatabaseOperationalError as exc:
+        # PostgreSQL down (autoretry_for=() above dropped the base class's retry of it):
+        # without this the task is dead-lettered at once, and on_dead_letter cannot mark
+        # the image failed either, so it stays `processing` until the periodic re-drive.
+        # Not before the database breaker would let a trial call through.
+        countdown = max(
+            get_exponential_backoff_interval(
+                factor=2, retries=self.request.retries,
+                maximum=settings.JOBS_RETRY_BACKOFF_MAX, full_jitter=True,
+            ),
+            settings.BREAKER_RESET_TIMEOUT,
+        )  # fmt: skip
+        raise self.retry(exc=exc, countdown=countdown) from exc
     except (storage.StorageObjectNotFound, imaging.ImageRejected):
         # The stored original is gone or unreadable: retrying cannot help.
         services.image_mark_failed(image_id=image_id)

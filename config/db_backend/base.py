@@ -1,12 +1,166 @@
-"""PostGIS, with new connections (or checkouts from the pool) behind the database
-circuit breaker (config/breakers.py): while PostgreSQL is known to be down a request
-fails at once instead of waiting DB_POOL_TIMEOUT for a connection."""
+"""PostGIS behind the database circuit breaker (config/breakers.py), with client-side
+bounds on a server that stopped answering.
 
+- Opening a connection (a checkout from the pool, or a new one without a pool) is
+  guarded: while PostgreSQL is known to be down a request fails at once instead of
+  waiting DB_POOL_TIMEOUT for a connection.
+- A pooled connection is checked with one round trip before it is handed out: a pooled
+  connection whose server died is discarded (the next one is tried), and a checkout
+  counts as a success for the breaker only when the server answered, not merely because
+  the pool had an idle (possibly dead) connection.
+- A query that fails because its connection broke counts as a failure too.
+- statement_timeout is enforced by the server, so it cannot end a wait on a server that
+  is paused or unreachable while its kernel still acknowledges our packets. A watchdog
+  thread shuts down the socket of a round trip that outlives its deadline
+  (DB_CONNECT_TIMEOUT for the checkout check, DB_QUERY_DEADLINE for a query), which fails
+  it as a broken connection.
+"""
+
+import contextlib
+import itertools
+import socket
+import threading
+import time
+
+import psycopg
+from django.conf import settings
 from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISDatabaseWrapper
+from django.db import OperationalError
+from psycopg import IsolationLevel
 
-from config.breakers import guard_database
+from config.breakers import database_breaker, guard_database
+
+
+class _Watchdog:
+    """Shuts down the socket of every registered round trip past its deadline."""
+
+    TICK = 0.1
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: dict[int, tuple[float, int]] = {}  # token -> (deadline, socket fd)
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def bound(self, conn: psycopg.Connection, seconds: float):
+        if seconds <= 0:
+            yield
+            return
+        token = next(self._tokens)
+        with self._lock:
+            self._running[token] = (time.monotonic() + seconds, conn.pgconn.socket)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="db-watchdog", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.pop(token, None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            # Under the lock: a registered round trip is still running, so its socket
+            # (the fd) is still the connection's and cannot have been reused.
+            with self._lock:
+                for token, (deadline, fd) in list(self._running.items()):
+                    if now >= deadline:
+                        del self._running[token]
+                        _shut_down(fd)
+
+
+def _shut_down(fd: int) -> None:
+    # fromfd duplicates the descriptor: shutting the duplicate down ends the connection
+    # for libpq (its read sees EOF) without closing libpq's own descriptor.
+    with contextlib.suppress(OSError), socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.shutdown(socket.SHUT_RDWR)
+
+
+watchdog = _Watchdog()
+
+
+def _is_broken(conn: psycopg.Connection | None) -> bool:
+    return conn is None or conn.closed or conn.broken
+
+
+def _round_trip(conn: psycopg.Connection, seconds: float) -> None:
+    """psycopg_pool's check_connection (an empty query), bounded by `seconds`."""
+    with watchdog.bound(conn, seconds):
+        if conn.autocommit:
+            conn.execute("")
+        else:
+            conn.autocommit = True
+            try:
+                conn.execute("")
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.autocommit = False
+
+
+def _count_failure(exc: BaseException) -> None:
+    def fail():
+        raise exc
+
+    # Counted by the breaker; whether it is open now is the next caller's business.
+    with contextlib.suppress(Exception):
+        guard_database(fail)
 
 
 class DatabaseWrapper(PostGISDatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.execute_wrappers.append(self._bounded_execute)
+
     def get_new_connection(self, conn_params):
-        return guard_database(lambda: super(DatabaseWrapper, self).get_new_connection(conn_params))
+        if not self.pool:
+            return guard_database(
+                lambda: super(DatabaseWrapper, self).get_new_connection(conn_params)
+            )
+        connection = guard_database(self._checked_checkout)
+        isolation_level = self.settings_dict["OPTIONS"].get("isolation_level")
+        # The rest is what PostgreSQL's get_new_connection does with a pooled connection.
+        self.isolation_level = IsolationLevel(isolation_level or IsolationLevel.READ_COMMITTED)
+        if isolation_level is not None:
+            connection.isolation_level = self.isolation_level
+        # As PostGIS's get_new_connection does with every psycopg 3 connection.
+        self.register_geometry_adapters(connection)
+        return connection
+
+    def _checked_checkout(self) -> psycopg.Connection:
+        """A pooled connection whose server just answered. Dead ones are discarded and
+        the next tried; checks and retries together take at most DB_CONNECT_TIMEOUT (a
+        restarted server: new connections come at once; a dead one: none come). A
+        failure here is one failure for the breaker."""
+        pool, limit = self.pool, float(self.settings_dict["OPTIONS"].get("connect_timeout", 2))
+        pool.open()
+        # Waiting DB_POOL_TIMEOUT for a free connection is for a busy pool. Once failures
+        # are being counted (an outage is suspected), a connection that does not come
+        # within a connect timeout is not coming.
+        wait = limit if database_breaker().fail_counter else None
+        conn = pool.getconn(timeout=wait)
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                _round_trip(conn, max(deadline - time.monotonic(), 0.1))
+                return conn
+            except psycopg.Error:
+                pool.putconn(conn)  # broken: the pool discards it and opens another
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise
+                conn = pool.getconn(timeout=remaining)
+
+    def _bounded_execute(self, execute, sql, params, many, context):
+        deadline = getattr(settings, "DB_QUERY_DEADLINE", 0)
+        try:
+            with watchdog.bound(self.connection, deadline):
+                return execute(sql, params, many, context)
+        except OperationalError as exc:
+            # A cancelled statement (lock or statement timeout) is an answer: the server
+            # is up. A broken connection is not.
+            if _is_broken(self.connection):
+                _count_failure(exc)
+            raise

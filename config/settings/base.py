@@ -141,6 +141,10 @@ if DB_LOCK_TIMEOUT_MS:
             ],
         )
     )
+# Seconds a query may wait for the server's answer before its connection is given up
+# (client-side: bounds a paused or unreachable server, which statement_timeout cannot).
+# 0: no bound. manage.py sets 0 for its commands (except runserver).
+DB_QUERY_DEADLINE = env_float("DB_QUERY_DEADLINE", 15.0, minimum=0)
 # Under ASGI each request runs its sync code in a fresh thread context, so persistent
 # connections (CONN_MAX_AGE) are never reused: every request would open and authenticate
 # a new connection. A psycopg pool per process keeps them instead (Django 5.1+).
