@@ -12,11 +12,31 @@ from tests.support import (
     MapFeedListener,
     WebServer,
     authenticated_client,
+    broker_key,
     child_env,
 )
 
 # Keys kombu's Redis transport keeps for the default queue and unacknowledged messages.
 BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
+
+
+# Suites that build one stack of their own for all their tests (a package fixture) and
+# run for minutes: each stays on one xdist worker (--dist loadgroup), and they go first so
+# the rest of the suite fills the other workers around them.
+OWN_STACK_SUITES = ("tests/faults/", "tests/fuzz/")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    # Marked before xdist reads the groups; moved to the front after pytest-django's
+    # ordering (a stable sort keeps its order within each part).
+    for item in items:
+        for suite in OWN_STACK_SUITES:
+            if item.nodeid.startswith(suite):
+                item.add_marker(pytest.mark.xdist_group(suite.strip("/").replace("/", "-")))
+    result = yield
+    items.sort(key=lambda item: not item.nodeid.startswith(OWN_STACK_SUITES))
+    return result
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,10 +48,13 @@ def s3_bucket():
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters and cached responses live in Redis: start every test clean.
-    # Only our own prefix: a flush would also drop the broker's queues.
+    # Only our own prefix (this xdist worker's): a flush would also drop the broker's
+    # queues and the other workers' keys.
     from django.core.cache import cache
 
-    client = cache._cache.get_client(write=True)
+    from config.redis import redis_client
+
+    client = redis_client()
     keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
@@ -97,9 +120,10 @@ def broker() -> Iterator[redis.Redis]:
     """The test broker (this run's own Redis database), its queue emptied before and
     after: messages left by earlier tests must not reach a worker started here."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete(*BROKER_KEYS)
+    keys = [broker_key(name) for name in BROKER_KEYS]
+    client.delete(*keys)
     yield client
-    client.delete(*BROKER_KEYS)
+    client.delete(*keys)
     client.close()
 
 
