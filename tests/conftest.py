@@ -24,16 +24,20 @@ BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
 # run for minutes: each stays on one xdist worker (--dist loadgroup), and they go first so
 # the rest of the suite fills the other workers around them.
 OWN_STACK_SUITES = ("tests/faults/", "tests/fuzz/")
+# Tests that start real servers (a Celery worker, the web server) are `slow` too.
+SERVER_FIXTURES = {"celery_workers", "web_server"}
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    # Marked before xdist reads the groups; moved to the front after pytest-django's
-    # ordering (a stable sort keeps its order within each part).
+    # Marked before xdist reads the groups and `-m` deselects; moved to the front after
+    # pytest-django's ordering (a stable sort keeps its order within each part).
     for item in items:
         for suite in OWN_STACK_SUITES:
             if item.nodeid.startswith(suite):
                 item.add_marker(pytest.mark.xdist_group(suite.strip("/").replace("/", "-")))
+        if SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
     result = yield
     items.sort(key=lambda item: not item.nodeid.startswith(OWN_STACK_SUITES))
     return result
