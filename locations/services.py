@@ -7,14 +7,13 @@ from uuid import UUID
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from opentelemetry import trace
 
 from accounts.selectors import user_is_moderator
 from locations import feed
 from locations.models import Location, LocationStatus
-from locations.selectors import location_public_feature, unusable_image_ids
-from media_store.models import Image
+from locations.selectors import location_public_feature
+from media_store.services import ImagesNotAttachable, images_attach
 from notifications.services import notify
 
 tracer = trace.get_tracer(__name__)
@@ -39,19 +38,6 @@ def location_create(
     """
     with tracer.start_as_current_span("placemap.locations.create") as span, transaction.atomic():
         image_ids = list(image_ids)
-        if image_ids:
-            # FOR UPDATE: a concurrent submission naming the same photo waits here and
-            # then sees it attached, instead of both attaching it.
-            unusable = unusable_image_ids(image_ids=image_ids, uploader=submitter, lock=True)
-            if unusable:
-                raise ValidationError(
-                    {
-                        "image_ids": [
-                            "Unknown, not yours, or already attached: "
-                            + ", ".join(map(str, unusable))
-                        ]
-                    }
-                )
         location = Location.objects.create(
             submitter=submitter,
             name=name.strip(),
@@ -61,10 +47,12 @@ def location_create(
             point=Point(longitude, latitude, srid=4326),
             status=LocationStatus.PENDING,
         )
-        if image_ids:
-            Image.objects.filter(id__in=image_ids).update(
-                location=location, updated_at=timezone.now()
-            )
+        try:
+            # Locks the photos (a concurrent submission naming one waits, then finds it
+            # attached); a refusal rolls the place back with them.
+            images_attach(image_ids=image_ids, uploader=submitter, location_id=location.id)
+        except ImagesNotAttachable as exc:
+            raise ValidationError({"image_ids": [exc.detail]}) from None
         span.set_attribute("placemap.location.id", str(location.id))
         span.set_attribute("placemap.location.images", len(image_ids))
         if submitter is not None:

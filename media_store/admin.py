@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from media_store import selectors
 from media_store.models import Image
@@ -47,5 +48,48 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, image: Image):
-        url = selectors.presigned_url(selectors.smallest_thumbnail_key(image) or image.key)
+        url = selectors.presigned_url(selectors.smallest_thumbnail_key(image) or image.key.name)
         return format_html('<img src="{}" style="max-height:96px;max-width:128px" alt="">', url)
+
+
+def thumbnail_tag(image: Image, *, size: int = 96) -> SafeString:
+    """The photo's smallest thumbnail as an <img>, or its status while it has none."""
+    # Only the smallest thumbnail is signed: the public serializer would sign every size
+    # and the original (about 1 ms each), for a page that shows one small picture.
+    url = selectors.presigned_url(selectors.smallest_thumbnail_key(image))
+    if not url:
+        return format_html("<span>{}</span>", image.get_status_display())
+    return format_html(
+        '<img src="{}" alt="" style="max-width:{}px;max-height:{}px" loading="lazy">',
+        url,
+        size,
+        size,
+    )
+
+
+class ImageThumbnailInline(admin.TabularInline):
+    """A place's photos on its console page: shown, never edited (uploads only come
+    through the API, deletion through the photo's own page)."""
+
+    model = Image
+    fk_name = "location"
+    fields = ("thumbnail", "width", "height", "content_type", "status", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = "photos"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="thumbnail")
+    def thumbnail(self, image: Image) -> SafeString:
+        return thumbnail_tag(image, size=256)

@@ -17,11 +17,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from io import BytesIO
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
+from config.errors import ApplicationError, DependencyUnavailable
 from media_store import constants
 
 logger = logging.getLogger(__name__)
@@ -88,20 +90,24 @@ def _return_freed_pixels_to_the_system() -> None:
 _return_freed_pixels_to_the_system()
 
 
-class ImageRejected(Exception):
+class ImageRejected(ApplicationError):
     """The upload is not an image Placemap stores; `str(exc)` is safe to show."""
 
+    field = "file"
 
-class DecodeBusy(Exception):
+
+class DecodeBusy(DependencyUnavailable):
     """Every decode slot of this process stayed taken for IMAGE_DECODE_WAIT_SECONDS."""
 
+    default_detail = "Too many photos are being processed; retry later."
+
     def __init__(self, retry_after: int):
-        super().__init__("Too many photos are being processed; retry later.")
-        self.retry_after = retry_after
+        super().__init__(retry_after=retry_after)
 
 
 class UnsupportedImageType(ImageRejected):
-    pass
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    code = "unsupported_media_type"
 
 
 class InvalidImage(ImageRejected):

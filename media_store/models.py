@@ -3,12 +3,30 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
+
+from media_store.storage import image_storage
 
 
 class ImageStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
+
+
+class StoredKeyFile(FieldFile):
+    """The stored object of Image.key. Code written when the key was a string compares
+    and tests it as one; FieldFile already compares and hashes by name."""
+
+    def startswith(self, prefix: str) -> bool:
+        return self.name.startswith(prefix)
+
+    def endswith(self, suffix: str) -> bool:
+        return self.name.endswith(suffix)
+
+
+class StoredKeyField(models.FileField):
+    attr_class = StoredKeyFile
 
 
 class Image(models.Model):
@@ -31,7 +49,8 @@ class Image(models.Model):
         related_name="images",
     )
     # Storage key of the optimized original; never derived from the client's file name.
-    key = models.CharField(max_length=255, unique=True)
+    # A file field (no width/height fields: those would reopen and decode the object).
+    key = StoredKeyField(storage=image_storage, max_length=255, unique=True)
     # {"256": "images/<id>/thumb-256.webp", ...}: one key per configured size.
     thumbnail_keys = models.JSONField(default=dict, blank=True)
     width = models.PositiveIntegerField()
@@ -71,4 +90,4 @@ class Image(models.Model):
 
     @property
     def storage_keys(self) -> list[str]:
-        return [self.key, *self.thumbnail_keys.values()]
+        return [self.key.name, *self.thumbnail_keys.values()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,10 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 from opentelemetry import trace
 
+from config.errors import ApplicationError
 from jobs.services import enqueue, outbox_enqueued_args
-from locations.models import Location
 from media_store import constants, imaging, storage
 from media_store.models import Image, ImageStatus
+from media_store.selectors import image_ids_unattachable
+from media_store.targets import check_attach_target
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -30,32 +33,47 @@ tracer = trace.get_tracer(__name__)
 SWEEP_CURSOR_CACHE_KEY = "media_store:orphan_sweep_cursor"
 
 
-class LocationNotAttachable(Exception):
-    """location_id names no place of the uploader (unknown, or someone else's)."""
+class ImagesNotAttachable(ApplicationError):
+    """Some photos named for a new place are unknown, someone else's, failed or already
+    attached (by a concurrent submission too)."""
+
+    field = "image_ids"
+
+    def __init__(self, image_ids: Sequence[uuid.UUID]):
+        self.image_ids = list(image_ids)
+        super().__init__(
+            "Unknown, not yours, or already attached: " + ", ".join(map(str, self.image_ids))
+        )
 
 
-def _owned_location_id(*, uploader, location_id: uuid.UUID, lock: bool) -> uuid.UUID:
-    places = Location.objects.filter(id=location_id, submitter=uploader)
-    if lock:
-        # Holds the place until the image row commits, so a concurrent delete of the
-        # place cannot slip between this check and the insert.
-        places = places.select_for_update()
-    if not places.values_list("id", flat=True).first():
-        raise LocationNotAttachable("No place of yours has this id.")
-    return location_id
+def images_attach(*, image_ids: Sequence[uuid.UUID], uploader, location_id: uuid.UUID) -> None:
+    """Attach the uploader's unattached, non-failed photos to the place `location_id`,
+    inside the caller's transaction; raises ImagesNotAttachable naming the others (and
+    attaches none). The rows are locked FOR UPDATE in id order, so a concurrent
+    submission naming the same photo waits, then sees it attached."""
+    image_ids = list(image_ids)
+    if not image_ids:
+        return
+    with transaction.atomic():
+        unattachable = image_ids_unattachable(image_ids=image_ids, uploader=uploader, lock=True)
+        if unattachable:
+            raise ImagesNotAttachable(unattachable)
+        Image.objects.filter(id__in=image_ids).update(
+            location_id=location_id, updated_at=timezone.now()
+        )
 
 
 def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None) -> Image:
     """Optimize `data`, store it, record it, and queue its thumbnails.
 
-    Raises imaging.ImageRejected (not an image we take), LocationNotAttachable,
+    Raises imaging.ImageRejected (not an image we take), targets.ImageTargetInvalid,
     imaging.DecodeBusy (no decode slot free in time) or storage.StorageUnavailable; in
     every case nothing is left stored or recorded."""
     with tracer.start_as_current_span("placemap.photos.upload") as span:
         span.set_attribute("photos.upload_bytes", len(data))
         if location_id is not None:
             # Cheap early refusal before spending CPU and storage on the upload.
-            _owned_location_id(uploader=uploader, location_id=location_id, lock=False)
+            check_attach_target(uploader=uploader, target_id=location_id, lock=False)
         storage.raise_if_unavailable()
 
         with imaging.decode_slot():
@@ -66,7 +84,11 @@ def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None)
         image_id = uuid.uuid4()
         key = constants.original_key(image_id, optimized.format)
         try:
-            storage.put_object(key=key, body=optimized.data, content_type=optimized.content_type)
+            # Through the storage API, before the transaction (never FieldFile.save(),
+            # which would save the row first): the object exists before its row.
+            key = storage.image_storage().save(
+                key, storage.ImageContent(optimized.data, content_type=optimized.content_type)
+            )
         except storage.StorageUnavailable:
             # A timed-out PUT may still land: queue the (idempotent) deletion of whatever
             # is under this image's prefix rather than leave it to the daily sweep.
@@ -75,7 +97,7 @@ def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None)
         try:
             with transaction.atomic():
                 if location_id is not None:
-                    _owned_location_id(uploader=uploader, location_id=location_id, lock=True)
+                    check_attach_target(uploader=uploader, target_id=location_id, lock=True)
                 image = Image.objects.create(
                     id=image_id,
                     uploader=uploader,
@@ -167,7 +189,7 @@ def image_thumbnails_make(*, image_id: uuid.UUID | str) -> ThumbnailResult:
         if image is None:
             return ThumbnailResult(image=None, changed=False)  # deleted meanwhile
 
-        original = storage.get_object_bytes(key=image.key)
+        original = storage.get_object_bytes(key=image.key.name)
         keys: dict[str, str] = {}
         for size in settings.IMAGE_THUMBNAIL_SIZES:
             thumb = imaging.thumbnail(original, size=size)

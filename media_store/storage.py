@@ -21,11 +21,17 @@ not a bug in the request: it is counted by the breaker and answered 503 like an 
 
 Presigning is local computation (no network): it does not go through the breaker, so
 photo URLs keep being served while storage is down.
+
+PlacemapS3Storage is the same client behind Django's storage API (django-storages'
+S3Storage): the Image model's FileField, the admin and the GDPR export use it through
+image_storage(). Its operations are the functions below, so they keep the breaker, the
+retries and the deadline, and read the settings on every call.
 """
 
 from __future__ import annotations
 
 import logging
+import mimetypes
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +47,13 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.handlers import add_expect_header
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import InvalidStorageError, storages
 from opentelemetry import trace
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -51,6 +63,7 @@ from tenacity import (
 )
 
 from config.breakers import ConcurrentCircuitBreaker
+from config.errors import DependencyUnavailable, NotFoundError
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -72,17 +85,28 @@ class StorageError(Exception):
     """Base of the errors this module raises."""
 
 
-class StorageUnavailable(StorageError):
+class StorageUnavailable(StorageError, DependencyUnavailable):
     """Storage is down (breaker open, or transient failures outlasted the retries).
-    `retry_after` is how many seconds until a new attempt makes sense."""
+    `retry_after` is how many seconds until a new attempt makes sense. Clients read the
+    problem detail; `str(exc)` says what failed, for logs and /ready."""
 
-    def __init__(self, message: str, *, retry_after: int = DEFAULT_RETRY_AFTER):
-        super().__init__(message)
-        self.retry_after = retry_after
+    default_detail = "Photo storage is unavailable; retry later."
+
+    def __init__(self, message: str = "", *, retry_after: int = DEFAULT_RETRY_AFTER):
+        super().__init__(retry_after=retry_after)
+        self.message = message or self.detail
+
+    def __str__(self) -> str:
+        return self.message
 
 
-class StorageObjectNotFound(StorageError):
-    pass
+class StorageObjectNotFound(StorageError, NotFoundError, FileNotFoundError):
+    """No object under this key. Also a FileNotFoundError, as Django's storage API
+    callers (FieldFile.open) expect."""
+
+    def __init__(self, operation: str = ""):
+        super().__init__()
+        self.operation = operation
 
 
 # --- Classifying errors ---------------------------------------------------------------
@@ -350,7 +374,13 @@ def execute(operation: str, fn: Callable[[Any], T]) -> T:
 # --- Operations --------------------------------------------------------------------------
 
 
+def _name(key) -> str:
+    # A FileField value (FieldFile) or a plain key.
+    return getattr(key, "name", key)
+
+
 def put_object(*, key: str, body: bytes, content_type: str) -> None:
+    key = _name(key)
     execute(
         "put_object",
         lambda client: client.put_object(
@@ -365,6 +395,8 @@ def put_object(*, key: str, body: bytes, content_type: str) -> None:
 
 
 def get_object_bytes(*, key: str) -> bytes:
+    key = _name(key)
+
     def fetch(client) -> bytes:
         # Read the body inside the retried function: a reset mid-body is transient too.
         return client.get_object(Bucket=bucket_name(), Key=key)["Body"].read()
@@ -374,7 +406,7 @@ def get_object_bytes(*, key: str) -> bytes:
 
 def delete_objects(keys: list[str]) -> None:
     """Delete these keys (missing ones are fine: S3 deletes are idempotent)."""
-    keys = sorted({k for k in keys if k})
+    keys = sorted({_name(k) for k in keys if k})
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
         execute(
@@ -409,7 +441,7 @@ def presigned_get_url(*, key: str, expires_in: int | None = None) -> str:
     """A SigV4 GET URL, computed locally (works while storage is down)."""
     return public_client().generate_presigned_url(
         "get_object",
-        Params={"Bucket": bucket_name(), "Key": key},
+        Params={"Bucket": bucket_name(), "Key": _name(key)},
         ExpiresIn=expires_in or settings.AWS_QUERYSTRING_EXPIRE,
     )
 
@@ -422,15 +454,147 @@ def ensure_bucket() -> None:
         client.create_bucket(Bucket=bucket_name())
 
 
+def breaker_state_for_probe() -> dict:
+    """The breaker's state as breaker_state() reports it, read in one Redis round trip
+    bounded by STORAGE_BREAKER_REDIS_TIMEOUT, without building the breaker (which costs
+    several round trips). If Redis does not answer, the state is "unknown": a Redis
+    outage is the redis check's to report, not a storage failure."""
+    redis_url = settings.REDIS_URL
+    if time.monotonic() < _redis_down_until.get(redis_url, 0.0):
+        cb = _local_breaker(
+            settings.STORAGE_BREAKER_FAIL_MAX, settings.STORAGE_BREAKER_RESET_TIMEOUT
+        )
+        return _state_of(cb.current_state, cb.fail_counter, cb._state_storage.opened_at)
+    namespace = settings.STORAGE_BREAKER_NAMESPACE
+    keys = [f"{namespace}:pybreaker:{name}" for name in ("state", "fail_counter", "opened_at")]
+    timeout = settings.STORAGE_BREAKER_REDIS_TIMEOUT
+    # One attempt: redis-py's default retries would multiply the timeout fourfold.
+    client = redis.Redis.from_url(
+        redis_url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    try:
+        state, failures, opened_at = client.mget(keys)
+    except redis.RedisError:
+        return {"state": "unknown", "failures": None}
+    finally:
+        client.close()
+    opened = datetime(*time.gmtime(int(opened_at))[:6], tzinfo=UTC) if opened_at else None
+    return _state_of(
+        state.decode() if state else pybreaker.STATE_CLOSED, int(failures or 0), opened
+    )
+
+
+def _state_of(state: str, failures: int, opened_at: datetime | None) -> dict:
+    info: dict[str, Any] = {"state": state, "failures": failures}
+    if state == pybreaker.STATE_OPEN:
+        reset_timeout = settings.STORAGE_BREAKER_RESET_TIMEOUT
+        if opened_at is None:
+            info["retry_after"] = reset_timeout
+        else:
+            remaining = opened_at + timedelta(seconds=reset_timeout) - datetime.now(UTC)
+            info["retry_after"] = max(1, int(remaining.total_seconds()) + 1)
+    return info
+
+
 def storage_health() -> dict:
     """For /ready: a direct HEAD of the bucket (not through the breaker, so a probe
-    neither trips it nor is blocked by it) plus the breaker's shared state."""
-    state = breaker_state()
+    neither trips it nor is blocked by it) plus the breaker's shared state, read so that
+    a slow or dead Redis cannot make storage look down (breaker_state_for_probe)."""
     try:
         s3_client().head_bucket(Bucket=bucket_name())
     except (BotoCoreError, ClientError) as exc:
+        state = breaker_state_for_probe()
         raise StorageUnavailable(
             f"{type(exc).__name__}: {exc} (breaker {state['state']}, "
             f"{state['failures']} failures in a row)"
         ) from exc
-    return {"bucket": bucket_name(), "breaker": state}
+    return {"bucket": bucket_name(), "breaker": breaker_state_for_probe()}
+
+
+# --- Django's storage API ----------------------------------------------------------------
+
+
+class PlacemapS3Storage(S3Storage):
+    """django-storages' S3Storage whose operations go through the guarded functions
+    above: the breaker, the retries and the deadline, on the one shared client (thread
+    safe, unlike the per-thread boto3 resources S3Storage would build) with the live
+    settings. Only these operations are supported; the others (listdir, modified
+    times) would bypass the breaker.
+
+    - save() is a single put_object: no s3transfer threads, multipart or retries of its
+      own to multiply tenacity's attempts, and no HEAD first (keys are new UUIDs, and
+      AWS_S3_FILE_OVERWRITE is left at True).
+    - open() returns the bytes read under the breaker (a lazy S3File would read outside
+      it).
+    - url() presigns locally for STORAGE_PUBLIC_ENDPOINT_URL: works while storage is
+      down; never set a custom domain (it would give unsigned URLs)."""
+
+    def _save(self, name, content) -> str:
+        name = clean_name(name)
+        content.seek(0)
+        content_type = getattr(content, "content_type", None) or self._guess_type(name)
+        put_object(key=name, body=content.read(), content_type=content_type)
+        return name
+
+    def _open(self, name, mode="rb"):
+        if "w" in mode or "a" in mode or "+" in mode:
+            raise ValueError("Photos are written with save(); open() only reads.")
+        return ContentFile(get_object_bytes(key=clean_name(name)), name=name)
+
+    def delete(self, name) -> None:
+        delete_objects([clean_name(name)])
+
+    def delete_many(self, names) -> None:
+        delete_objects([clean_name(name) for name in names])
+
+    def exists(self, name) -> bool:
+        try:
+            self.size(name)
+        except StorageObjectNotFound:
+            return False
+        return True
+
+    def size(self, name) -> int:
+        key = clean_name(name)
+        head = execute(
+            "head_object", lambda client: client.head_object(Bucket=bucket_name(), Key=key)
+        )
+        return head["ContentLength"]
+
+    def url(self, name, parameters=None, expire=None, http_method=None) -> str:
+        return public_client().generate_presigned_url(
+            "get_object",
+            Params={**(parameters or {}), "Bucket": bucket_name(), "Key": clean_name(name)},
+            ExpiresIn=expire or settings.AWS_QUERYSTRING_EXPIRE,
+            HttpMethod=http_method,
+        )
+
+    @staticmethod
+    def _guess_type(name: str) -> str:
+        return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+class ImageContent(ContentFile):
+    """Bytes to save with their content type (ContentFile has none)."""
+
+    def __init__(self, data: bytes, *, content_type: str, name: str | None = None):
+        super().__init__(data, name=name)
+        self.content_type = content_type
+
+
+@lru_cache(maxsize=1)
+def _fallback_image_storage() -> PlacemapS3Storage:
+    return PlacemapS3Storage()
+
+
+def image_storage() -> PlacemapS3Storage:
+    """The photos' storage: STORAGES["images"], or a PlacemapS3Storage with the AWS_*
+    settings where that alias is not configured. Its operations read the settings on
+    each call, so one instance per process is right even when tests change them."""
+    try:
+        return storages["images"]
+    except InvalidStorageError:
+        return _fallback_image_storage()

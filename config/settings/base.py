@@ -311,12 +311,8 @@ AWS_S3_ADDRESSING_STYLE = "path"
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE = env_int("STORAGE_URL_EXPIRY_SECONDS", 3600, minimum=60)
-# What django-storages' S3Storage (the "images" storage) sends with every photo object:
-# stored objects never change (their keys are new UUIDs), so clients may cache them.
-AWS_S3_OBJECT_PARAMETERS = {"CacheControl": "private, max-age=31536000, immutable"}
-# One PUT per object from the request's own thread: no s3transfer threads or multipart.
-AWS_S3_USE_THREADS = False
-# Keys are new UUIDs: no existence check (a HEAD) before each save.
+# Keys are new UUIDs: django-storages makes no existence check (a HEAD) before a save.
+# (PlacemapS3Storage.save is one guarded put_object: media_store/storage.py.)
 AWS_S3_FILE_OVERWRITE = True
 STORAGE_CONNECT_TIMEOUT = env_float("STORAGE_CONNECT_TIMEOUT", 2.0, minimum=0.1)
 STORAGE_READ_TIMEOUT = env_float("STORAGE_READ_TIMEOUT", 10.0, minimum=0.1)

@@ -12,7 +12,8 @@ from config.params import QueryParamsSerializer
 from config.text import CleanCharField
 from locations import constants
 from locations.geo import quantize_degrees
-from locations.selectors import location_feature, unusable_image_ids
+from locations.selectors import location_feature
+from media_store.selectors import image_ids_unattachable
 
 CATEGORY_CHOICES = list(constants.CATEGORIES)
 
@@ -86,7 +87,7 @@ class LocationCreateInputSerializer(_LocationFieldsMixin):
         if user is None or not user.is_authenticated:
             raise serializers.ValidationError("Images can only be attached by their uploader.")
         # An early, friendly check; locations.services re-checks under a row lock.
-        unusable = unusable_image_ids(image_ids=value, uploader=user)
+        unusable = image_ids_unattachable(image_ids=value, uploader=user)
         if unusable:
             raise serializers.ValidationError(
                 "Unknown, not yours, or already attached: " + ", ".join(map(str, unusable))

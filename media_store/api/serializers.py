@@ -1,4 +1,12 @@
+"""Input and output shapes of the photos API, and the one rendering of a photo that every
+API showing photos uses (place detail, own places, moderation lists, uploads)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from media_store.models import ImageStatus
+from media_store.selectors import presigned_url, smallest_thumbnail_key
 
 
 class ImageUploadInputSerializer(serializers.Serializer):
@@ -11,19 +19,73 @@ class ImageUploadInputSerializer(serializers.Serializer):
         ref_name = "ImageUploadInput"
 
 
-class ImageOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=["processing", "ready", "failed"])
-    url = serializers.URLField()
-    thumbnail_url = serializers.URLField(allow_null=True)
-    thumbnails = serializers.DictField(child=serializers.URLField())
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-    content_type = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    sha256 = serializers.CharField()
-    location_id = serializers.UUIDField(allow_null=True)
-    created_at = serializers.DateTimeField()
+@extend_schema_field(OpenApiTypes.URI)
+class StoredObjectUrlField(serializers.Field):
+    """A presigned GET URL (signed locally for STORAGE_PUBLIC_ENDPOINT_URL) of the
+    object whose key is the attribute; None without a key."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return presigned_url(value)
+
+    def get_attribute(self, instance):
+        # A FileField with no file is falsy but not None: DRF would pass it on.
+        value = super().get_attribute(instance)
+        return value or None
+
+
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
+)
+class ThumbnailUrlsField(serializers.Field):
+    """{"256": url, "1024": url}, smallest size first."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return {
+            size: presigned_url(key)
+            for size, key in sorted(value.items(), key=lambda kv: int(kv[0]))
+        }
+
+
+class ImagePublicSerializer(serializers.Serializer):
+    """A photo as anyone who may see its place sees it. `thumbnail_url` is the smallest
+    thumbnail (None until the worker made them); `thumbnails` has every size."""
+
+    id = serializers.UUIDField(read_only=True)
+    url = StoredObjectUrlField(source="key", allow_null=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    thumbnails = ThumbnailUrlsField(source="thumbnail_keys")
+    width = serializers.IntegerField(read_only=True)
+    height = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        ref_name = "ImagePublic"
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, image) -> str | None:
+        return presigned_url(smallest_thumbnail_key(image))
+
+
+class ImageDetailSerializer(ImagePublicSerializer):
+    """What the uploader (or a moderator) sees: POST /images/upload, GET /images/{id}."""
+
+    status = serializers.ChoiceField(choices=ImageStatus.values, read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size_bytes = serializers.IntegerField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+    location_id = serializers.UUIDField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
     class Meta:
         ref_name = "ImageDetail"
+
+
+# The name used before the single definition; kept for imports that still use it.
+ImageOutputSerializer = ImageDetailSerializer

@@ -1,18 +1,15 @@
 """POST /images/upload, GET and DELETE /images/{id}."""
 
-from contextlib import contextmanager
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.exceptions import ServiceUnavailable
-from config.throttling import FailOpenScopedRateThrottle
-from media_store import imaging, selectors, services, storage
-from media_store.api.serializers import ImageOutputSerializer, ImageUploadInputSerializer
+from media_store import selectors, services, storage
+from media_store.api.serializers import ImageDetailSerializer, ImageUploadInputSerializer
+from media_store.api.throttles import UploadRateThrottle
 from media_store.api.upload_handlers import (
     FILE_FIELD,
     BoundedImageUploadHandler,
@@ -20,36 +17,10 @@ from media_store.api.upload_handlers import (
 )
 
 
-class UnsupportedImageFile(exceptions.ValidationError):
-    """415 with the usual `errors: {"file": [...]}` body."""
-
-    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-
-
-@contextmanager
-def photo_errors_as_problems():
-    """Domain errors of the photo services, as the API's problem responses."""
-    try:
-        yield
-    except imaging.UnsupportedImageType as exc:
-        raise UnsupportedImageFile({FILE_FIELD: [str(exc)]}) from exc
-    except imaging.InvalidImage as exc:
-        raise exceptions.ValidationError({FILE_FIELD: [str(exc)]}) from exc
-    except services.LocationNotAttachable as exc:
-        raise exceptions.ValidationError({"location_id": [str(exc)]}) from exc
-    except storage.StorageUnavailable as exc:
-        raise ServiceUnavailable(
-            "Photo storage is unavailable; retry later.", retry_after=exc.retry_after
-        ) from exc
-    except imaging.DecodeBusy as exc:
-        raise ServiceUnavailable(str(exc), retry_after=exc.retry_after) from exc
-
-
 class ImageUploadView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser]
-    throttle_classes = [FailOpenScopedRateThrottle]
-    throttle_scope = "uploads"
+    throttle_classes = [UploadRateThrottle]
 
     def initialize_request(self, request, *args, **kwargs):
         # Installed before anything can parse the body (SessionAuthentication's CSRF
@@ -62,13 +33,12 @@ class ImageUploadView(APIView):
         # Both before the body is read: a too-large body is refused unread, and while
         # storage is down the client is told at once instead of uploading in vain.
         refuse_oversized_body(request.META)
-        with photo_errors_as_problems():
-            storage.raise_if_unavailable()
+        storage.raise_if_unavailable()
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadInputSerializer},
         responses={
-            201: ImageOutputSerializer,
+            201: ImageDetailSerializer,
             400: OpenApiResponse(
                 description="Corrupt, truncated, too many pixels, empty, "
                 "no file, or location_id not one of your places."
@@ -86,23 +56,24 @@ class ImageUploadView(APIView):
         params = ImageUploadInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         upload = params.validated_data[FILE_FIELD]
-        with photo_errors_as_problems():
-            image = services.image_upload(
-                uploader=request.user,
-                data=upload.read(),
-                location_id=params.validated_data.get("location_id"),
-            )
-        body = ImageOutputSerializer(selectors.image_detail_dict(image)).data
+        # Its errors (imaging, targets, storage) are ApplicationErrors: the problem
+        # handler answers them.
+        image = services.image_upload(
+            uploader=request.user,
+            data=upload.read(),
+            location_id=params.validated_data.get("location_id"),
+        )
+        body = ImageDetailSerializer(image).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ImageDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: ImageOutputSerializer}, summary="One of your photos")
+    @extend_schema(responses={200: ImageDetailSerializer}, summary="One of your photos")
     def get(self, request, id):
         image = selectors.image_get_for_user(image_id=id, user=request.user)
-        return Response(ImageOutputSerializer(selectors.image_detail_dict(image)).data)
+        return Response(ImageDetailSerializer(image).data)
 
     @extend_schema(responses={204: None}, summary="Delete a photo and its stored files")
     def delete(self, request, id):
