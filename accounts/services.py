@@ -1,6 +1,6 @@
 import json
-import mimetypes
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -18,23 +18,30 @@ from django.utils import timezone
 from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
+from accounts.gdpr import sections
 from accounts.models import User
 from accounts.selectors import user_personal_data
 from accounts.usernames import username_skeleton
-from locations import feed
-from locations.models import Location, LocationStatus
-from media_store import storage
-from media_store.models import Image
+from config.errors import ApplicationError, DependencyUnavailable
 
 tracer = trace.get_tracer(__name__)
 
 
-class UsernameTaken(ValueError):
-    pass
+class UsernameTaken(ApplicationError):
+    field = "username"
+    default_detail = "This username is already taken."
 
 
-class InvalidCredentials(ValueError):
-    pass
+class InvalidCredentials(ApplicationError):
+    # The view turns it into DRF's AuthenticationFailed: only that one carries the
+    # WWW-Authenticate header a 401 needs (DRF answers 403 without it).
+    status = 401
+    code = "authentication_failed"
+    default_detail = "Unknown username or wrong password."
+
+
+class ExportUnavailable(DependencyUnavailable):
+    default_detail = "Photo storage is unavailable; retry the export later."
 
 
 @transaction.atomic
@@ -43,7 +50,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
     taken: accounts.usernames), or ValidationError for a weak password."""
     skeleton = username_skeleton(username)
     if User.objects.filter(Q(username__iexact=username) | Q(username_skeleton=skeleton)).exists():
-        raise UsernameTaken(username)
+        raise UsernameTaken()
     user = User(username=username, email=email)
     validate_password(password, user=user)
     user.set_password(password)
@@ -52,14 +59,14 @@ def user_register(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise UsernameTaken(username) from None
+        raise UsernameTaken() from None
     return user
 
 
 def token_obtain(*, username: str, password: str) -> Token:
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active:
-        raise InvalidCredentials(username)
+        raise InvalidCredentials()
     token, _ = Token.objects.get_or_create(user=user)
     return token
 
@@ -115,44 +122,38 @@ class ExportSummary:
 
 @dataclass(frozen=True)
 class ErasureSummary:
-    places_deleted: int
-    places_anonymized: int
-    images_deleted: int
+    # The counts the sections' erase functions return (accounts.gdpr), summed.
+    places_deleted: int = 0
+    places_anonymized: int = 0
+    images_deleted: int = 0
 
 
 def export_filename(*, user: User) -> str:
     return f"placemap-export-{user.username}-{timezone.now():%Y%m%d}.zip"
 
 
-def _photo_name(image_id: str, content_type: str) -> str:
-    extension = {"image/jpeg": ".jpg"}.get(content_type) or mimetypes.guess_extension(content_type)
-    return f"photos/{image_id}{extension or '.bin'}"
-
-
 def user_export(*, user: User, out: BinaryIO) -> ExportSummary:
-    """Write the user's GDPR export to `out`: a ZIP of data.json and their photos, read
-    through media_store.storage. Raises storage.StorageUnavailable if storage is down
+    """Write the user's GDPR export to `out`: a ZIP of data.json and the files the
+    sections attach (the photos). Raises ExportUnavailable if a section's store is down
     (then `out` holds a partial archive: the caller discards it)."""
     with tracer.start_as_current_span("placemap.accounts.export") as span:
         span.set_attribute("placemap.user.id", user.pk)
         data = user_personal_data(user=user)
-        keys = {
-            str(image_id): key
-            for image_id, key in Image.objects.filter(uploader=user).values_list("id", "key")
-        }
         included = 0
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("README.txt", EXPORT_README)
-            for image in data["images"]:
-                image["file"] = None
-                try:
-                    body = storage.get_object_bytes(key=keys[image["id"]])
-                except storage.StorageObjectNotFound:
-                    continue
-                image["file"] = _photo_name(image["id"], image["content_type"])
-                # Photos are already compressed: storing them again saves CPU, not bytes.
-                archive.writestr(image["file"], body, compress_type=zipfile.ZIP_STORED)
-                included += 1
+
+            def add(name: str, body: bytes) -> None:
+                # Attached files are media, already compressed: storing them again
+                # saves CPU, not bytes.
+                archive.writestr(name, body, compress_type=zipfile.ZIP_STORED)
+
+            try:
+                for section in sections():
+                    if section.attach_files is not None:
+                        included += section.attach_files(user=user, rows=data[section.key], add=add)
+            except DependencyUnavailable as exc:
+                raise ExportUnavailable(retry_after=exc.retry_after) from exc
             document = {
                 "format": EXPORT_FORMAT,
                 "version": EXPORT_FORMAT_VERSION,
@@ -166,8 +167,8 @@ def user_export(*, user: User, out: BinaryIO) -> ExportSummary:
         span.set_attribute("placemap.export.photos", included)
         return ExportSummary(
             filename=export_filename(user=user),
-            locations=len(data["locations"]),
-            images=len(data["images"]),
+            locations=len(data.get("locations", [])),
+            images=len(data.get("images", [])),
             photos_included=included,
         )
 
@@ -176,33 +177,19 @@ def user_export(*, user: User, out: BinaryIO) -> ExportSummary:
 def user_erase(*, user: User, delete_places: bool) -> ErasureSummary:
     """Erase an account and the personal data tied to it. With `delete_places` the
     user's places (and their photos) go too; otherwise they stay, without a submitter.
-    Storage objects of deleted photos are removed after commit (media_store.signals).
-    The caller checks that the user asked for it (password, or an operator)."""
+    Each app erases its own data (accounts.gdpr sections), in their order, then the
+    account goes. Storage objects of deleted photos are removed after commit
+    (media_store.signals). The caller checks that the user asked for it (password, or
+    an operator)."""
     with tracer.start_as_current_span("placemap.accounts.erase") as span:
         span.set_attribute("placemap.user.id", user.pk)
         span.set_attribute("placemap.erase.delete_places", delete_places)
         # Lock the account: a place submitted while we erase must not escape the erasure.
         user = User.objects.select_for_update().get(pk=user.pk)
-        places = Location.objects.filter(submitter=user)
-        places_deleted = places_anonymized = images_deleted = 0
-        if delete_places:
-            for place_id, point in places.filter(status=LocationStatus.APPROVED).values_list(
-                "id", "point"
-            ):
-                feed.publish_on_commit(
-                    event=feed.EVENT_REMOVED, location_id=place_id, lon=point.x, lat=point.y
-                )
-            # ORM delete (not raw SQL): each Image row's post_delete schedules its objects'
-            # removal from storage.
-            _, counts = places.delete()
-            places_deleted = counts.get(Location._meta.label, 0)
-            images_deleted = counts.get(Image._meta.label, 0)
-        else:
-            # update() leaves updated_at alone: the place's content did not change.
-            places_anonymized = places.update(submitter=None)
-        # Photos never attached to a place were never public: they are only the user's.
-        _, counts = Image.objects.filter(uploader=user, location__isnull=True).delete()
-        images_deleted += counts.get(Image._meta.label, 0)
+        counts: Counter[str] = Counter()
+        for section in sections():
+            if section.erase is not None:
+                counts.update(section.erase(user=user, delete_places=delete_places))
         # The admin's change history names the account in object_repr.
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
@@ -211,16 +198,13 @@ def user_erase(*, user: User, delete_places: bool) -> ErasureSummary:
         # CASCADE: notifications, the user's own admin log entries, group memberships;
         # SET_NULL: moderation decisions they took, photos on kept places.
         user.delete()
-        return ErasureSummary(
-            places_deleted=places_deleted,
-            places_anonymized=places_anonymized,
-            images_deleted=images_deleted,
-        )
+        return ErasureSummary(**counts)
 
 
 __all__ = [
     "ErasureSummary",
     "ExportSummary",
+    "ExportUnavailable",
     "InvalidCredentials",
     "UsernameTaken",
     "ValidationError",

@@ -5,7 +5,7 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,8 +20,6 @@ from accounts.api.serializers import (
     UserOutputSerializer,
 )
 from accounts.api.throttles import AuthRateThrottle, GdprRateThrottle
-from config.exceptions import ServiceUnavailable
-from media_store.storage import StorageUnavailable
 
 # Exports up to this size are built in memory; bigger ones spill to a temporary file.
 EXPORT_SPOOL_BYTES = 16 * 1024 * 1024
@@ -36,10 +34,7 @@ class RegisterView(APIView):
     def post(self, request):
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            user = services.user_register(**data.validated_data)
-        except services.UsernameTaken:
-            raise ValidationError({"username": ["This username is already taken."]}) from None
+        user = services.user_register(**data.validated_data)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -57,8 +52,10 @@ class TokenView(APIView):
         data.is_valid(raise_exception=True)
         try:
             token = services.token_obtain(**data.validated_data)
-        except services.InvalidCredentials:
-            raise AuthenticationFailed("Unknown username or wrong password.") from None
+        except services.InvalidCredentials as exc:
+            # Not left to the handler: only DRF's AuthenticationFailed gets the
+            # WWW-Authenticate header (and stays a 401).
+            raise AuthenticationFailed(exc.detail) from None
         return Response(TokenOutputSerializer(token).data)
 
     @extend_schema(request=None, responses={204: None})
@@ -110,13 +107,8 @@ class MeExportView(APIView):
     def get(self, request):
         spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
         try:
+            # ExportUnavailable (storage down) is answered 503 by the problem handler.
             summary = services.user_export(user=request.user, out=spool)
-        except StorageUnavailable as exc:
-            spool.close()
-            raise ServiceUnavailable(
-                "Photo storage is unavailable; retry the export later.",
-                retry_after=exc.retry_after,
-            ) from exc
         except BaseException:
             spool.close()
             raise

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.models import User
-from media_store.storage import StorageUnavailable
+from config.errors import DependencyUnavailable
 
 
 class Command(BaseCommand):
@@ -34,9 +34,11 @@ class Command(BaseCommand):
             with partial.open("wb") as out:
                 summary = services.user_export(user=user, out=out)
             os.replace(partial, target)
-        except StorageUnavailable as exc:
+        except DependencyUnavailable as exc:
             partial.unlink(missing_ok=True)
-            raise CommandError(f"Storage is unavailable ({exc}); try again later.") from exc
+            # Names the store's own error (ExportUnavailable wraps it), as operators read it.
+            cause = exc.__cause__ or exc
+            raise CommandError(f"Storage is unavailable ({cause}); try again later.") from exc
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
