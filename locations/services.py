@@ -7,6 +7,7 @@ from uuid import UUID
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from opentelemetry import trace
 
 from accounts.selectors import user_is_moderator
