@@ -1,8 +1,356 @@
-from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
+"""The moderation console: the Django admin of places, for staff moderators.
 
+A staff moderator (is_staff + the `moderators` group, whose permissions come from
+moderation/migrations/0002) sees the pending queue first, a map of each place, its
+photos and its moderation history, and decides with the bulk actions or the decision
+box of a place's page. Every decision goes through moderation.services, exactly like
+PATCH /api/v1/admin/locations/{id}/status: one log row, the submitter's notification
+and the live-feed event. Place fields are read-only here: editing a place is its
+owner's business (locations.services), not a side door of the console.
+
+The console registers locations' Location model: the admin is the one part of
+moderation that works on another app's model directly (Django's admin needs the model
+class). Its templates stay under templates/admin/locations/location/ (the admin looks
+them up by the model's app label) and its URL names stay admin:locations_location_*.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.gis.admin import GISModelAdmin
+from django.contrib.gis.forms import OSMWidget
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from locations.admin_import import ImportPages
+from locations.constants import LocationStatus
+from locations.models import Location
+from locations.services import location_delete
+from media_store.admin import ImageThumbnailInline, thumbnail_tag
+from media_store.selectors import images_ready_prefetch
+from moderation import services
+from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 from moderation.models import ModerationLog
+
+admin.site.site_header = "Placemap moderation console"
+admin.site.site_title = "Placemap"
+admin.site.index_title = "Moderation"
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Shown, never edited: no add, change or delete from the place's page."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# How many thumbnails a row of the queue shows.
+QUEUE_THUMBNAILS = 3
+DECISION_CHOICES = [
+    ("", "— no decision —"),
+    (services.APPROVED, "Approve"),
+    (services.REJECTED, "Reject (or take down an approved place)"),
+]
+
+
+class ReadOnlyOSMWidget(OSMWidget):
+    """The OpenStreetMap widget that only shows the point when the field is disabled."""
+
+    template_name = "admin/locations/location/point_map_widget.html"
+
+    def _render(self, template_name, context, renderer=None):
+        # Widgets render with the form renderer, which does not search the project's
+        # templates/ directory; this one template lives there, beside the admin's.
+        return mark_safe(render_to_string(template_name, context))  # noqa: S308 (a template)
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Status filter whose default is the pending queue; "All" shows every status."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*LocationStatus.choices, (self.ALL, "All")]
+
+    def _current(self) -> str:
+        value = self.value() or LocationStatus.PENDING
+        if value != self.ALL and value not in LocationStatus.values:
+            raise IncorrectLookupParameters(f"Unknown status {value!r}.")
+        return value
+
+    def choices(self, changelist):
+        current = self._current()
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        current = self._current()
+        return queryset if current == self.ALL else queryset.filter(status=current)
+
+
+class ModerationLogInline(ReadOnlyInline):
+    model = ModerationLog
+    fk_name = "location"
+    fields = ("created_at", "moderator", "from_status", "to_status", "reason_code", "reason")
+    readonly_fields = fields
+    verbose_name_plural = "moderation history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("moderator")
+
+
+class LocationDecisionForm(forms.ModelForm):
+    """The place's page: a map of the point (shown, not editable) and a decision box."""
+
+    decision = forms.ChoiceField(choices=DECISION_CHOICES, required=False)
+    reason_code = forms.ChoiceField(choices=[("", "—"), *REASON_CODE_CHOICES], required=False)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        help_text="Required, with a reason code, to reject or take down a place. "
+        "The submitter receives it.",
+    )
+    # The status the moderator saw: if another moderator decided meanwhile, this
+    # decision is refused instead of being applied to a state nobody looked at.
+    seen_status = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Location
+        fields = ["point"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Disabled: the posted value is ignored and the instance's point kept.
+        self.fields["point"].disabled = True
+        self.fields["seen_status"].initial = self.instance.status
+
+    def clean(self):
+        cleaned = super().clean()
+        decision = cleaned.get("decision")
+        if not decision:
+            return cleaned
+        errors = services.decision_validate(
+            to_status=decision,
+            reason_code=cleaned.get("reason_code", ""),
+            reason=cleaned.get("reason", "").strip(),
+        )
+        for field, field_errors in errors.items():
+            self.add_error(field if field in self.fields else "decision", field_errors)
+        # An early answer on the page; the service checks again under the row lock.
+        seen = cleaned.get("seen_status") or self.instance.status
+        if seen != self.instance.status:
+            self.add_error("decision", f"Another moderator made this place {self.instance.status}.")
+        elif (self.instance.status, decision) not in services.ALLOWED_TRANSITIONS:
+            self.add_error(
+                "decision", f"A {self.instance.status} place cannot be {decision} again."
+            )
+        return cleaned
+
+
+class RejectionForm(forms.Form):
+    # No default: a moderator picks the code rather than sending "spam" by accident.
+    reason_code = forms.ChoiceField(choices=[("", "— choose —"), *REASON_CODE_CHOICES])
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=REASON_MAX_LENGTH,
+        help_text="Sent to each submitter with the reason code.",
+    )
+
+
+@admin.register(Location)
+class LocationAdmin(GISModelAdmin):
+    # Other areas extend this class (e.g. a get_urls() for the bulk import page); keep
+    # its hooks calling super().
+    form = LocationDecisionForm
+    gis_widget = ReadOnlyOSMWidget
+    gis_widget_kwargs = {"attrs": {"default_zoom": 16}}
+    list_display = ("name", "category", "status", "submitter", "created_at", "thumbnails")
+    list_filter = (StatusFilter, "category", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("name", "description", "address", "submitter__username")
+    # Oldest first: whoever waits longest is decided first.
+    ordering = ("created_at", "id")
+    list_per_page = 50
+    # The "N total" beside a filtered count is a full count(*) of every place on each load.
+    show_full_result_count = False
+    actions = ["approve_selected", "reject_selected"]
+    readonly_fields = (
+        "name",
+        "category",
+        "description",
+        "address",
+        "submitter",
+        "status",
+        "approved_at",
+        "created_at",
+        "updated_at",
+        "external_id",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "category",
+                    "description",
+                    "address",
+                    "point",
+                    "submitter",
+                    "created_at",
+                )
+            },
+        ),
+        ("Status", {"fields": ("status", "approved_at", "updated_at", "external_id")}),
+        ("Decision", {"fields": ("decision", "reason_code", "reason", "seen_status")}),
+    )
+    inlines = [ImageThumbnailInline, ModerationLogInline]
+
+    def get_queryset(self, request) -> QuerySet[Location]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("submitter")
+            .prefetch_related(images_ready_prefetch())
+        )
+
+    def has_add_permission(self, request):
+        # Places come from the API and the import, which validate and attach photos.
+        return False
+
+    # Deleting (superusers only) goes through the same service as DELETE /locations/{id}:
+    # photos leave storage after commit and a public place leaves open maps.
+    def delete_model(self, request, obj):
+        location_delete(location=obj)
+
+    def delete_queryset(self, request, queryset):
+        for location in queryset:
+            location_delete(location=location)
+
+    @admin.display(description="photos")
+    def thumbnails(self, location: Location) -> str:
+        images = list(location.images.all())  # prefetched: no query per row
+        return format_html_join(
+            " ", "{}", ((thumbnail_tag(image, size=64),) for image in images[:QUEUE_THUMBNAILS])
+        )
+
+    # --- single decisions (the place's page) ---------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        # Every other field is read-only: the only write is the decision, through the
+        # same service as the API.
+        decision = form.cleaned_data.get("decision")
+        if not decision:
+            return
+        try:
+            services.location_transition(
+                location_id=obj.pk,
+                to_status=decision,
+                moderator=request.user,
+                reason_code=form.cleaned_data.get("reason_code", ""),
+                reason=form.cleaned_data.get("reason", ""),
+                expected_status=form.cleaned_data.get("seen_status") or None,
+            )
+        except (services.ModerationError, PermissionDenied) as exc:
+            # Lost a race after the form's checks: tell the moderator, change nothing.
+            request._moderation_refused = str(exc)
+
+    def response_change(self, request, obj):
+        refused = getattr(request, "_moderation_refused", None)
+        if refused:
+            self.message_user(request, f"Decision refused: {refused}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    # --- bulk decisions (the queue) ------------------------------------------------
+
+    @admin.action(description="Approve selected places", permissions=["change"])
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, to_status=services.APPROVED)
+
+    @admin.action(description="Reject selected places (asks for a reason)", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        form = RejectionForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._decide(
+                request,
+                queryset,
+                to_status=services.REJECTED,
+                reason_code=form.cleaned_data["reason_code"],
+                reason=form.cleaned_data["reason"],
+            )
+            return None  # back to the changelist
+        places = list(queryset.order_by("created_at", "id"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject places",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "places": places,
+            "form": form,
+            "action": "reject_selected",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/locations/location/reject_with_reason.html", context
+        )
+
+    def _decide(self, request, queryset, *, to_status: str, reason_code="", reason="") -> None:
+        """One transaction per place: a place another moderator already decided on is
+        reported and skipped, and does not undo the others."""
+        done, refused = 0, []
+        for location_id, name in queryset.order_by("created_at", "id").values_list("pk", "name"):
+            try:
+                services.location_transition(
+                    location_id=location_id,
+                    to_status=to_status,
+                    moderator=request.user,
+                    reason_code=reason_code,
+                    reason=reason,
+                )
+            except services.PlaceNotFound:
+                refused.append(f"{name} (deleted meanwhile)")
+            except services.ModerationError as exc:
+                refused.append(f"{name} ({exc})")
+            else:
+                done += 1
+        verb = "Approved" if to_status == services.APPROVED else "Rejected"
+        if done:
+            self.message_user(request, f"{verb} {done} place(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, f"Skipped {len(refused)}: " + "; ".join(refused), messages.WARNING
+            )
+
+    # --- bulk import page (locations.admin_import) ---------------------------------
+
+    def get_urls(self):
+        return ImportPages(self).urls() + super().get_urls()
 
 
 @admin.register(ModerationLog)

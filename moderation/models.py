@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from locations.models import LocationStatus
+from locations.constants import LocationStatus
 from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 
 

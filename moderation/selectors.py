@@ -1,41 +1,37 @@
-"""Reads for moderators: the queue of places to decide on and the audit trail."""
+"""Reads for moderators: the queue of places to decide on and the audit trail.
 
+Places are read through locations' selectors; this module adds what moderation owns
+(the decisions) and its own not-found error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
 
-from locations.models import Location, LocationStatus
-from media_store.models import Image, ImageStatus
+from locations.constants import LocationStatus
+from locations.selectors import location_exists, location_for_review, locations_for_review
 from moderation.models import ModerationLog
+from moderation.services import PlaceNotFound
 
-
-def moderation_images_prefetch() -> Prefetch:
-    """The photos a moderator looks at: the ready ones (a failed or still-processing
-    upload has no thumbnail), oldest first. One query for a whole page of places."""
-    return Prefetch(
-        "images",
-        queryset=Image.objects.filter(status=ImageStatus.READY).order_by("created_at", "id"),
-    )
+if TYPE_CHECKING:
+    from locations.models import Location
 
 
 def moderation_queue(*, status: str = LocationStatus.PENDING) -> QuerySet[Location]:
     """Places in `status`, oldest first (the longest waiting is decided first), with
-    their submitter and photos loaded. Served by the (status, created_at) index."""
-    return (
-        Location.objects.filter(status=status)
-        .select_related("submitter")
-        .prefetch_related(moderation_images_prefetch())
-        .order_by("created_at", "id")
-    )
+    their submitter and ready photos loaded. Served by the (status, created_at) index."""
+    return locations_for_review(status=status)
 
 
 def moderation_location(*, location_id: UUID | str) -> Location:
-    """One place in any status, loaded like a queue entry. Raises Location.DoesNotExist."""
-    return (
-        Location.objects.select_related("submitter")
-        .prefetch_related(moderation_images_prefetch())
-        .get(pk=location_id)
-    )
+    """One place in any status, loaded like a queue entry. Raises PlaceNotFound."""
+    try:
+        return location_for_review(location_id=location_id)
+    except ObjectDoesNotExist:
+        raise PlaceNotFound() from None
 
 
 def location_moderation_log(*, location_id: UUID | str) -> QuerySet[ModerationLog]:
@@ -51,6 +47,6 @@ def location_moderation_log(*, location_id: UUID | str) -> QuerySet[ModerationLo
 def location_has_moderation_trail(*, location_id: UUID | str) -> bool:
     """Whether there is anything to show for this id: the place, or decisions on it."""
     return (
-        Location.objects.filter(pk=location_id).exists()
+        location_exists(location_id=location_id)
         or ModerationLog.objects.filter(location_ref=location_id).exists()
     )

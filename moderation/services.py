@@ -3,24 +3,38 @@
 Every decision runs in one transaction that locks the place's row, writes one
 ModerationLog row, records the submitter's notification and schedules the live-feed
 event for after the commit. The API (moderation.api.views) and the Django admin console
-(locations.admin) both call these functions, so both have the same effects.
+(moderation.admin) both call these functions, so both have the same effects. Places are
+read and written only through locations' services and selectors.
+
+Errors are config.errors.ApplicationError subclasses: the problem+json handler answers
+them (404 "No such place.", 409, 400 with the field errors), no view maps them.
 """
 
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import transaction
-from django.utils import timezone
 from opentelemetry import trace
 
-from accounts.models import User
 from accounts.selectors import user_is_moderator
-from locations import feed
-from locations.models import Location, LocationStatus
-from locations.selectors import location_public_feature
+from config.errors import ApplicationError, ConflictError, NotFoundError
+from locations.constants import LocationStatus
+from locations.events import LOCATION_APPROVED, LOCATION_REJECTED
+from locations.selectors import locations_pending_digest
+from locations.services import location_lock, location_status_set
 from moderation.constants import REASON_CODES, REASON_MAX_LENGTH
 from moderation.models import ModerationLog
 from notifications.services import notify
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from locations.models import Location
 
 tracer = trace.get_tracer(__name__)
 
@@ -38,15 +52,29 @@ ALLOWED_TRANSITIONS: dict[tuple[str, str], bool] = {
     (REJECTED, APPROVED): False,
 }
 
-EVENT_APPROVED = "location.approved"
-EVENT_REJECTED = "location.rejected"
+# Kept for callers of the old names; defined once in locations.events.
+EVENT_APPROVED = LOCATION_APPROVED
+EVENT_REJECTED = LOCATION_REJECTED
 
 
-class ModerationError(Exception):
+class ModerationError(ApplicationError):
     """Base of the errors a decision can end in; nothing was written."""
 
 
-class IllegalTransition(ModerationError):
+class PlaceNotFound(ModerationError, NotFoundError):
+    """No place has this id (the API answers 404)."""
+
+    default_detail = "No such place."
+
+
+@cache
+def _place_not_found_type(does_not_exist: type[ObjectDoesNotExist]) -> type[PlaceNotFound]:
+    # Also the model's own DoesNotExist, which callers of location_transition have
+    # always caught (scripts, tests), without moderation importing locations.models.
+    return type("PlaceNotFound", (PlaceNotFound, does_not_exist), {})
+
+
+class IllegalTransition(ModerationError, ConflictError):
     """The place's current status does not allow this decision (the API answers 409)."""
 
     def __init__(self, *, from_status: str, to_status: str, expected_status: str | None = None):
@@ -64,11 +92,11 @@ class IllegalTransition(ModerationError):
 
 
 class InvalidDecision(ModerationError):
-    """The decision's input is incomplete or unknown (the API answers 400)."""
+    """The decision's input is incomplete or unknown (the API answers 400 with
+    `errors` naming the fields)."""
 
     def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), errors=errors)
 
 
 def decision_validate(*, to_status: str, reason_code: str, reason: str) -> dict[str, list[str]]:
@@ -103,8 +131,9 @@ def location_transition(
 
     `expected_status`, when given, is the status the moderator saw: if the place has
     moved on meanwhile the decision is refused rather than applied to a state the
-    moderator never looked at. Raises Location.DoesNotExist, IllegalTransition,
-    InvalidDecision or PermissionDenied; on any of them nothing is written.
+    moderator never looked at. Raises PlaceNotFound (also the model's DoesNotExist),
+    IllegalTransition, InvalidDecision or PermissionDenied; on any of them nothing is
+    written.
     """
     reason = reason.strip()
     reason_code = reason_code.strip()
@@ -123,7 +152,10 @@ def location_transition(
         span.set_attribute("placemap.user.id", moderator.pk)
         # The row lock serialises concurrent decisions on one place: the second waits
         # here, then reads the status the first one committed and is judged against it.
-        location = Location.objects.select_for_update().get(pk=location_id)
+        try:
+            location = location_lock(location_id=location_id)
+        except ObjectDoesNotExist as exc:
+            raise _place_not_found_type(type(exc))() from exc
         from_status = location.status
         span.set_attribute("placemap.moderation.from_status", from_status)
         if expected_status is not None and expected_status != from_status:
@@ -133,11 +165,8 @@ def location_transition(
         if (from_status, to_status) not in ALLOWED_TRANSITIONS:
             raise IllegalTransition(from_status=from_status, to_status=to_status)
 
-        location.status = to_status
-        # The database refuses approved_at on a place that is not approved.
-        location.approved_at = timezone.now() if to_status == APPROVED else None
-        location.save(update_fields=["status", "approved_at", "updated_at"])
-
+        # Sets approved_at with the status and tells open maps after the commit.
+        location_status_set(location=location, status=to_status)
         log = ModerationLog.objects.create(
             location=location,
             location_ref=location.id,
@@ -148,7 +177,6 @@ def location_transition(
             reason=reason,
         )
         _notify_submitter(location=location, log=log)
-        _publish_to_map(location=location, log=log)
         span.set_attribute("placemap.moderation.log_id", log.id)
     return log
 
@@ -214,19 +242,11 @@ def _notify_submitter(*, location: Location, log: ModerationLog) -> None:
     )
 
 
-def _publish_to_map(*, location: Location, log: ModerationLog) -> None:
-    lon, lat = location.point.x, location.point.y
-    if log.to_status == APPROVED:
-        feed.publish_on_commit(
-            event=feed.EVENT_APPROVED,
-            location_id=location.id,
-            lon=lon,
-            lat=lat,
-            # Built inside the transaction: it sees the place as approved.
-            feature=location_public_feature(location_id=location.id),
-        )
-    elif log.from_status == APPROVED:
-        # Only a take-down removes something from open maps; a pending place never was on one.
-        feed.publish_on_commit(
-            event=feed.EVENT_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
-        )
+def moderation_digest_content(*, period: date) -> dict | None:
+    """The moderators' digest for `period`: how many places wait for review and the
+    oldest of them (NOTIFICATIONS_DIGEST_MAX_PLACES). None when nothing waits, so
+    nobody is mailed. Registered with notifications (moderation/notification_events.py)."""
+    pending_count, places = locations_pending_digest(limit=settings.NOTIFICATIONS_DIGEST_MAX_PLACES)
+    if pending_count == 0:
+        return None
+    return {"period": period.isoformat(), "pending_count": pending_count, "places": places}

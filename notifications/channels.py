@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import engines
 
-from notifications.events import EVENTS, template_context
+from notifications.events import event as registered_event
+from notifications.events import template_context
 
 if TYPE_CHECKING:
     from notifications.models import Notification
@@ -53,7 +54,7 @@ class EmailChannel(Channel):
         return bool(recipient.email) and recipient.is_active
 
     def render(self, *, notification: Notification) -> RenderedEmail:
-        event = EVENTS[notification.event]
+        event = registered_event(notification.event)
         context = template_context(
             event=event, payload=notification.payload, recipient=notification.recipient
         )

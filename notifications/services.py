@@ -13,7 +13,6 @@ import json
 import logging
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -21,9 +20,9 @@ from django.utils import timezone
 from opentelemetry import trace
 
 from jobs.services import enqueue, outbox_enqueued_args
-from notifications import selectors
 from notifications.channels import CHANNELS, channels_reaching
-from notifications.events import EVENTS, MODERATION_DIGEST
+from notifications.digests import digests
+from notifications.events import event as registered_event
 from notifications.models import Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
@@ -36,9 +35,7 @@ def notify(*, recipient, event: str, context: dict, dedupe_key: str) -> list[Not
     never yields a second notification. Returns the notifications created now."""
     from notifications.tasks import deliver_notification
 
-    if event not in EVENTS:
-        raise ValueError(f"Unknown notification event {event!r}; known: {sorted(EVENTS)}.")
-    missing = EVENTS[event].required_keys - context.keys()
+    missing = registered_event(event).required_keys - context.keys()
     if missing:
         raise ValueError(f"Context for {event!r} lacks {sorted(missing)}.")
     if recipient is None:  # an erased account: nobody to tell
@@ -134,30 +131,29 @@ def notifications_redrive_pending(*, older_than: timedelta, batch_size: int = 50
     return enqueued
 
 
-def moderation_digest_send(*, period: date | None = None) -> int:
-    """Tell each moderator who opted in which places wait for review. One digest per
-    moderator per period (a day): running it twice the same day mails nobody twice.
-    Nothing is sent when nothing is pending. Returns how many digests were scheduled."""
+def digests_send(*, period: date | None = None) -> int:
+    """Send every registered digest (notifications.digests) for `period` (a day, today
+    by default): one per recipient per period, so running it twice the same day mails
+    nobody twice. A digest with nothing to say (content None) is sent to nobody.
+    Returns how many digests were scheduled."""
     period = period or timezone.now().date()
-    pending_count, places = selectors.pending_locations_for_digest(
-        limit=settings.NOTIFICATIONS_DIGEST_MAX_PLACES
-    )
-    if pending_count == 0:
-        return 0
-    context = {
-        "period": period.isoformat(),
-        "pending_count": pending_count,
-        "places": places,
-    }
     scheduled = 0
-    for moderator in selectors.digest_recipients():
-        with transaction.atomic():
-            scheduled += len(
-                notify(
-                    recipient=moderator,
-                    event=MODERATION_DIGEST,
-                    context=context,
-                    dedupe_key=f"{period.isoformat()}:{moderator.pk}",
+    for digest in digests():
+        context = digest.content(period=period)
+        if context is None:
+            continue
+        for recipient in digest.recipients():
+            with transaction.atomic():
+                scheduled += len(
+                    notify(
+                        recipient=recipient,
+                        event=digest.event,
+                        context=context,
+                        dedupe_key=f"{period.isoformat()}:{recipient.pk}",
+                    )
                 )
-            )
     return scheduled
+
+
+# The name the digest task and tests have always called.
+moderation_digest_send = digests_send

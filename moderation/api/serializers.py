@@ -1,17 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.params import QueryParamsSerializer
-from locations.models import LocationStatus
-from media_store.selectors import image_public_dict
+from locations.constants import LocationStatus
+from media_store.api.serializers import ImagePublicSerializer
 from moderation import services
 from moderation.constants import REASON_CODE_CHOICES, REASON_CODES, REASON_MAX_LENGTH
-
-
-class QueueQuerySerializer(QueryParamsSerializer):
-    status = serializers.ChoiceField(
-        choices=LocationStatus.choices, required=False, default=LocationStatus.PENDING
-    )
 
 
 class LocationStatusInputSerializer(serializers.Serializer):
@@ -44,15 +37,6 @@ class ModerationPointOutputSerializer(serializers.Serializer):
     coordinates = serializers.ListField(child=serializers.FloatField())
 
 
-class ModerationImageOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    url = serializers.URLField(allow_null=True)
-    thumbnail_url = serializers.URLField(allow_null=True)
-    thumbnails = serializers.DictField(child=serializers.URLField())
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-
-
 class ModerationLocationOutputSerializer(serializers.Serializer):
     """A place as a moderator sees it: any status, with its submitter and photos."""
 
@@ -67,16 +51,12 @@ class ModerationLocationOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     approved_at = serializers.DateTimeField(allow_null=True)  # null until approved
-    images = serializers.SerializerMethodField()
+    # Prefetched (ready photos only) by the moderation selectors: no query per place.
+    images = ImagePublicSerializer(many=True, read_only=True)
 
     @extend_schema_field(ModerationPointOutputSerializer)
     def get_point(self, location) -> dict:
         return {"type": "Point", "coordinates": [location.point.x, location.point.y]}
-
-    @extend_schema_field(ModerationImageOutputSerializer(many=True))
-    def get_images(self, location) -> list[dict]:
-        # images.all() is prefetched by moderation.selectors: no query per place.
-        return [image_public_dict(image) for image in location.images.all()]
 
 
 class ModerationLogOutputSerializer(serializers.Serializer):

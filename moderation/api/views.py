@@ -1,20 +1,20 @@
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+"""The moderation API. Thin: the services' errors (PlaceNotFound, IllegalTransition,
+InvalidDecision) are answered by the problem+json handler (config.exceptions)."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsModerator
-from config.exceptions import Conflict
 from config.params import StrictLimitOffsetPagination
-from locations.models import Location, LocationStatus
 from moderation import selectors, services
+from moderation.api.filtersets import ModerationQueueFilterSet
 from moderation.api.serializers import (
     LocationStatusInputSerializer,
     ModerationLocationOutputSerializer,
     ModerationLogOutputSerializer,
-    QueueQuerySerializer,
 )
 
 
@@ -29,18 +29,14 @@ class ModerationQueueView(ListAPIView):
     permission_classes = [IsModerator]
     serializer_class = ModerationLocationOutputSerializer
     pagination_class = ModerationPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModerationQueueFilterSet
 
     def get_queryset(self):
-        query = QueueQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.moderation_queue(status=query.validated_data["status"])
+        # The pending queue; ModerationQueueFilterSet picks the status asked for.
+        return selectors.moderation_queue()
 
-    @extend_schema(
-        tags=["moderation"],
-        parameters=[
-            OpenApiParameter("status", enum=LocationStatus.values, default=LocationStatus.PENDING)
-        ],
-    )
+    @extend_schema(tags=["moderation"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -58,23 +54,14 @@ class LocationStatusView(APIView):
     def patch(self, request, id):
         data = LocationStatusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.location_transition(
-                location_id=id,
-                to_status=data.validated_data["status"],
-                moderator=request.user,
-                reason_code=data.validated_data["reason_code"],
-                reason=data.validated_data["reason"],
-                expected_status=data.validated_data["expected_status"],
-            )
-        except Location.DoesNotExist:
-            raise NotFound("No such place.") from None
-        except services.IllegalTransition as exc:
-            raise Conflict(str(exc)) from None
-        except services.InvalidDecision as exc:
-            raise ValidationError(exc.errors) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        services.location_transition(
+            location_id=id,
+            to_status=data.validated_data["status"],
+            moderator=request.user,
+            reason_code=data.validated_data["reason_code"],
+            reason=data.validated_data["reason"],
+            expected_status=data.validated_data["expected_status"],
+        )
         location = selectors.moderation_location(location_id=id)
         return Response(ModerationLocationOutputSerializer(location).data)
 
@@ -89,7 +76,7 @@ class LocationModerationLogView(ListAPIView):
     def get_queryset(self):
         location_id = self.kwargs["id"]
         if not selectors.location_has_moderation_trail(location_id=location_id):
-            raise NotFound("No such place.")
+            raise services.PlaceNotFound()
         return selectors.location_moderation_log(location_id=location_id)
 
     @extend_schema(tags=["moderation"])

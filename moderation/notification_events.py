@@ -1,0 +1,65 @@
+"""The notifications moderation raises (autodiscovered by notifications): the
+submitter's decision mails and the moderators' digest."""
+
+from accounts.selectors import moderators_wanting_digest
+from locations.constants import LocationStatus
+from locations.events import LOCATION_APPROVED, LOCATION_REJECTED
+from locations.notification_events import add_place_url, place_url
+from moderation.constants import REASON_CODES
+from moderation.events import MODERATION_DIGEST
+from moderation.services import moderation_digest_content
+from notifications.digests import Digest, register_digest
+from notifications.events import Event, register_event
+
+
+def rejection_context(payload: dict) -> dict:
+    return {
+        **add_place_url(payload),
+        # The code in words; moderation passes its label, older payloads may not.
+        "reason_label": payload.get("reason_label")
+        or REASON_CODES.get(payload["reason_code"], payload["reason_code"]),
+        "take_down": bool(
+            payload.get("take_down", payload.get("previous_status") == LocationStatus.APPROVED)
+        ),
+    }
+
+
+def digest_context(payload: dict) -> dict:
+    return {
+        "places": [
+            {**place, "place_url": place_url(place["location_id"])} for place in payload["places"]
+        ]
+    }
+
+
+register_event(
+    Event(
+        LOCATION_APPROVED,
+        "notifications/location_approved",
+        frozenset({"location_id", "location_name"}),
+        context=add_place_url,
+    )
+)
+register_event(
+    Event(
+        LOCATION_REJECTED,
+        "notifications/location_rejected",
+        frozenset({"location_id", "location_name", "reason_code", "reason"}),
+        context=rejection_context,
+    )
+)
+register_event(
+    Event(
+        MODERATION_DIGEST,
+        "notifications/moderation_digest",
+        frozenset({"period", "pending_count", "places"}),
+        context=digest_context,
+    )
+)
+register_digest(
+    Digest(
+        event=MODERATION_DIGEST,
+        recipients=moderators_wanting_digest,
+        content=moderation_digest_content,
+    )
+)
