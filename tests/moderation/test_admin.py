@@ -1,4 +1,4 @@
-"""The Django admin as the moderation console (locations.admin, moderation.admin)."""
+"""The Django admin as the moderation console (moderation.admin: places and the log)."""
 
 import pytest
 from django.conf import settings
