@@ -8,7 +8,7 @@ a row the breaker opens and, for BREAKER_RESET_TIMEOUT seconds, calls fail at on
   handler answers 503 with Retry-After and the places reads serve their stale copy;
 - the Redis paths raise RedisCircuitOpen, a redis ConnectionError, so every caller that
   already fails open on Redis errors (throttles, fallback copies, the live feed) skips
-  at once, and the idempotency store answers its 503 at once.
+  at once (Idempotency-Keys live in PostgreSQL, not Redis).
 
 Then one trial call goes through; success closes the breaker.
 

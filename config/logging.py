@@ -143,7 +143,16 @@ def formatter_processors(log_format: str) -> list:
         # JSON carries the traceback as a string field; the console renders it itself.
         before = [structlog.processors.format_exc_info]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False,
+            # No locals: their repr runs arbitrary code under the handler's lock (a
+            # QuerySet's repr queries the database; a breaker opening meanwhile logs
+            # under its own lock: a deadlock, found by the fault drills) and shows
+            # secrets the redaction never sees (connection parameters).
+            exception_formatter=structlog.dev.RichTracebackFormatter(
+                color_system=None, show_locals=False
+            ),
+        )
         before = []
     return [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,

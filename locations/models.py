@@ -136,3 +136,36 @@ class GridCell(models.Model):
 
     def __str__(self) -> str:
         return f"L{self.level} ({self.cx}, {self.cy}) {self.category}: {self.n}"
+
+
+class IdempotencyKey(models.Model):
+    """An Idempotency-Key of POST /locations and the response it got (locations.api.idempotency).
+
+    Written in the transaction that creates the place, so the key exists exactly when the
+    place does: a retry after any crash (Redis, web process, PostgreSQL) replays the first
+    response, and a concurrent duplicate's insert waits on the unique index. Expired after
+    PLACES_IDEMPOTENCY_TTL_SECONDS: ignored on read, deleted by
+    locations.tasks.purge_idempotency_keys.
+    """
+
+    submitter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(max_length=40)
+    # sha256 of the key as sent (any length the API allows fits the column).
+    key_digest = models.CharField(max_length=64)
+    # sha256 of the canonical request body: the same key with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submitter", "scope", "key_digest"], name="idempotencykey_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key_digest[:12]} ({self.response_status})"

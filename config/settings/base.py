@@ -297,6 +297,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_moderation_digest",
         "schedule": crontab(minute=0, hour=NOTIFICATIONS_DIGEST_HOUR),
     },
+    "locations.purge-idempotency-keys": {
+        "task": "locations.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=45),
+    },
 }
 
 # --- Object storage (MinIO or any S3 API) -----------------------------------------

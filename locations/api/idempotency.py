@@ -1,31 +1,35 @@
 """Idempotency-Key for POST /locations: mobile clients retry on bad networks, and a
 retry must not submit the place twice.
 
-The first request with a key claims it in Redis (SET NX), runs, and stores its response
-for PLACES_IDEMPOTENCY_TTL_SECONDS. A retry with the same key and the same body gets
-that response again (`Idempotent-Replayed: true`) without a second row; the same key
-with a different body is 422; a retry while the first is still running is 409.
-Keys are per user. A failed request (4xx/5xx) releases its key so it can be retried.
+The key and the response it got are a row of locations.IdempotencyKey, written in the
+transaction that creates the place: the key exists exactly when the place does, so a
+retry after any crash (Redis emptied, web process killed, PostgreSQL restarted) replays
+the first response. A retry with the same key and the same body gets that response again
+(`Idempotent-Replayed: true`) without a second row; the same key with a different body
+is 422; a retry while the first is still running is 409 (a transaction-scoped advisory
+lock per key; the unique index is the backstop). Keys are per user and kept for
+PLACES_IDEMPOTENCY_TTL_SECONDS. A failed request (4xx/5xx) stores nothing, so it can be
+retried.
 """
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from redis.exceptions import RedisError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from config.exceptions import Conflict, ServiceUnavailable, UnprocessableEntity
+from config.exceptions import Conflict, UnprocessableEntity
 from locations import constants
+from locations.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# A submission finishes in well under this; a crashed worker's claim expires after it.
-IN_FLIGHT_SECONDS = 60
 
 
 class KeyInFlight(Conflict):
@@ -57,12 +61,22 @@ def _parse_key(raw: str) -> str:
     return raw
 
 
-def _replay_or_refuse(record: dict, fingerprint: str) -> Response:
-    if record["fingerprint"] != fingerprint:
-        raise KeyReused()
-    if record["state"] != "done":
-        raise KeyInFlight()
-    return Response(record["body"], status=record["status"], headers={REPLAYED_HEADER: "true"})
+def _lock_id(*, user_id, scope: str, digest: str) -> int:
+    """The key's advisory lock: 64 bits of a hash (a collision only costs a 409)."""
+    seed = hashlib.sha256(f"{scope}:{user_id}:{digest}".encode()).digest()
+    return int.from_bytes(seed[:8], "big", signed=True)
+
+
+def _try_lock(lock_id: int) -> bool:
+    """Take the key's lock for this transaction without waiting: a concurrent request
+    with the same key is 409 at once rather than holding a connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+        return cursor.fetchone()[0]
+
+
+def _expired_before():
+    return timezone.now() - timedelta(seconds=settings.PLACES_IDEMPOTENCY_TTL_SECONDS)
 
 
 def idempotent(request, *, scope: str, produce: Callable[[], Response]) -> Response:
@@ -73,46 +87,41 @@ def idempotent(request, *, scope: str, produce: Callable[[], Response]) -> Respo
     key = _parse_key(raw)
     fingerprint = _fingerprint(request.data)
     digest = hashlib.sha256(key.encode()).hexdigest()
-    cache_key = f"places:idempotency:{scope}:{request.user.pk}:{digest}"
-    claim = {"fingerprint": fingerprint, "state": "running"}
-    try:
-        if not cache.add(cache_key, claim, timeout=IN_FLIGHT_SECONDS):
-            record = cache.get(cache_key)
-            if record is not None:
-                return _replay_or_refuse(record, fingerprint)
-            # Expired between the two calls: claim it now.
-            if not cache.add(cache_key, claim, timeout=IN_FLIGHT_SECONDS):
-                raise KeyInFlight()
-    except RedisError:
-        # Without the store a retry could create a duplicate; say so rather than guess.
-        raise ServiceUnavailable(
-            "Idempotency-Key cannot be honoured right now; retry shortly.",
-            retry_after=settings.PLACES_RETRY_AFTER_SECONDS,
-        ) from None
-
-    try:
+    mine = {"submitter": request.user, "scope": scope, "key_digest": digest}
+    with transaction.atomic():
+        if not _try_lock(_lock_id(user_id=request.user.pk, scope=scope, digest=digest)):
+            raise KeyInFlight()
+        record = IdempotencyKey.objects.filter(**mine).first()
+        if record is not None and record.created_at < _expired_before():
+            record.delete()  # expired, not yet purged: the key is free again
+            record = None
+        if record is not None:
+            if record.fingerprint != fingerprint:
+                raise KeyReused()
+            return Response(
+                record.response_body,
+                status=record.response_status,
+                headers={REPLAYED_HEADER: "true"},
+            )
         response = produce()
-    except BaseException:
-        _release(cache_key)
-        raise
-    if 200 <= response.status_code < 300:
-        record = {
-            "fingerprint": fingerprint,
-            "state": "done",
-            "status": response.status_code,
-            "body": response.data,
-        }
-        # The place exists; failing the request now would invite the duplicate the key
-        # is meant to prevent. If Redis fails here the claim expires and a late retry may
-        # duplicate.
-        with contextlib.suppress(RedisError):
-            cache.set(cache_key, record, timeout=settings.PLACES_IDEMPOTENCY_TTL_SECONDS)
-    else:
-        _release(cache_key)
+        if not 200 <= response.status_code < 300:
+            transaction.set_rollback(True)
+            return response
+        try:
+            IdempotencyKey.objects.create(
+                **mine,
+                fingerprint=fingerprint,
+                response_status=response.status_code,
+                # Stored as the client received it (DRF's JSON of UUIDs, dates...).
+                response_body=json.loads(JSONRenderer().render(response.data)),
+            )
+        except IntegrityError:
+            # Only if the advisory lock was bypassed; the place is rolled back with it.
+            raise KeyInFlight() from None
     return response
 
 
-def _release(cache_key: str) -> None:
-    # If Redis fails here the claim expires after IN_FLIGHT_SECONDS anyway.
-    with contextlib.suppress(RedisError):
-        cache.delete(cache_key)
+def purge_expired() -> int:
+    """Delete keys older than PLACES_IDEMPOTENCY_TTL_SECONDS (locations.tasks)."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=_expired_before()).delete()
+    return deleted

@@ -26,6 +26,9 @@ PROBLEM_JSON = "application/problem+json"
 # An answer slower than this while a dependency is known to be down is a hang, not a
 # fast failure (issue 11, items 16 and 18).
 FAIL_FAST_SECONDS = 6.0
+# How long a process may take to learn of an outage: BREAKER_FAIL_MAX concurrent calls
+# each failing after its timeout (REDIS_TIMEOUT 2 s; connect_timeout 2 s for PostgreSQL).
+LEARN_SECONDS = 3.0
 # Bounded waits after recovery.
 RECOVERY_SECONDS = 45
 SETTLE_SECONDS = 45
@@ -80,8 +83,26 @@ def check_contract(findings: Findings, answers: list[Answer], *, during: str) ->
     )
 
 
-def check_fast(findings: Findings, answers: list[Answer], *, during: str) -> None:
-    slow = [a.describe() for a in answers if a.elapsed > FAIL_FAST_SECONDS]
+def once_known(answers: list[Answer], phases: list[float]) -> list[Answer]:
+    """The answers sent LEARN_SECONDS or more into their phase of the outage. Each phase
+    (paused, then killed) is a new outage to a process: the breaker that opened while the
+    dependency was paused closes again when it resumes (its trial call succeeds before the
+    kill), and docs/operations.md promises fast failure once BREAKER_FAIL_MAX calls have
+    failed, each after its full timeout, not from the first instant."""
+    known = []
+    for answer in answers:
+        phase = max((start for start in phases if start <= answer.started), default=None)
+        if phase is not None and answer.started >= phase + LEARN_SECONDS:
+            known.append(answer)
+    return known
+
+
+def check_fast(findings: Findings, answers: list[Answer], *, during: str, since: float) -> None:
+    slow = [
+        f"{a.describe()} (sent {a.started - since:.1f}s into the outage)"
+        for a in answers
+        if a.elapsed > FAIL_FAST_SECONDS
+    ]
     findings.check(
         not slow,
         f"{len(slow)} of {len(answers)} answers {during} took over {FAIL_FAST_SECONDS}s:\n"
@@ -89,15 +110,23 @@ def check_fast(findings: Findings, answers: list[Answer], *, during: str) -> Non
     )
 
 
+# Reported, not required (docs/operations.md, Probes): its heartbeat and queue length
+# are read from Redis, so it rightly reads `error` while Redis is down, and it never
+# decides /ready's status. The drills check the required checks.
+ADVISORY_CHECKS = {"worker"}
+
+
 def check_ready_names(findings: Findings, stack, failing: str, *, during: str) -> None:
     status, body = stack.ready()
     checks = body.get("checks", {})
-    others = {name: c.get("status") for name, c in checks.items() if name != failing}
+    ignored = {failing} | ADVISORY_CHECKS
+    others = {name: c.get("status") for name, c in checks.items() if name not in ignored}
     findings.check(
         status == 503
         and checks.get(failing, {}).get("status") == "error"
         and all(value == "ok" for value in others.values()),
-        f"/ready {during}: {status} {body} (want 503 naming only {failing})",
+        f"/ready {during}: {status} {body} (want 503 naming {failing}, every other "
+        f"required check ok)",
     )
 
 
@@ -168,7 +197,15 @@ def check_nothing_lost(findings: Findings, stack, load: Load) -> None:
     deadline = time.monotonic() + SETTLE_SECONDS
     while (left := unsettled()) and time.monotonic() < deadline:
         time.sleep(0.5)
-    findings.check(not left, f"still unsettled {SETTLE_SECONDS}s after recovery: {left}")
+    pending = stack.sql(
+        "SELECT event, attempts, left(last_error, 300), now() - created_at "
+        "FROM notifications_notification WHERE status = 'pending'"
+    )
+    findings.check(
+        not left,
+        f"still unsettled {SETTLE_SECONDS}s after recovery: {left}; pending notifications "
+        f"(event, attempts, last error, age): {pending}",
+    )
     sent = stack.sql(
         "SELECT count(*) FROM notifications_notification WHERE status = 'sent' "
         "AND channel = 'email'"
@@ -217,6 +254,7 @@ def test_a_postgres_outage_serves_stale_reads_and_loses_nothing(healthy):
         check_stale_reads(findings, stack, during="while PostgreSQL is dead")
         stack.postgres.start()
         dead = load.since(killed_at)
+        phases = f"paused 0-{killed_at - paused_at:.0f}s, then dead"
         check_recovered(findings, stack, load, server_pid, worker_pid)
     finally:
         stack.postgres.ensure_running()
@@ -230,7 +268,12 @@ def test_a_postgres_outage_serves_stale_reads_and_loses_nothing(healthy):
         + "\n".join(a.describe() for a in reads if a.status != 200)[:3000],
     )
     # Once the outage is known, failing (or serving the copy) is quick.
-    check_fast(findings, [a for a in outage if a.started > paused_at + 3], during="the outage")
+    check_fast(
+        findings,
+        once_known(outage, [paused_at, killed_at]),
+        during=f"the outage ({phases})",
+        since=paused_at,
+    )
     check_nothing_lost(findings, stack, load)
     findings.assert_none(stack)
 
@@ -244,7 +287,8 @@ def test_a_redis_outage_degrades_and_loses_nothing(healthy):
         time.sleep(4)
         check_ready_names(findings, stack, "redis", during="while Redis is paused")
         stack.redis.resume()
-        # A crash: everything in Redis (queue, cache, idempotency keys) is gone.
+        # A crash: everything in Redis (queue, cache, the live feed's groups) is gone.
+        killed_at = time.monotonic()
         stack.redis.kill()
         time.sleep(4)
         check_ready_names(findings, stack, "redis", during="while Redis is dead")
@@ -262,7 +306,12 @@ def test_a_redis_outage_degrades_and_loses_nothing(healthy):
         "reads failed without Redis: "
         + "\n".join(a.describe() for a in reads if a.status != 200)[:3000],
     )
-    check_fast(findings, [a for a in outage if a.started > paused_at + 3], during="the outage")
+    check_fast(
+        findings,
+        once_known(outage, [paused_at, killed_at]),
+        during=f"the outage (paused 0-{killed_at - paused_at:.0f}s, then dead)",
+        since=paused_at,
+    )
     check_nothing_lost(findings, stack, load)
     findings.assert_none(stack)
 
@@ -301,6 +350,6 @@ def test_a_storage_outage_refuses_uploads_quickly_and_loses_nothing(healthy):
         bool(uploads) and all(a.status == 503 for a in uploads),
         "uploads without storage: " + "\n".join(a.describe() for a in uploads)[:3000],
     )
-    check_fast(findings, uploads, during="the outage (uploads)")
+    check_fast(findings, uploads, during="the outage (uploads)", since=paused_at)
     check_nothing_lost(findings, stack, load)
     findings.assert_none(stack)
