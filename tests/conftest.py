@@ -20,9 +20,10 @@ from tests.support import (
 BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
 
 
-# Suites that build one stack of their own for all their tests (a package fixture) and
-# run for minutes: each stays on one xdist worker (--dist loadgroup), and they go first so
-# the rest of the suite fills the other workers around them.
+# Suites that build one stack of their own for all the tests of a file (a package
+# fixture) and run for minutes: `--dist loadfile` keeps each file on one xdist worker, and
+# they go first so the rest of the suite fills the other workers around them. (Not
+# xdist_group: pytest-xdist 3.8's loadgroup renames node ids in a way pytest 9 ignores.)
 OWN_STACK_SUITES = ("tests/faults/", "tests/fuzz/")
 # Tests that start real servers (a Celery worker, the web server) are `slow` too.
 SERVER_FIXTURES = {"celery_workers", "web_server"}
@@ -30,12 +31,9 @@ SERVER_FIXTURES = {"celery_workers", "web_server"}
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    # Marked before xdist reads the groups and `-m` deselects; moved to the front after
-    # pytest-django's ordering (a stable sort keeps its order within each part).
+    # Marked before `-m` deselects; moved to the front after pytest-django's ordering (a
+    # stable sort keeps its order within each part).
     for item in items:
-        for suite in OWN_STACK_SUITES:
-            if item.nodeid.startswith(suite):
-                item.add_marker(pytest.mark.xdist_group(suite.strip("/").replace("/", "-")))
         if SERVER_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
     result = yield
