@@ -17,7 +17,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from locations.feed import MAP_GROUP
-from locations.geo import BBox, BBoxError, parse_bbox, point_in_bbox
+from locations.geo import BBox, BBoxError, parse_bbox
 
 logger = logging.getLogger(__name__)
 
@@ -156,11 +156,11 @@ class MapFeedConsumer(AsyncWebsocketConsumer):
         """A place changed somewhere: forward it if it is (or was) inside this window."""
         if self.bbox is None:
             return
-        inside = point_in_bbox(event["lon"], event["lat"], self.bbox)
+        inside = self.bbox.contains(event["lon"], event["lat"])
         previous = event.get("previous")
         if not inside and previous:
             # A place that moved out of the window must still leave the client's map.
-            inside = point_in_bbox(previous[0], previous[1], self.bbox)
+            inside = self.bbox.contains(previous[0], previous[1])
         if not inside:
             return
         await self._send(

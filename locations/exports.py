@@ -23,7 +23,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from opentelemetry import trace
 
-from locations.models import LocationStatus
+from locations.constants import LocationStatus
+from locations.geo import BBox
+from locations.geojson import feature_sql
 
 tracer = trace.get_tracer(__name__)
 
@@ -50,11 +52,28 @@ GEOJSON_HEADER = '{"type":"FeatureCollection","features":[\n'
 GEOJSON_FOOTER = "\n]}\n"
 
 # ISO 8601 in UTC, the same text in both formats whatever the session time zone.
+# "+00:00", not the API's "Z" (config.timestamps): exports are files people keep and
+# diff, and the form they have always had stays (docs/import-export.md).
 _ISO_UTC = '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\''
 
 
 def _iso(column: str) -> str:
     return f"to_char({column} AT TIME ZONE 'UTC', {_ISO_UTC})"
+
+
+# A copy of the data: no `id` (external_id is what a re-import matches on), and every
+# digit of the coordinates.
+EXPORT_PROPERTIES = (
+    "external_id",
+    "name",
+    "description",
+    "category",
+    "address",
+    "status",
+    "created_at",
+    "approved_at",
+)
+EXPORT_DECIMALS = 15
 
 
 def _csv_safe(column: str) -> str:
@@ -65,21 +84,7 @@ def _csv_safe(column: str) -> str:
 
 
 _GEOJSON_SELECT = f"""
-SELECT json_build_object(
-    'type', 'Feature',
-    'id', l.id,
-    'geometry', ST_AsGeoJSON(l.point, 15)::json,
-    'properties', json_build_object(
-        'external_id', l.external_id,
-        'name', l.name,
-        'description', l.description,
-        'category', l.category,
-        'address', l.address,
-        'status', l.status,
-        'created_at', {_iso("l.created_at")},
-        'approved_at', {_iso("l.approved_at")}
-    )
-)::text
+SELECT {feature_sql(properties=EXPORT_PROPERTIES, decimals=EXPORT_DECIMALS, timestamp=_iso)}::text
 FROM locations_location l
 """  # noqa: S608 (constant fragments only; values are query parameters)
 
@@ -93,17 +98,17 @@ FROM locations_location l
 
 @dataclass(frozen=True)
 class ExportFilters:
-    """What to export. `bbox` is (min_lon, min_lat, max_lon, max_lat); min_lon > max_lon
-    means the box crosses the antimeridian."""
+    """What to export. `bbox` is a BBox (or its 4-tuple); min_lon > max_lon means the box
+    crosses the antimeridian."""
 
     statuses: tuple[str, ...] = (LocationStatus.APPROVED,)
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: BBox | tuple[float, float, float, float] | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _where(filters: ExportFilters) -> tuple[str, list]:
+def _where(filters: ExportFilters) -> tuple[str, dict]:
     clauses: list[str] = []
-    params: list = []
+    params: dict = {}
     statuses = tuple(dict.fromkeys(filters.statuses))
     unknown = set(statuses) - set(LocationStatus.values)
     if unknown or not statuses:
@@ -113,27 +118,20 @@ def _where(filters: ExportFilters) -> tuple[str, list]:
         # is only usable when the planner can prove the predicate from the query text.
         clauses.append("l.status = 'approved'")
     else:
-        clauses.append("l.status = ANY(%s)")
-        params.append(list(statuses))
+        clauses.append("l.status = ANY(%(statuses)s)")
+        params["statuses"] = list(statuses)
     if filters.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = filters.bbox
-        if min_lon <= max_lon:
-            clauses.append("l.point && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
-            params += [min_lon, min_lat, max_lon, max_lat]
-        else:
-            # Crossing the antimeridian: two boxes, each still an index condition.
-            clauses.append(
-                "(l.point && ST_MakeEnvelope(%s, %s, 180, %s, 4326)"
-                " OR l.point && ST_MakeEnvelope(-180, %s, %s, %s, 4326))"
-            )
-            params += [min_lon, min_lat, max_lat, min_lat, max_lon, max_lat]
+        # Across the antimeridian: two boxes, each still an index condition.
+        overlaps, bbox_params = BBox.of(filters.bbox).sql_overlaps("l.point", prefix="bbox_")
+        clauses.append(overlaps)
+        params.update(bbox_params)
     if filters.categories:
-        clauses.append("l.category = ANY(%s)")
-        params.append(list(filters.categories))
+        clauses.append("l.category = ANY(%(categories)s)")
+        params["categories"] = list(filters.categories)
     return " WHERE " + " AND ".join(clauses), params
 
 
-def export_query(*, filters: ExportFilters, fmt: str) -> tuple[str, list]:
+def export_query(*, filters: ExportFilters, fmt: str) -> tuple[str, dict]:
     """The SQL (and parameters) an export runs; tests EXPLAIN it."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}")
@@ -149,7 +147,7 @@ def export_count(*, filters: ExportFilters) -> int:
         return cursor.fetchone()[0]
 
 
-def _fetch_chunks(sql: str, params: list, chunk_size: int) -> Iterator[list[tuple]]:
+def _fetch_chunks(sql: str, params: dict, chunk_size: int) -> Iterator[list[tuple]]:
     # A transaction keeps the named cursor WITHOUT HOLD: in autocommit Django declares it
     # WITH HOLD, and PostgreSQL then materialises the whole result before the first row.
     with transaction.atomic(), connection.chunked_cursor() as cursor:

@@ -10,12 +10,14 @@ from django.db import transaction
 from opentelemetry import trace
 
 from config.breakers import guard_redis
+from locations.events import FEED_EVENTS, LOCATION_APPROVED, LOCATION_REMOVED, LOCATION_UPDATED
 
 MAP_GROUP = "map"
-EVENT_APPROVED = "location.approved"
-EVENT_UPDATED = "location.updated"
-EVENT_REMOVED = "location.removed"
-EVENTS = frozenset({EVENT_APPROVED, EVENT_UPDATED, EVENT_REMOVED})
+# The names are locations.events'; these aliases keep older callers working.
+EVENT_APPROVED = LOCATION_APPROVED
+EVENT_UPDATED = LOCATION_UPDATED
+EVENT_REMOVED = LOCATION_REMOVED
+EVENTS = FEED_EVENTS
 
 tracer = trace.get_tracer(__name__)
 

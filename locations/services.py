@@ -11,7 +11,7 @@ from django.utils import timezone
 from opentelemetry import trace
 
 from accounts.selectors import user_is_moderator
-from locations import feed
+from locations import events, feed
 from locations.models import Location, LocationStatus
 from locations.selectors import location_public_feature
 from media_store.services import ImagesNotAttachable, images_attach
@@ -59,7 +59,7 @@ def location_create(
         if submitter is not None:
             notify(
                 recipient=submitter,
-                event="location.submitted",
+                event=events.LOCATION_SUBMITTED,
                 context={"location_id": str(location.id), "location_name": location.name},
                 dedupe_key=str(location.id),
             )
@@ -125,14 +125,14 @@ def location_update(
         previous = old_position if "point" in changed else None
         if was_public and location.status != LocationStatus.APPROVED:
             feed.publish_on_commit(
-                event=feed.EVENT_REMOVED,
+                event=events.LOCATION_REMOVED,
                 location_id=location.id,
                 lon=old_position[0],
                 lat=old_position[1],
             )
         elif was_public:
             feed.publish_on_commit(
-                event=feed.EVENT_UPDATED,
+                event=events.LOCATION_UPDATED,
                 location_id=location.id,
                 lon=location.point.x,
                 lat=location.point.y,
@@ -150,7 +150,7 @@ def location_delete(*, location: Location) -> None:
         location = Location.objects.select_for_update().get(pk=location.pk)
         if location.status == LocationStatus.APPROVED:
             feed.publish_on_commit(
-                event=feed.EVENT_REMOVED,
+                event=events.LOCATION_REMOVED,
                 location_id=location.id,
                 lon=location.point.x,
                 lat=location.point.y,
@@ -183,7 +183,7 @@ def location_status_set(*, location: Location, status: str) -> None:
     lon, lat = location.point.x, location.point.y
     if status == LocationStatus.APPROVED:
         feed.publish_on_commit(
-            event=feed.EVENT_APPROVED,
+            event=events.LOCATION_APPROVED,
             location_id=location.id,
             lon=lon,
             lat=lat,
@@ -192,5 +192,5 @@ def location_status_set(*, location: Location, status: str) -> None:
         )
     elif from_status == LocationStatus.APPROVED:
         feed.publish_on_commit(
-            event=feed.EVENT_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
+            event=events.LOCATION_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
         )

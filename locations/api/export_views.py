@@ -4,7 +4,6 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.core.signals import request_finished
 from django.dispatch import receiver
@@ -15,29 +14,18 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from config.params import QueryParamsSerializer
-from config.throttling import FailOpenThrottle
 from locations import exports
 from locations.api.serializers import BBoxField, CategoryListField
+from locations.api.throttles import ExportRateThrottle
 
 
 class ExportParamsSerializer(QueryParamsSerializer):
     format = serializers.ChoiceField(choices=exports.FORMATS, default=exports.FORMAT_GEOJSON)
     bbox = BBoxField(required=False)
     category = CategoryListField(required=False)
-
-
-class ExportRateThrottle(FailOpenThrottle, UserRateThrottle):
-    """Per user when signed in, per client IP otherwise; each export may read every
-    approved place, so it has its own, lower rate (THROTTLE_EXPORT)."""
-
-    scope = "export"
-
-    def get_rate(self):
-        return settings.EXPORT_THROTTLE_RATE
 
 
 class _ExportNegotiation(BaseContentNegotiation):

@@ -3,7 +3,8 @@
 Every successful search/viewport answer is kept in Redis under a key made of its
 normalized parameters. When Postgres cancels the statement (statement timeout) or
 cannot be reached, the last answer to the same question is served, marked with
-`X-Cache-Stale: true` and its `Age`; without one the client gets 503 with Retry-After. Never a 500.
+`X-Cache-Stale: true` and its `Age`; without one the read's MapUnavailable stands (503
+with Retry-After, from the problem handler). Never a 500.
 """
 
 import hashlib
@@ -14,11 +15,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from redis.exceptions import RedisError
 
-from config.exceptions import ServiceUnavailable
+from locations.errors import MapUnavailable
+from locations.geo import BBox
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +30,15 @@ STALE_HEADER = "X-Cache-Stale"
 CACHE_VERSION = "v2"
 
 
+def _canonical(value) -> object:
+    # A bbox as its four numbers: the same key its (min_lon, ..., max_lat) tuple had.
+    return value.as_list() if isinstance(value, BBox) else str(value)
+
+
 def answer_cache_key(kind: str, params: dict) -> str:
     """Normalized: validated values (canonical types, sorted keys), not the raw query
     string, so `?lat=1.0&lon=2` and `?lon=2&lat=1` share an entry."""
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=_canonical)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return f"places:answer:{CACHE_VERSION}:{kind}:{digest}"
 
@@ -78,14 +84,11 @@ def serve_with_fallback(*, kind: str, params: dict, read: Callable[[], str]) -> 
     key = answer_cache_key(kind, params)
     try:
         body = read()
-    except (OperationalError, InterfaceError):
+    except MapUnavailable:
         logger.warning("Places %s read failed; trying the fallback cache", kind, exc_info=True)
         cached = _recall(key)
         if cached is None:
-            raise ServiceUnavailable(
-                "The map database is busy or unavailable; retry shortly.",
-                retry_after=settings.PLACES_RETRY_AFTER_SECONDS,
-            ) from None
+            raise
         stored_at, body = cached
         return geojson_response(body, stored_at=stored_at)
     _remember(key, body)

@@ -1,8 +1,8 @@
 """Input and output shapes of the places API.
 
-Writes validate with the *Input* serializers and render with the *Output* ones. The hot
-list reads (search, viewport) render in SQL (locations.selectors); their parameter
-serializers live here too.
+Writes validate with the *Input* serializers; a place renders as
+locations.geojson.LocationFeatureSerializer. The hot list reads (search, viewport) render
+in SQL (locations.selectors); their parameter serializers live here too.
 """
 
 from drf_spectacular.utils import extend_schema_field
@@ -11,8 +11,8 @@ from rest_framework import serializers
 from config.params import QueryParamsSerializer
 from config.text import CleanCharField
 from locations import constants
-from locations.geo import quantize_degrees
-from locations.selectors import location_feature
+from locations.geo import BBox, BBoxError, parse_bbox, quantize_degrees
+from locations.geojson import LocationFeatureSerializer
 from media_store.selectors import image_ids_unattachable
 
 CATEGORY_CHOICES = list(constants.CATEGORIES)
@@ -116,49 +116,11 @@ class LocationUpdateInputSerializer(_LocationFieldsMixin):
 # --- Outputs --------------------------------------------------------------------------
 
 
-class ImageOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    url = serializers.URLField(allow_null=True)
-    thumbnail_url = serializers.URLField(allow_null=True)
-    thumbnails = serializers.DictField(child=serializers.URLField(), required=False)
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-
-
-class LocationPropertiesSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
-    address = serializers.CharField()
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    approved_at = serializers.DateTimeField(allow_null=True)
-    images = ImageOutputSerializer(many=True)
-
-
-class PointGeometrySerializer(serializers.Serializer):
-    type = serializers.CharField(default="Point")
-    coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2)
-
-
-class LocationFeatureOutputSerializer(serializers.Serializer):
-    """A place as a GeoJSON Feature (POST, GET, PATCH /locations/{id}). Rendering is the
-    selector's (one definition shared with the live feed); this class is the schema."""
-
-    type = serializers.CharField(default="Feature")
-    id = serializers.UUIDField()
-    geometry = PointGeometrySerializer()
-    properties = LocationPropertiesSerializer()
-
-    def to_representation(self, instance):
-        return location_feature(instance)
-
-
 class FeatureCollectionOutputSerializer(serializers.Serializer):
+    """The schema of the SQL-built collections (search, viewport); see locations.geojson."""
+
     type = serializers.CharField(default="FeatureCollection")
-    features = LocationFeatureOutputSerializer(many=True)
+    features = LocationFeatureSerializer(many=True)
 
 
 class CategoryOutputSerializer(serializers.Serializer):
@@ -275,8 +237,11 @@ class LocationSearchParamsSerializer(_TextFilterMixin):
     }
 )
 class BBoxField(serializers.Field):
-    """minLon,minLat,maxLon,maxLat in WGS 84. minLon > maxLon crosses the antimeridian."""
+    """minLon,minLat,maxLon,maxLat in WGS 84, parsed by locations.geo.parse_bbox into a
+    BBox. minLon > maxLon crosses the antimeridian. The API words the rules its own way
+    (the live feed keeps parse_bbox's wording)."""
 
+    MAX_LENGTH = 200
     default_error_messages = {
         "count": "Expected 4 numbers: minLon,minLat,maxLon,maxLat.",
         "number": "Each bbox value must be a finite number.",
@@ -286,31 +251,13 @@ class BBoxField(serializers.Field):
         "empty": "minLon and maxLon must differ.",
     }
 
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or len(data) > 200:
+    def to_internal_value(self, data) -> BBox:
+        if not isinstance(data, str):
             self.fail("count")
-        parts = data.split(",")
-        if len(parts) != 4:
-            self.fail("count")
-        values = []
-        for part in parts:
-            try:
-                number = float(part)
-            except ValueError:
-                self.fail("number")
-            if number != number or number in (float("inf"), float("-inf")):
-                self.fail("number")
-            values.append(number)
-        min_lon, min_lat, max_lon, max_lat = values
-        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-            self.fail("lon")
-        if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-            self.fail("lat")
-        if min_lat >= max_lat:
-            self.fail("lat_order")
-        if min_lon == max_lon:
-            self.fail("empty")
-        return tuple(values)
+        try:
+            return parse_bbox(data, max_length=self.MAX_LENGTH)
+        except BBoxError as exc:
+            self.fail(exc.code)
 
     def to_representation(self, value):
         return ",".join(str(v) for v in value)

@@ -1,19 +1,16 @@
-"""Places API views: parse, call one service or selector, render."""
+"""Places API views: parse, call one service or selector, render. Errors are raised,
+never mapped here: the problem+json handler answers them (locations.errors, Django's
+ValidationError from the services)."""
 
-from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_is_moderator
-from config.exceptions import ServiceUnavailable
 from locations import constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
@@ -22,27 +19,19 @@ from locations.api.serializers import (
     CategoryOutputSerializer,
     FeatureCollectionOutputSerializer,
     LocationCreateInputSerializer,
-    LocationFeatureOutputSerializer,
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
     LocationViewportParamsSerializer,
 )
 from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
+from locations.errors import LocationNotFound, NotYourPlace
+from locations.geojson import LocationFeatureSerializer
 
 _GEOJSON_RESPONSE = OpenApiResponse(
     FeatureCollectionOutputSerializer,
     description="GeoJSON FeatureCollection (application/geo+json). A stale copy served "
     "during a database outage carries `X-Cache-Stale: true`.",
 )
-
-
-def _service_call(function, **kwargs):
-    """Services raise Django's ValidationError; the API speaks problem+json."""
-    try:
-        return function(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise ValidationError(detail) from None
 
 
 class LocationCollectionView(APIView):
@@ -53,7 +42,7 @@ class LocationCollectionView(APIView):
 
     @extend_schema(
         request=LocationCreateInputSerializer,
-        responses={201: LocationFeatureOutputSerializer},
+        responses={201: LocationFeatureSerializer},
         parameters=[
             OpenApiParameter(
                 idempotency.HEADER,
@@ -71,9 +60,7 @@ class LocationCollectionView(APIView):
             data=self.request.data, context={"request": self.request}
         )
         data.is_valid(raise_exception=True)
-        location = _service_call(
-            services.location_create, submitter=self.request.user, **data.validated_data
-        )
+        location = services.location_create(submitter=self.request.user, **data.validated_data)
         # Re-read with its photos, exactly as GET /locations/{id} will show it.
         feature = selectors.location_public_feature(location_id=location.id)
         return Response(feature, status=status.HTTP_201_CREATED)
@@ -142,37 +129,32 @@ class LocationDetailView(APIView):
     def _visible(self, location_id):
         location = selectors.location_get_visible(location_id=location_id, user=self.request.user)
         if location is None:
-            raise NotFound("No such place.")
+            raise LocationNotFound()
         return location
 
     def _editable(self, location_id):
         location = self._visible(location_id)
         user = self.request.user
         if location.submitter_id != user.pk and not user_is_moderator(user):
-            raise PermissionDenied("Only the submitter or a moderator may change this place.")
+            raise NotYourPlace()
         return location
 
-    @extend_schema(responses={200: LocationFeatureOutputSerializer})
+    @extend_schema(responses={200: LocationFeatureSerializer})
     def get(self, request, id):
-        try:
-            with selectors.public_read_timeout():
-                feature = LocationFeatureOutputSerializer(self._visible(id)).data
-        except (OperationalError, InterfaceError):
-            raise ServiceUnavailable(
-                "The map database is busy or unavailable; retry shortly.",
-                retry_after=settings.PLACES_RETRY_AFTER_SECONDS,
-            ) from None
+        # Bounded like the list reads; an outage is MapUnavailable (503).
+        with selectors.public_read_timeout():
+            feature = LocationFeatureSerializer(self._visible(id)).data
         return Response(feature)
 
     @extend_schema(
-        request=LocationUpdateInputSerializer, responses={200: LocationFeatureOutputSerializer}
+        request=LocationUpdateInputSerializer, responses={200: LocationFeatureSerializer}
     )
     def patch(self, request, id):
         location = self._editable(id)
         data = LocationUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        location = _service_call(
-            services.location_update, location=location, actor=request.user, **data.validated_data
+        location = services.location_update(
+            location=location, actor=request.user, **data.validated_data
         )
         return Response(selectors.location_public_feature(location_id=location.id))
 
@@ -188,7 +170,7 @@ class MyLocationsView(ListAPIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReadRateThrottle]
     pagination_class = OwnLocationsPagination
-    serializer_class = LocationFeatureOutputSerializer
+    serializer_class = LocationFeatureSerializer
 
     def get_queryset(self):
         return selectors.locations_of_submitter(user=self.request.user)

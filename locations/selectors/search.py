@@ -1,0 +1,131 @@
+"""GET /locations/search: radius, text, or both, as one SQL statement."""
+
+from collections.abc import Sequence
+
+from opentelemetry import trace
+
+from locations import constants
+from locations.geojson import feature_collection_sql, feature_sql
+from locations.selectors.sql import TSQUERY, run_public_read, text_and_category_filters
+
+tracer = trace.get_tracer(__name__)
+
+# The properties of a search result, in the order clients have always received them;
+# distance_m is the metres from lat/lon (null for a text-only search).
+SEARCH_PROPERTIES = (
+    "id",
+    "name",
+    "category",
+    "address",
+    "description",
+    "status",
+    "created_at",
+    "updated_at",
+    "approved_at",
+)
+SEARCH_EXTRA = {"distance_m": "round(l.distance_m::numeric, 1)"}
+
+
+def locations_search_sql(
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    radius: int = constants.SEARCH_RADIUS_DEFAULT_M,
+    q: str = "",
+    category: Sequence[str] = (),
+    ordering: str | None = None,
+    limit: int = constants.SEARCH_LIMIT_DEFAULT,
+    offset: int = 0,
+    next_url: str | None = None,
+) -> tuple[str, dict]:
+    """Radius search (lat/lon/radius), text search (q), or both, approved places only.
+
+    One statement: the page is fetched with one row more than `limit` (no COUNT) and the
+    FeatureCollection's `next` is `next_url` exactly when that extra row exists.
+    """
+    spatial = lat is not None and lon is not None
+    if ordering is None:
+        ordering = "distance" if spatial else "relevance"
+    if not spatial and not q:
+        raise ValueError("a search needs lat/lon, q, or both")
+    if ordering == "relevance" and not q:
+        raise ValueError("relevance ordering needs q")
+    if ordering == "distance" and not spatial:
+        raise ValueError("distance ordering needs lat/lon")
+
+    params: dict = {"limit": limit, "offset": offset, "next_url": next_url}
+    where = ["l.status = 'approved'"]
+    from_items = ["locations_location l"]
+    if spatial:
+        params.update(lon=lon, lat=lat, radius=float(radius))
+        from_items.append(
+            "(SELECT ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326)"
+            "::geography AS g) origin"
+        )
+        where.append("ST_DWithin(l.point::geography(POINT,4326), origin.g, %(radius)s::float8)")
+        # `<->` on geography is the sphere distance in metres, and ordering by it lets the
+        # GiST index hand rows over nearest first (KNN), stopping after the page instead
+        # of fetching and sorting the whole disc: 5x the throughput at 1M places
+        # (docs/benchmarks.md). It differs from the spheroid distance by < 0.5 %.
+        distance = "l.point::geography(POINT,4326) <-> origin.g"
+    else:
+        distance = "NULL::float8"
+    spatial_first = spatial and radius <= constants.SEARCH_SPATIAL_FIRST_MAX_M
+    if q and spatial_first:
+        # ts_match_vq() is what the @@ operator calls, but as a function it cannot use
+        # the GIN index: the words are tested on the circle's few places only (see
+        # constants.SEARCH_SPATIAL_FIRST_MAX_M for the measurements).
+        params["q"] = q
+        where.append("ts_match_vq(l.search_vector, query)")
+        where += text_and_category_filters(q="", categories=category, params=params)
+    else:
+        where += text_and_category_filters(q=q, categories=category, params=params)
+    if q:
+        from_items.append(f"{TSQUERY} query")
+        rank = "ts_rank_cd(l.search_vector, query)"
+    else:
+        rank = "NULL::float4"
+
+    # The page subquery exposes plain column names, so one ORDER BY text serves both the
+    # LIMIT and the row numbering that keeps json_agg in the same order.
+    if ordering == "relevance":
+        order = "rank DESC, distance_m ASC NULLS LAST, id" if spatial else "rank DESC, id"
+        page_order = order
+    else:
+        order = "distance_m, id"
+        # The KNN index scan orders by the distance alone; a second key would force a
+        # full sort. Exact ties (the same point) are ordered by id within the page.
+        page_order = "distance_m"
+
+    feature = feature_sql(properties=SEARCH_PROPERTIES, extra=SEARCH_EXTRA)
+    collection = feature_collection_sql(
+        "COALESCE(json_agg(page.feature ORDER BY page.position)"
+        " FILTER (WHERE page.position <= %(limit)s), '[]'::json)",
+        after=[("next", "CASE WHEN count(*) > %(limit)s THEN %(next_url)s::text END")],
+    )
+    # Only fixed SQL fragments are interpolated; every value is a bound parameter.
+    sql = f"""
+SELECT {collection}::text
+FROM (
+    SELECT row_number() OVER (ORDER BY {order}) AS position,
+           {feature} AS feature
+    FROM (
+        SELECT l.id, l.name, l.description, l.category, l.address, l.status, l.point,
+               l.created_at, l.updated_at, l.approved_at,
+               {distance} AS distance_m, {rank} AS rank
+        FROM {", ".join(from_items)}
+        WHERE {" AND ".join(where)}
+        ORDER BY {page_order}
+        LIMIT %(limit)s + 1 OFFSET %(offset)s
+    ) l
+) page"""  # noqa: S608
+    return sql, params
+
+
+def locations_search_json(**search) -> str:
+    """GET /locations/search as a GeoJSON FeatureCollection text (see locations_search_sql)."""
+    with tracer.start_as_current_span("placemap.locations.search") as span:
+        span.set_attribute("placemap.search.spatial", search.get("lat") is not None)
+        span.set_attribute("placemap.search.text", bool(search.get("q")))
+        span.set_attribute("placemap.search.limit", search.get("limit", 0))
+        return run_public_read(*locations_search_sql(**search))
