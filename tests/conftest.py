@@ -1,3 +1,4 @@
+import importlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -61,6 +62,26 @@ def _clear_cache():
     if keys:
         client.delete(*keys)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _migration_rows_after_flush(request, django_db_blocker):
+    # A transactional test ends with a flush, which empties the rows a data migration
+    # wrote (the moderators group and its permissions; post_migrate brings back only
+    # content types and permissions). pytest-django runs such tests last, but an xdist
+    # worker runs its files in the order it is given them: put the group back.
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    ):
+        from django.apps import apps
+
+        grant = importlib.import_module(
+            "moderation.migrations.0002_moderators_group_permissions"
+        ).grant
+        with django_db_blocker.unblock():
+            grant(apps, None)
 
 
 @pytest.fixture(autouse=True)
