@@ -2,7 +2,8 @@
 
 help:
 	@echo "make run    set up everything and serve http://127.0.0.1:8000 (Ctrl-C stops)"
-	@echo "make test   set up, lint, check migrations and compose file, run the tests"
+	@echo "make test   set up, lint (ruff, import layers, mypy), check migrations and compose file, run the tests"
+	@echo "make lint   ruff, lint-imports and mypy only"
 	@echo "make bench  benchmarks (see docs/benchmarks.md)"
 
 run:
@@ -14,6 +15,8 @@ test:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 # Benchmarks (docs/benchmarks.md). Need: apt-get install -y wrk time gdal-bin, services up
 # (make run's set-up), the S3 endpoint on :9000. N=10000 for a quick smoke run.

@@ -36,7 +36,7 @@ def user_personal_data(*, user: User) -> dict:
     anyone else: moderators stay anonymous, other people's photos on the user's places
     are left out. Credentials (password hash, token keys) are not data to hand out.
     The profile is accounts' own; every other key is an app's section (accounts.gdpr)."""
-    data = {
+    data: dict[str, object] = {
         "profile": {
             "id": user.id,
             "username": user.username,

@@ -1,6 +1,6 @@
 """Request id, and the fields of django-structlog's access line.
 
-Two middlewares, first in MIDDLEWARE, in this order (tests/observability checks it):
+Two middlewares, first in MIDDLEWARE, in this order (tests/config/observability checks it):
 
 1. `RequestIDMiddleware` decides the request's id: the caller's X-Request-ID if it is sane,
    otherwise a fresh one. It overwrites the header in `request.META` with that id, so

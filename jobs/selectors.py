@@ -42,7 +42,9 @@ def task_queue_length(*, timeout: float) -> int:
     )
     try:
         # config/celery.py's app (current in every process that loads Django); jobs does
-        # not import the wiring.
-        return client.llen(current_app.conf.task_default_queue)
+        # not import the wiring. The key as kombu names it (global_keyprefix, if set).
+        conf = current_app.conf
+        prefix = (conf.broker_transport_options or {}).get("global_keyprefix", "")
+        return client.llen(f"{prefix}{conf.task_default_queue}")
     finally:
         client.close()

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -189,7 +190,8 @@ def image_thumbnails_make(*, image_id: uuid.UUID | str) -> ThumbnailResult:
         if image is None:
             return ThumbnailResult(image=None, changed=False)  # deleted meanwhile
 
-        original = storage.get_object_bytes(key=image.key.name)
+        # A stored image always has its key (FieldFile.name is typed optional).
+        original = storage.get_object_bytes(key=cast(str, image.key.name))
         keys: dict[str, str] = {}
         for size in settings.IMAGE_THUMBNAIL_SIZES:
             thumb = imaging.thumbnail(original, size=size)

@@ -155,7 +155,8 @@ def location_transition(
         try:
             location = location_lock(location_id=location_id)
         except ObjectDoesNotExist as exc:
-            raise _place_not_found_type(type(exc))() from exc
+            # A class is hashable; django-stubs' ObjectDoesNotExist.__hash__ misleads mypy.
+            raise _place_not_found_type(type(exc))() from exc  # type: ignore[arg-type]
         from_status = location.status
         span.set_attribute("placemap.moderation.from_status", from_status)
         if expected_status is not None and expected_status != from_status:

@@ -1,3 +1,4 @@
+import importlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,11 +13,33 @@ from tests.support import (
     MapFeedListener,
     WebServer,
     authenticated_client,
+    broker_key,
     child_env,
 )
 
 # Keys kombu's Redis transport keeps for the default queue and unacknowledged messages.
 BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
+
+
+# Suites that build one stack of their own for all the tests of a file (a package
+# fixture) and run for minutes: `--dist loadfile` keeps each file on one xdist worker, and
+# they go first so the rest of the suite fills the other workers around them. (Not
+# xdist_group: pytest-xdist 3.8's loadgroup renames node ids in a way pytest 9 ignores.)
+OWN_STACK_SUITES = ("tests/faults/", "tests/fuzz/")
+# Tests that start real servers (a Celery worker, the web server) are `slow` too.
+SERVER_FIXTURES = {"celery_workers", "web_server"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    # Marked before `-m` deselects; moved to the front after pytest-django's ordering (a
+    # stable sort keeps its order within each part).
+    for item in items:
+        if SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+    result = yield
+    items.sort(key=lambda item: not item.nodeid.startswith(OWN_STACK_SUITES))
+    return result
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,13 +51,36 @@ def s3_bucket():
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters and cached responses live in Redis: start every test clean.
-    # Only our own prefix: a flush would also drop the broker's queues.
+    # Only our own prefix (this xdist worker's): a flush would also drop the broker's
+    # queues and the other workers' keys.
     from django.core.cache import cache
 
-    client = cache._cache.get_client(write=True)
+    from config.redis import redis_client
+
+    client = redis_client()
     keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _migration_rows_after_flush(request, django_db_blocker):
+    # A transactional test ends with a flush, which empties the rows a data migration
+    # wrote (the moderators group and its permissions; post_migrate brings back only
+    # content types and permissions). pytest-django runs such tests last, but an xdist
+    # worker runs its files in the order it is given them: a test with the database
+    # finds the group put back.
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None or {"db", "transactional_db"} & set(request.fixturenames):
+        from django.apps import apps
+        from django.contrib.auth.models import Group
+
+        with django_db_blocker.unblock():
+            if not Group.objects.filter(name=settings.MODERATORS_GROUP).exists():
+                importlib.import_module(
+                    "moderation.migrations.0002_moderators_group_permissions"
+                ).grant(apps, None)
     yield
 
 
@@ -97,9 +143,10 @@ def broker() -> Iterator[redis.Redis]:
     """The test broker (this run's own Redis database), its queue emptied before and
     after: messages left by earlier tests must not reach a worker started here."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete(*BROKER_KEYS)
+    keys = [broker_key(name) for name in BROKER_KEYS]
+    client.delete(*keys)
     yield client
-    client.delete(*BROKER_KEYS)
+    client.delete(*keys)
     client.close()
 
 

@@ -58,16 +58,25 @@ def child_env(**overrides: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("OTEL_", "LOG_", "DJANGO_SETTINGS_MODULE"))
+        # The names derived from the xdist worker are passed as they are (below).
+        and key != "PYTEST_XDIST_WORKER"
     }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=test_database_url(),
         TEST_REDIS_URL=settings.REDIS_URL,
         TEST_BUCKET=settings.AWS_STORAGE_BUCKET_NAME,
+        TEST_KEY_PREFIX=settings.TEST_KEY_PREFIX,
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)
     return env
+
+
+def broker_key(name: str) -> str:
+    """The Redis key of the broker's `name` (a queue, "unacked"): kombu prefixes them in
+    an xdist worker (config/settings/test.py)."""
+    return settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "") + name
 
 
 def wait_for(
@@ -123,6 +132,32 @@ def run_python(code: str, **env: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(response, status: int, *, field: str | None = None) -> dict:
+    """Assert that `response` is an RFC 9457 problem (docs/architecture.md, "Errors") with
+    `status`, and, given `field`, a validation problem naming it (in `errors`, where a list
+    item is named with its index, "image_ids.0", and in `detail`). Returns the body."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"].startswith("https://")
+    assert body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+    if field is not None:
+        named = [
+            name
+            for name in body.get("errors", {})
+            if name == field or (name.startswith(f"{field}.") and name[len(field) + 1 :].isdigit())
+        ]
+        assert named, body
+        assert field in body["detail"], body
+    return body
 
 
 def authenticated_client(user) -> APIClient:

@@ -67,7 +67,7 @@ MIDDLEWARE = [
     # incoming X-Request-ID (<= 128 chars of [A-Za-z0-9._-], else a new id) and writes the
     # result back into the request header; django-structlog then trusts that header and
     # binds the id to every line of the request. The order matters: the other way round,
-    # any incoming id would reach the logs (tests/observability checks it).
+    # any incoming id would reach the logs (tests/config/observability checks it).
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the app server (no separate web server needed).

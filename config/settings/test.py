@@ -29,9 +29,27 @@ WS_ALLOWED_ORIGINS = [*WS_ALLOWED_ORIGINS, "http://testserver"]
 
 # Tests never touch the development Redis database or bucket.
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
+# pytest-xdist runs the suite in several processes (PYTEST_XDIST_WORKER = gw0, gw1, ...;
+# pytest-django suffixes the test database itself): each keeps its own Redis keys (cache,
+# channel layer, storage breaker, broker queues) and bucket. A child process a test starts
+# is given the derived names (TEST_KEY_PREFIX, TEST_BUCKET) by tests.support.child_env.
+# A plain `pytest` run (no worker) uses the names as they are.
+XDIST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
+TEST_KEY_PREFIX = env.str(
+    "TEST_KEY_PREFIX", default=f"placemap-test-{XDIST_WORKER}" if XDIST_WORKER else "placemap-test"
+)
 CACHES["default"]["LOCATION"] = REDIS_URL
-CACHES["default"]["KEY_PREFIX"] = "placemap-test"
+CACHES["default"]["KEY_PREFIX"] = TEST_KEY_PREFIX
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = REDIS_URL
-CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "placemap-test"
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_KEY_PREFIX
 CELERY_BROKER_URL = REDIS_URL
 AWS_STORAGE_BUCKET_NAME = env.str("TEST_BUCKET", default="placemap-test")
+if XDIST_WORKER:
+    AWS_STORAGE_BUCKET_NAME = f"{AWS_STORAGE_BUCKET_NAME}-{XDIST_WORKER}"
+if TEST_KEY_PREFIX != "placemap-test":
+    STORAGE_BREAKER_NAMESPACE = f"{TEST_KEY_PREFIX}-storage"
+    # kombu prefixes every broker key (queues, unacked) with it: tests.support.broker_key.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"{TEST_KEY_PREFIX}:",
+    }

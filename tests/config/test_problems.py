@@ -6,22 +6,9 @@ import pytest
 
 from config.parsers import MAX_JSON_DEPTH
 from tests.locations.factories import LocationFactory
+from tests.support import assert_problem
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status):
-    assert response.status_code == status
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    assert body["type"].startswith("https://")
-    assert body["detail"]
-    assert body["request_id"] == response["X-Request-ID"]
-    return body
 
 
 def test_validation_errors_name_each_field(api_client):

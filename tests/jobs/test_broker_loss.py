@@ -12,7 +12,7 @@ from kombu import Consumer, Queue
 
 from config.celery import app
 from tests.jobs import worker_tasks
-from tests.support import free_port, port_is_open, stop_process, wait_for
+from tests.support import broker_key, free_port, port_is_open, stop_process, wait_for
 
 
 class ThrowawayRedis:
@@ -137,4 +137,4 @@ def test_it_hands_unacknowledged_messages_back_after_celery_detached_the_broken_
     connection._do_close_transport()
     channel.close()
 
-    assert redis.Redis.from_url(throwaway_redis.url).llen(queue.name) == 1
+    assert redis.Redis.from_url(throwaway_redis.url).llen(broker_key(queue.name)) == 1

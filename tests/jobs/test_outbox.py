@@ -12,13 +12,14 @@ from jobs import services
 from jobs.models import OutboxMessage
 from tests.jobs import worker_tasks
 from tests.jobs.conftest import counter
-from tests.support import BASE_DIR, child_env, wait_for
+from tests.jobs.factories import OutboxMessageFactory
+from tests.support import BASE_DIR, broker_key, child_env, wait_for
 from tests.support import free_port as closed_port
 
 
 def queued_task_ids(broker) -> list[str]:
     """Ids of the task messages waiting in the broker's default queue."""
-    return [json.loads(raw)["headers"]["id"] for raw in broker.lrange("celery", 0, -1)]
+    return [json.loads(raw)["headers"]["id"] for raw in broker.lrange(broker_key("celery"), 0, -1)]
 
 
 def test_enqueue_publishes_the_task_once_the_transaction_commits(
@@ -101,7 +102,7 @@ def test_enqueue_with_the_broker_unreachable_loses_nothing_and_the_relay_sends_i
 
 
 def test_the_relay_leaves_fresh_rows_to_their_after_commit_send(db, broker, token):
-    message = OutboxMessage.objects.create(task_name=worker_tasks.record_run.name, args=[token])
+    message = OutboxMessageFactory(task_name=worker_tasks.record_run.name, args=[token])
 
     assert services.outbox_relay(older_than=timedelta(seconds=60)) == 0
     message.refresh_from_db()
@@ -110,9 +111,9 @@ def test_the_relay_leaves_fresh_rows_to_their_after_commit_send(db, broker, toke
 
 
 def test_the_relay_never_sends_a_row_twice(db, broker, token):
-    old = timezone.now() - timedelta(minutes=5)
-    message = OutboxMessage.objects.create(task_name=worker_tasks.record_run.name, args=[token])
-    OutboxMessage.objects.filter(pk=message.pk).update(created_at=old)
+    message = OutboxMessageFactory(
+        task_name=worker_tasks.record_run.name, args=[token], age=timedelta(minutes=5)
+    )
 
     assert services.outbox_relay(older_than=timedelta(0)) == 1
     assert services.outbox_relay(older_than=timedelta(0)) == 0
@@ -121,9 +122,8 @@ def test_the_relay_never_sends_a_row_twice(db, broker, token):
 
 
 def test_a_relayed_task_runs_on_a_real_worker(start_worker, broker, token):
-    message = OutboxMessage.objects.create(task_name=worker_tasks.record_run.name, args=[token])
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        created_at=timezone.now() - timedelta(minutes=1)
+    OutboxMessageFactory(
+        task_name=worker_tasks.record_run.name, args=[token], age=timedelta(minutes=1)
     )
     start_worker()
 
@@ -132,10 +132,9 @@ def test_a_relayed_task_runs_on_a_real_worker(start_worker, broker, token):
 
 
 def test_old_sent_rows_are_purged_and_unsent_ones_kept(db):
-    old = timezone.now() - timedelta(days=30)
-    sent = OutboxMessage.objects.create(task_name="x", sent_at=old)
-    unsent = OutboxMessage.objects.create(task_name="x")
-    OutboxMessage.objects.filter(pk=unsent.pk).update(created_at=old)
+    old = timedelta(days=30)
+    sent = OutboxMessageFactory(sent_at=timezone.now() - old)
+    unsent = OutboxMessageFactory(age=old)
 
     assert services.outbox_purge_sent(older_than=timedelta(days=7)) == 1
     assert not OutboxMessage.objects.filter(pk=sent.pk).exists()

@@ -17,14 +17,14 @@ from notifications.tasks import deliver_notification, redrive_pending_notificati
 from tests.accounts.factories import UserFactory
 from tests.locations.factories import LocationFactory
 from tests.media_store import samples
-from tests.support import wait_for
+from tests.support import broker_key, wait_for
 
 AN_HOUR_AGO = timezone.now() - timedelta(hours=1)
 
 
 def lose_queued_messages(broker) -> None:
     """What a Redis crash without persistence does to messages sent but not yet run."""
-    broker.delete("celery", "unacked", "unacked_index")
+    broker.delete(*(broker_key(name) for name in ("celery", "unacked", "unacked_index")))
 
 
 def age_outbox(task) -> None:

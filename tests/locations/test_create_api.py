@@ -9,6 +9,7 @@ from media_store.models import Image
 from notifications.models import Notification
 from tests.locations.conftest import API
 from tests.media_store.factories import ImageFactory
+from tests.support import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +25,6 @@ VALID = {
 
 def post(client, body, **headers):
     return client.post(f"{API}/locations", body, format="json", headers=headers)
-
-
-def assert_problem_names(response, field):
-    assert response.status_code == 400, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    # A list item is named with its index ("image_ids.0").
-    assert any(name == field or name.startswith(field + ".") for name in body["errors"]), body
-    assert body["status"] == 400
-    return body
 
 
 def test_a_user_submits_a_pending_place_as_a_feature(user_client, user):
@@ -115,14 +106,14 @@ def test_submitting_records_a_submission_notification_for_the_submitter(user_cli
 def test_it_rejects_bad_input_naming_the_field(user_client, field, value):
     response = post(user_client, {**VALID, field: value})
 
-    assert_problem_names(response, field)
+    assert_problem(response, 400, field=field)
     assert Location.objects.count() == 0
 
 
 @pytest.mark.parametrize("missing", ["name", "category", "latitude", "longitude"])
 def test_it_requires_the_essential_fields(user_client, missing):
     body = {k: v for k, v in VALID.items() if k != missing}
-    assert_problem_names(post(user_client, body), missing)
+    assert_problem(post(user_client, body), 400, field=missing)
 
 
 def test_it_rejects_nan_in_a_json_body_rather_than_storing_it(user_client):
@@ -156,7 +147,7 @@ def test_it_refuses_another_users_image_and_writes_nothing(user_client, user, ot
 
     response = post(user_client, {**VALID, "image_ids": [str(mine.id), str(theirs.id)]})
 
-    body = assert_problem_names(response, "image_ids")
+    body = assert_problem(response, 400, field="image_ids")
     assert str(theirs.id) in body["errors"]["image_ids"][0]
     assert str(mine.id) not in body["errors"]["image_ids"][0]
     assert Location.objects.count() == 0
@@ -169,19 +160,19 @@ def test_it_refuses_an_image_attached_already(user_client, user, place_of):
 
     response = post(user_client, {**VALID, "image_ids": [str(attached.id)]})
 
-    assert_problem_names(response, "image_ids")
+    assert_problem(response, 400, field="image_ids")
     assert Location.objects.count() == 1
 
 
 def test_it_refuses_an_unknown_image_id(user_client):
     response = post(user_client, {**VALID, "image_ids": [str(uuid.uuid4())]})
-    assert_problem_names(response, "image_ids")
+    assert_problem(response, 400, field="image_ids")
 
 
 def test_it_refuses_the_same_image_twice_in_one_request(user_client, user):
     image = ImageFactory(uploader=user)
     response = post(user_client, {**VALID, "image_ids": [str(image.id), str(image.id)]})
-    assert_problem_names(response, "image_ids")
+    assert_problem(response, 400, field="image_ids")
 
 
 def test_the_service_rechecks_images_under_lock_when_the_serializer_was_bypassed(user, place_of):
@@ -264,7 +255,7 @@ def test_a_failed_request_releases_its_key_for_a_corrected_retry(user_client):
 
 def test_an_overlong_idempotency_key_is_refused(user_client):
     response = post(user_client, VALID, **{"Idempotency-Key": "k" * 256})
-    assert_problem_names(response, "Idempotency-Key")
+    assert_problem(response, 400, field="Idempotency-Key")
     assert Location.objects.count() == 0
 
 

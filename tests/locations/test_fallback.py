@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from config.redis import redis_client
 from tests.locations.conftest import API
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -149,7 +150,7 @@ def test_the_fallback_copy_is_refreshed_at_most_once_per_window(
     second = api_client.get(SEARCH)
     assert len(second.json()["features"]) == 3  # the live answer is always fresh
 
-    keys = list(cache._cache.get_client().scan_iter(match="*places:answer:*:search:*"))
+    keys = list(redis_client().scan_iter(match=f"{cache.key_prefix}:*places:answer:*:search:*"))
     copy_key = next(k.decode().split(":", 2)[2] for k in keys if not k.endswith(b":fresh"))
     _, stored = cache.get(copy_key)
     assert stored.count('"Feature"') == 2  # still the first answer of this window

@@ -12,6 +12,7 @@ from media_store.models import Image
 from media_store.tasks import delete_image_objects, purge_orphan_images
 from tests.locations.factories import LocationFactory
 from tests.media_store import samples
+from tests.support import broker_key
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def uploaded_with_thumbnails(upload, **fields) -> Image:
 def queued_tasks(name: str) -> list[dict]:
     """Messages waiting on the test broker (Redis list named after the queue)."""
     client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    messages = [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
+    messages = [json.loads(raw) for raw in client.lrange(broker_key("celery"), 0, -1)]
     return [m for m in messages if m["headers"]["task"] == name]
 
 

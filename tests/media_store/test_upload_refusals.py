@@ -6,6 +6,7 @@ from media_store.models import Image
 from tests.locations.factories import LocationFactory
 from tests.media_store import samples
 from tests.media_store.conftest import UPLOAD_URL
+from tests.support import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +20,6 @@ def nothing_stored(bucket_keys):
     yield
     assert Image.objects.count() == 0
     assert bucket_keys() == before
-
-
-def assert_problem(response, status: int, field: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert field in body["errors"], body
-    assert field in body["detail"]
-    return body
 
 
 @pytest.mark.parametrize(
@@ -46,14 +37,14 @@ def test_it_refuses_files_that_are_not_jpeg_png_or_webp_with_415(
 ):
     response = upload(data, name=name, content_type=content_type)
 
-    body = assert_problem(response, 415, "file")
+    body = assert_problem(response, 415, field="file")
     assert "JPEG, PNG and WebP" in body["errors"]["file"][0]
 
 
 def test_it_refuses_a_truncated_jpeg_with_400(upload, nothing_stored):
     response = upload(samples.truncated_jpeg())
 
-    body = assert_problem(response, 400, "file")
+    body = assert_problem(response, 400, field="file")
     assert "not a readable JPEG" in body["errors"]["file"][0]
 
 
@@ -61,7 +52,7 @@ def test_it_refuses_a_png_declaring_30000_by_30000_pixels_before_decoding(upload
     data = samples.png_declaring(30000, 30000)
     assert len(data) < 1000  # tiny on the wire, 2.7 GB once decoded
 
-    body = assert_problem(upload(data, name="x.png"), 400, "file")
+    body = assert_problem(upload(data, name="x.png"), 400, field="file")
     assert "too many pixels" in body["errors"]["file"][0]
 
 
@@ -70,14 +61,16 @@ def test_it_refuses_images_over_the_pixel_setting_from_their_header(
 ):
     # Below Pillow's own bomb threshold: only Placemap's cap stops it.
     settings.IMAGE_MAX_PIXELS = 20_000_000
-    body = assert_problem(upload(samples.png_declaring(5000, 5000), name="x.png"), 400, "file")
+    body = assert_problem(
+        upload(samples.png_declaring(5000, 5000), name="x.png"), 400, field="file"
+    )
     assert "(5000x5000)" in body["errors"]["file"][0]
 
 
 def test_it_refuses_a_6_mb_upload_with_413_without_reading_its_body(upload, nothing_stored):
     response = upload(b"\xff\xd8\xff" + b"\0" * (SIX_MB - 3))
 
-    assert_problem(response, 413, "file")
+    assert_problem(response, 413, field="file")
     body_stream = response.wsgi_request.environ["wsgi.input"]
     assert len(body_stream) > SIX_MB  # unread bytes: the server never consumed the body
 
@@ -88,17 +81,17 @@ def test_it_stops_reading_a_file_part_once_it_passes_the_limit(upload, nothing_s
     settings.IMAGE_UPLOAD_MAX_BYTES = 50_000
     response = upload(samples.TEXT * 1400)  # ~64 KB
 
-    assert_problem(response, 413, "file")
+    assert_problem(response, 413, field="file")
 
 
 def test_it_refuses_an_empty_file(upload, nothing_stored):
-    assert_problem(upload(b""), 400, "file")
+    assert_problem(upload(b""), 400, field="file")
 
 
 def test_it_refuses_a_request_without_a_file_field(user_client, nothing_stored):
     response = user_client.post(UPLOAD_URL, {"location_id": ""}, format="multipart")
 
-    body = assert_problem(response, 400, "file")
+    body = assert_problem(response, 400, field="file")
     assert body["errors"]["file"] == ["No file was submitted."]
 
 
@@ -112,19 +105,21 @@ def test_it_refuses_a_json_body_with_415(user_client, nothing_stored):
 def test_it_refuses_a_location_id_of_someone_elses_place(upload, other_user, nothing_stored):
     place = LocationFactory(submitter=other_user, approved=True)
 
-    body = assert_problem(upload(samples.webp(), location_id=str(place.id)), 400, "location_id")
+    body = assert_problem(
+        upload(samples.webp(), location_id=str(place.id)), 400, field="location_id"
+    )
     assert body["errors"]["location_id"] == ["No place of yours has this id."]
 
 
 def test_an_unknown_location_id_reads_the_same_as_someone_elses(upload, nothing_stored):
     response = upload(samples.webp(), location_id="00000000-0000-4000-8000-000000000000")
 
-    body = assert_problem(response, 400, "location_id")
+    body = assert_problem(response, 400, field="location_id")
     assert body["errors"]["location_id"] == ["No place of yours has this id."]
 
 
 def test_it_refuses_a_location_id_that_is_not_a_uuid(upload, nothing_stored):
-    assert_problem(upload(samples.webp(), location_id="../../1"), 400, "location_id")
+    assert_problem(upload(samples.webp(), location_id="../../1"), 400, field="location_id")
 
 
 def test_only_the_file_field_is_read_and_only_once(user_client, bucket_keys):

@@ -1,4 +1,4 @@
-"""The Django admin as the moderation console (locations.admin, moderation.admin)."""
+"""The Django admin as the moderation console (moderation.admin: places and the log)."""
 
 import pytest
 from django.conf import settings
@@ -12,6 +12,7 @@ from notifications.models import Notification
 from tests.accounts.factories import UserFactory
 from tests.locations.factories import LocationFactory
 from tests.media_store.factories import ImageFactory
+from tests.moderation.factories import ModerationLogFactory
 from tests.support import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -51,13 +52,7 @@ def test_the_moderators_group_has_exactly_the_consoles_permissions():
 
 @pytest.fixture
 def decided(approved_location, moderator):
-    return ModerationLog.objects.create(
-        location=approved_location,
-        location_ref=approved_location.id,
-        moderator=moderator,
-        from_status="pending",
-        to_status="approved",
-    )
+    return ModerationLogFactory(location=approved_location, moderator=moderator)
 
 
 def browser_for(kind: str) -> Client:
@@ -197,9 +192,8 @@ def test_a_places_page_shows_the_map_photos_and_history(
     staff_moderator_browser, pending_location, moderator
 ):
     image = pending_location.images.get()
-    ModerationLog.objects.create(
+    ModerationLogFactory(
         location=pending_location,
-        location_ref=pending_location.id,
         moderator=moderator,
         from_status="approved",
         to_status="pending",

@@ -3,8 +3,6 @@ from django.db import IntegrityError, connection, transaction
 
 from locations.models import Location
 from media_store.models import Image
-from moderation.models import ModerationLog
-from tests.accounts.factories import ModeratorFactory
 from tests.locations.factories import LocationFactory
 from tests.media_store.factories import ImageFactory
 
@@ -16,35 +14,6 @@ def test_deleting_a_place_deletes_its_images():
     ImageFactory.create_batch(2, location=place)
     place.delete()
     assert Image.objects.count() == 0
-
-
-def _log_for(place, moderator):
-    return ModerationLog.objects.create(
-        location=place,
-        location_ref=place.id,
-        moderator=moderator,
-        from_status="pending",
-        to_status="approved",
-    )
-
-
-def test_the_moderation_log_survives_the_deletion_of_its_place():
-    place = LocationFactory()
-    log = _log_for(place, ModeratorFactory())
-    place_id = place.id
-    place.delete()
-    log.refresh_from_db()
-    assert log.location is None
-    assert log.location_ref == place_id
-
-
-def test_the_moderation_log_survives_the_deletion_of_its_moderator():
-    moderator = ModeratorFactory()
-    log = _log_for(LocationFactory(), moderator)
-    moderator.delete()
-    log.refresh_from_db()
-    assert log.moderator is None
-    assert log.to_status == "approved"
 
 
 def test_the_database_rejects_an_unknown_status():

@@ -4,7 +4,7 @@ from opentelemetry.trace import SpanKind
 
 from config.celery_signals import REQUEST_ID_HEADER, add_request_id_header
 from media_store.models import Image
-from tests.observability.test_tracing import THUMBNAIL_TASK, upload
+from tests.config.observability.test_tracing import THUMBNAIL_TASK, upload
 from tests.support import wait_for
 
 probe_logger = structlog.get_logger("tests.probe")

@@ -125,7 +125,7 @@ def test_it_replaces_an_insane_incoming_id_and_never_echoes_it(api_client, logs,
         assert incoming not in response.content.decode()
 
 
-@pytest.mark.urls("tests.observability.urls")
+@pytest.mark.urls("tests.config.observability.urls")
 def test_views_see_the_sanitised_id_in_the_request_header(api_client):
     response = api_client.get("/api/v1/echo-request-id", HTTP_X_REQUEST_ID="bad id")
 
@@ -195,7 +195,7 @@ def test_a_download_the_client_abandons_is_logged_as_incomplete(api_client, logs
     assert line["request_id"] == response[REQUEST_ID_HEADER]
 
 
-@pytest.mark.urls("tests.observability.urls")
+@pytest.mark.urls("tests.config.observability.urls")
 def test_an_unexpected_error_logs_its_traceback_under_the_request_id(api_client, logs):
     response = api_client.get("/api/v1/broken", HTTP_X_REQUEST_ID="boom-1")
 
@@ -209,7 +209,7 @@ def test_an_unexpected_error_logs_its_traceback_under_the_request_id(api_client,
     assert (access["status"], access["level"], access["request_id"]) == (500, "error", "boom-1")
 
 
-@pytest.mark.urls("tests.observability.urls")
+@pytest.mark.urls("tests.config.observability.urls")
 def test_an_exception_outside_drf_is_logged_once_as_request_failed_with_its_traceback(logs):
     client = APIClient(raise_request_exception=False)
 
