@@ -258,7 +258,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Images still processing and notifications still pending this many seconds after their
 # last enqueue are enqueued again by the periodic re-drive (their message was lost).
-JOBS_REDRIVE_AFTER_SECONDS = env_int("JOBS_REDRIVE_AFTER_SECONDS", 900, minimum=60)
+JOBS_REDRIVE_AFTER_SECONDS = env_int("JOBS_REDRIVE_AFTER_SECONDS", 900, minimum=10)
+# Seconds between two runs of each re-drive task (beat).
+JOBS_REDRIVE_INTERVAL_SECONDS = env_int("JOBS_REDRIVE_INTERVAL_SECONDS", 300, minimum=5)
 # Seconds between two heartbeats of a worker (written to Redis, read by /ready).
 WORKER_HEARTBEAT_INTERVAL = env_int("WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
 # A worker whose last heartbeat is older than this many seconds is reported dead.
@@ -289,13 +291,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     "media_store.redrive-stranded-images": {
         "task": "media_store.tasks.redrive_stranded_images",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expires": 300.0},
+        "schedule": float(JOBS_REDRIVE_INTERVAL_SECONDS),
+        "options": {"expires": float(JOBS_REDRIVE_INTERVAL_SECONDS)},
     },
     "notifications.redrive-pending-notifications": {
         "task": "notifications.tasks.redrive_pending_notifications",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expires": 300.0},
+        "schedule": float(JOBS_REDRIVE_INTERVAL_SECONDS),
+        "options": {"expires": float(JOBS_REDRIVE_INTERVAL_SECONDS)},
     },
     "notifications.moderation-digest": {
         "task": "notifications.tasks.send_moderation_digest",
