@@ -68,16 +68,23 @@ def _not_a_redis_outage(exc: BaseException) -> bool:
     return not isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _breaker(name: str, fail_max: int, reset_timeout: int) -> ConcurrentCircuitBreaker:
     exclude = [_not_a_redis_outage] if name == "redis" else []
-    return ConcurrentCircuitBreaker(
+    breaker = ConcurrentCircuitBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout,
         exclude=exclude,
         listeners=[_LogTransitions()],
         name=name,
     )
+    _created.append(breaker)
+    return breaker
+
+
+# Every breaker made in this process (one per name and settings), so reset_all() also
+# closes those made under other settings (tests change BREAKER_* per test).
+_created: list[ConcurrentCircuitBreaker] = []
 
 
 def database_breaker() -> ConcurrentCircuitBreaker:
@@ -110,5 +117,5 @@ def guard_redis(fn: Callable[[], T]) -> T:
 
 def reset_all() -> None:
     """Close every breaker of this process (tests, and operators after a fix)."""
-    for cb in (database_breaker(), redis_breaker()):
+    for cb in (database_breaker(), redis_breaker(), *_created):
         cb.close()

@@ -3,6 +3,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from channels.layers import channel_layers
 
 from tests.support import free_port, port_is_open, stop_process, wait_for
 
@@ -11,6 +12,17 @@ from tests.support import free_port, port_is_open, stop_process, wait_for
 def anyio_backend():
     # Channels runs on asyncio; anyio's pytest plugin drives the async tests.
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Each async test runs on an event loop of its own, and a channel layer keeps asyncio
+    # locks and connection pools bound to the loop that first used them: one layer shared
+    # by the tests of a worker fails with "Lock ... is bound to a different event loop"
+    # (seen under xdist, where the order of tests differs). A fresh layer per test.
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
