@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin_inlines import ReadOnlyInline
 from media_store import selectors
 from media_store.models import Image
 
@@ -67,7 +68,7 @@ def thumbnail_tag(image: Image, *, size: int = 96) -> SafeString:
     )
 
 
-class ImageThumbnailInline(admin.TabularInline):
+class ImageThumbnailInline(ReadOnlyInline):
     """A place's photos on its console page: shown, never edited (uploads only come
     through the API, deletion through the photo's own page)."""
 
@@ -76,19 +77,6 @@ class ImageThumbnailInline(admin.TabularInline):
     fields = ("thumbnail", "width", "height", "content_type", "status", "created_at")
     readonly_fields = fields
     verbose_name_plural = "photos"
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="thumbnail")
     def thumbnail(self, image: Image) -> SafeString:

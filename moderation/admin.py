@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from config.admin_inlines import ReadOnlyInline
 from locations.admin_import import ImportPages
 from locations.constants import LocationStatus
 from locations.models import Location
@@ -42,24 +43,6 @@ from moderation.models import ModerationLog
 admin.site.site_header = "Placemap moderation console"
 admin.site.site_title = "Placemap"
 admin.site.index_title = "Moderation"
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Shown, never edited: no add, change or delete from the place's page."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # How many thumbnails a row of the queue shows.
