@@ -355,8 +355,8 @@ class MapFeedListener:
 
 
 class ServerProcess:
-    """A real `uvicorn config.asgi:application` process on a free loopback port, in its
-    own process group, its output in a log file. For suites that run Placemap against
+    """A real web server (`python -m config.server`, as production starts it) on a free
+    loopback port, in its own process group, its output in a log file. For suites that run Placemap against
     dependencies of their own (tests/fuzz, tests/faults) rather than pytest's test database."""
 
     def __init__(self, log_path: Path, env: dict[str, str], *, port: int | None = None):
@@ -376,17 +376,13 @@ class ServerProcess:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "config.asgi:application",
+                "config.server",
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(self.port),
-                "--lifespan",
-                "off",
-                "--ws",
-                "websockets",
-                "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             cwd=BASE_DIR,
             env=self.env,
