@@ -165,3 +165,21 @@ def test_a_forged_x_forwarded_for_does_not_escape_a_per_ip_throttle(api_client):
         SimpleRateThrottle.THROTTLE_RATES = original
     assert statuses[:2] != [429, 429]
     assert statuses[2] == 429
+
+
+def test_brackets_inside_strings_do_not_count_towards_the_depth(api_client):
+    # 100 opening brackets inside a string value (with an escaped quote) nest nothing.
+    response = api_client.post(
+        "/api/v1/auth/token",
+        '{"username": "\\"' + "[{" * 100 + '", "password": "y"}',
+        content_type="application/json",
+    )
+    assert assert_problem(response, 400)["detail"] != ""
+    assert "nested deeper" not in response.json()["detail"]
+
+
+def test_it_refuses_nan_in_json(api_client):
+    response = api_client.post(
+        "/api/v1/auth/token", '{"username": NaN, "password": "y"}', content_type="application/json"
+    )
+    assert "JSON parse error" in assert_problem(response, 400)["detail"]
