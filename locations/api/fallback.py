@@ -18,13 +18,15 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from redis.exceptions import RedisError
 
+from config.http_cache import STALE_HEADER
+from config.renderers import GEOJSON_MEDIA_TYPE
 from locations.errors import MapUnavailable
 from locations.geo import BBox
 
 logger = logging.getLogger(__name__)
 
-GEOJSON_CONTENT_TYPE = "application/geo+json"
-STALE_HEADER = "X-Cache-Stale"
+GEOJSON_CONTENT_TYPE = GEOJSON_MEDIA_TYPE
+# (STALE_HEADER: config.http_cache never lets a cache keep such a copy as fresh.)
 # Bump when the shape of the answers or of the stored copies changes, so old entries
 # are never served.
 CACHE_VERSION = "v2"
