@@ -29,6 +29,9 @@ from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
 from locations.errors import LocationNotFound, NotYourPlace
 from locations.geojson import LocationFeatureSerializer
 
+# HEAD is a GET without the body (Django routes it to get()): same rules.
+READS = ("GET", "HEAD")
+
 _GEOJSON_RESPONSE = OpenApiResponse(
     FeatureCollectionOutputSerializer,
     description="GeoJSON FeatureCollection (application/geo+json). A stale copy served "
@@ -123,12 +126,12 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
     """GET, PATCH, DELETE /locations/{id}. Invisible places are 404, like unknown ones."""
 
     def get_throttles(self):
-        if self.request.method == "GET":
+        if self.request.method in READS:
             return [ReadRateThrottle()]
         return []
 
     def get_permissions(self):
-        if self.request.method == "GET":
+        if self.request.method in READS:
             return []
         return [IsAuthenticated()]
 
