@@ -46,14 +46,15 @@ RESOURCES = (
 
 def _href(request, url_name: str) -> str | None:
     try:
-        path = reverse(f"{API_VERSION}:{url_name}")
+        return request.build_absolute_uri(reverse(f"{API_VERSION}:{url_name}"))
     except NoReverseMatch:
-        try:
-            path = reverse(f"{API_VERSION}:{url_name}", kwargs={"id": _PLACEHOLDER})
-        except NoReverseMatch:
-            return None
-        path = path.replace(str(_PLACEHOLDER), "{id}")
-    return request.build_absolute_uri(path)
+        pass
+    try:
+        path = reverse(f"{API_VERSION}:{url_name}", kwargs={"id": _PLACEHOLDER})
+    except NoReverseMatch:
+        return None
+    # After build_absolute_uri, which would percent-encode the template's braces.
+    return request.build_absolute_uri(path).replace(str(_PLACEHOLDER), "{id}")
 
 
 @public_read

@@ -62,14 +62,10 @@ def test_with_the_default_setting_no_origin_is_allowed(client, settings):
     assert "Access-Control-Allow-Origin" not in preflight(client, "/api/v1/locations", MAP_APP)
 
 
-def test_a_cross_origin_read_with_a_token_works_and_exposes_the_headers_clients_need(
-    client, user
-):
+def test_a_cross_origin_read_with_a_token_works_and_exposes_the_headers_clients_need(client, user):
     token = Token.objects.create(user=user).key
 
-    response = client.get(
-        "/api/v1/me", HTTP_ORIGIN=MAP_APP, HTTP_AUTHORIZATION=f"Token {token}"
-    )
+    response = client.get("/api/v1/me", HTTP_ORIGIN=MAP_APP, HTTP_AUTHORIZATION=f"Token {token}")
 
     assert response.status_code == 200
     assert response.json()["username"] == user.username
