@@ -221,9 +221,7 @@ def test_it_refuses_a_handshake_from_any_other_origin_than_an_allowed_one(server
     assert status_of(response) == 403
 
 
-@pytest.mark.parametrize(
-    "origin", ["{own}", OTHER_ORIGIN, "https://MAP.example.com:443", None]
-)
+@pytest.mark.parametrize("origin", ["{own}", OTHER_ORIGIN, "https://MAP.example.com:443", None])
 def test_it_accepts_a_handshake_from_an_allowed_origin_or_none(server, origin):
     # The default port spelled out and the host in capitals: still the same origin. No
     # Origin at all: a native app (WS_ALLOW_NO_ORIGIN, on by default).
