@@ -3,7 +3,7 @@
 What is compressed: JSON, GeoJSON, problem+json and CSV bodies of at least
 MIN_LENGTH bytes, and every streamed body of those types (the export), chunk by chunk
 so the download keeps streaming. Not images or HTML, not a body already encoded, not a
-304. Brotli wins over gzip at equal preference (about 15-20 % smaller on GeoJSON).
+304. Brotli wins over gzip at equal preference (a bit smaller for the same time, below).
 Every compressible answer says `Vary: Accept-Encoding`, also when this client got it
 plain, so a shared cache keeps the variants apart.
 
@@ -29,8 +29,9 @@ COMPRESSIBLE_TYPES = frozenset(
 # Below this, the headers and the codec's framing cost about what compression saves.
 MIN_LENGTH = 1024
 NEVER_COMPRESSED_PATHS = ("/api/v1/auth/",)
-# Brotli 5 compresses a 77 kB viewport in about 1 ms to within a few % of quality 11,
-# which takes 100x longer: dynamic bodies use a middle level (gzip's default 6 likewise).
+# Measured on a 77 kB viewport-like FeatureCollection (300 places, 2-core shared machine):
+# gzip 6: 15.2 kB in 10 ms; Brotli 5: 14.1 kB in 12 ms; Brotli 11: 12.5 kB in 660 ms.
+# Dynamic bodies use the middle levels.
 BROTLI_QUALITY = 5
 GZIP_LEVEL = 6
 CODINGS = ("br", "gzip")
