@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import views as accounts_views
+from config.api_root import ApiRootView
 from config.exceptions import api_not_found
 from locations.api import export_views
 from locations.api import views as locations_views
@@ -11,6 +12,7 @@ from media_store.api import views as media_store_views
 from moderation.api import views as moderation_views
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="root"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     # --- accounts ---
     path("auth/register", accounts_views.RegisterView.as_view(), name="auth-register"),
@@ -54,6 +56,6 @@ urlpatterns = [
     path("me/export", accounts_views.MeExportView.as_view(), name="me-export"),
     # export (a fixed word; locations/<uuid:id> above cannot match it)
     path("locations/export", export_views.LocationExportView.as_view(), name="locations-export"),
-    # Last: any other path under /api/v1/ (and /api/v1/ itself) is a problem+json 404.
+    # Last: any other path under /api/v1/ is a problem+json 404.
     re_path(r"^.*$", api_not_found, name="not-found"),
 ]

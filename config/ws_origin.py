@@ -3,7 +3,11 @@ one of settings.WS_ALLOWED_ORIGINS exactly (scheme, host and port).
 
 Channels' AllowedHostsOriginValidator compares hosts only, so a page on any port or scheme
 of an allowed host (http://localhost:1234, https://127.0.0.1) could open the feed.
-A handshake without an Origin header (or with `Origin: null`) is refused.
+
+A handshake without an Origin header is a native client (mobile websocket libraries send
+none; browsers always do, and a page cannot remove it): let through while
+settings.WS_ALLOW_NO_ORIGIN is on (the default). `Origin: null` (a sandboxed page, a
+file) and two Origin headers are always refused.
 """
 
 from urllib.parse import urlsplit
@@ -37,8 +41,17 @@ def normalize_origin(value: str) -> str | None:
 class OriginValidator:
     """ASGI middleware for the websocket branch: refuse (HTTP 403) a foreign Origin."""
 
-    def __init__(self, application, allowed_origins: list[str] | None = None):
+    def __init__(
+        self,
+        application,
+        allowed_origins: list[str] | None = None,
+        *,
+        allow_no_origin: bool | None = None,
+    ):
         self.application = application
+        self.allow_no_origin = (
+            settings.WS_ALLOW_NO_ORIGIN if allow_no_origin is None else allow_no_origin
+        )
         configured = settings.WS_ALLOWED_ORIGINS if allowed_origins is None else allowed_origins
         self.allowed_origins = frozenset()
         for origin in configured:
@@ -56,6 +69,8 @@ class OriginValidator:
 
     def allows(self, scope) -> bool:
         origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
+        if not origins:
+            return self.allow_no_origin
         if len(origins) != 1:
             return False
         return normalize_origin(origins[0].decode("latin-1")) in self.allowed_origins

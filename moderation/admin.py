@@ -19,17 +19,15 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.gis.admin import GISModelAdmin
-from django.contrib.gis.forms import OSMWidget
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from config.admin_inlines import ReadOnlyInline
+from config.map_widget import OfflineMapWidget
 from locations.admin_import import ImportPages
 from locations.constants import LocationStatus
 from locations.models import Location
@@ -54,15 +52,10 @@ DECISION_CHOICES = [
 ]
 
 
-class ReadOnlyOSMWidget(OSMWidget):
-    """The OpenStreetMap widget that only shows the point when the field is disabled."""
+class ReadOnlyOSMWidget(OfflineMapWidget):
+    """The offline map widget that only shows the point when the field is disabled."""
 
     template_name = "admin/locations/location/point_map_widget.html"
-
-    def _render(self, template_name, context, renderer=None):
-        # Widgets render with the form renderer, which does not search the project's
-        # templates/ directory; this one template lives there, beside the admin's.
-        return mark_safe(render_to_string(template_name, context))  # noqa: S308 (a template)
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -192,6 +185,7 @@ class LocationAdmin(GISModelAdmin):
         "created_at",
         "updated_at",
         "external_id",
+        "coordinates",
     )
     fieldsets = (
         (
@@ -203,6 +197,7 @@ class LocationAdmin(GISModelAdmin):
                     "description",
                     "address",
                     "point",
+                    "coordinates",
                     "submitter",
                     "created_at",
                 )
@@ -233,6 +228,11 @@ class LocationAdmin(GISModelAdmin):
     def delete_queryset(self, request, queryset):
         for location in queryset:
             location_delete(location=location)
+
+    @admin.display(description="latitude, longitude")
+    def coordinates(self, location: Location) -> str:
+        # The point as text too: the map may have no basemap (MAP_TILES_URL) to read it on.
+        return f"{location.point.y}, {location.point.x}" if location.point else "-"
 
     @admin.display(description="photos")
     def thumbnails(self, location: Location) -> str:

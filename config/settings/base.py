@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from this app's static files (no CDN): /api/docs, /api/redoc.
+    "drf_spectacular_sidecar",
+    "corsheaders",
     "channels",
     "accounts",
     "locations",
@@ -69,6 +72,11 @@ MIDDLEWARE = [
     # binds the id to every line of the request. The order matters: the other way round,
     # any incoming id would reach the logs (tests/config/observability checks it).
     "django_structlog.middlewares.RequestMiddleware",
+    # Outermost of the response rewriters: compresses what the ones below produced
+    # (gzip or Brotli, docs/web-clients.md).
+    "config.compression.CompressionMiddleware",
+    # CORS for /api/ only; answers preflights itself (after the request id, so they have one).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the app server (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -80,6 +88,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Deprecation and Sunset headers, 410 once retired (see "API versioning").
     "config.versioning.DeprecationMiddleware",
+    # ETag, If-None-Match -> 304 and Cache-Control of /api/ answers (config/http_cache.py);
+    # innermost, so it sees the body before it is compressed.
+    "config.http_cache.HttpCacheMiddleware",
 ]
 
 # --- Templates ------------------------------------------------------------------------
@@ -337,6 +348,11 @@ STORAGES = {
 # --- Static files -------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+# Vendored front-end files (OpenLayers for the admin's map: config/static/vendor/README.md).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+# Basemap tiles of the admin's map ({z}/{x}/{y} URL template); empty: no basemap, the
+# point is shown on a plain background (config/map_widget.py).
+MAP_TILES_URL = env.str("MAP_TILES_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -357,7 +373,9 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # The session only when the request carries its cookie (the admin's browsable
+        # API): anonymous and token requests never touch it, so no `Vary: Cookie`.
+        "config.authentication.SessionCookieAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -399,6 +417,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would load it from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Uploads ----------------------------------------------------------------------
@@ -426,6 +450,26 @@ ANYMAIL = {
     for name, value in sorted(env.ENVIRON.items())
     if name.startswith("ANYMAIL_") and value
 }
+
+# --- Web clients on other origins, compression, HTTP caching (docs/web-clients.md) -----
+# Page origins (scheme://host[:port]) whose scripts may call /api/ (CORS). Empty: none.
+# "*" is refused in production (config/settings/production.py).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+# No cookies cross-origin: the API's cross-origin auth is `Authorization: Token ...`.
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-none-match",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "ETag", "Link", "Retry-After", "Deprecation", "Sunset")
+# Seconds an anonymous public read (place detail, search, viewport, categories) may be
+# reused by browsers and shared caches (Cache-Control: public, max-age=...).
+PUBLIC_READ_MAX_AGE = env_int("PUBLIC_READ_MAX_AGE", 30, minimum=0)
 
 # --- Security headers (production tightens these through the environment) -----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -522,15 +566,23 @@ LIVE_FEED_FLOOD_CLOSE_AFTER = env_int("LIVE_FEED_FLOOD_CLOSE_AFTER", 20, minimum
 # Largest client message; a subscribe message is well under 200 bytes. Also the server's
 # websocket frame limit (config/server.py): a bigger message is closed with 1009 unread.
 LIVE_FEED_MAX_MESSAGE_BYTES = env_int("LIVE_FEED_MAX_MESSAGE_BYTES", 1024, minimum=128)
-# Page origins (scheme://host[:port], compared exactly) that may open the live feed; a
-# handshake without an Origin header is refused. Default: SITE_URL's origin and CSRF's.
+# Page origins (scheme://host[:port], compared exactly) that may open the live feed.
+# Default: SITE_URL's origin, CSRF's trusted origins and CORS_ALLOWED_ORIGINS.
 WS_ALLOWED_ORIGINS = env.list(
     "WS_ALLOWED_ORIGINS",
-    default=[
-        "{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL)),
-        *CSRF_TRUSTED_ORIGINS,
-    ],
+    default=list(
+        dict.fromkeys(
+            [
+                "{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL)),
+                *CSRF_TRUSTED_ORIGINS,
+                *CORS_ALLOWED_ORIGINS,
+            ]
+        )
+    ),
 )
+# A handshake without an Origin header comes from a native app (browsers always send
+# one, so a page on a foreign origin cannot pass as "no origin"); false refuses them.
+WS_ALLOW_NO_ORIGIN = env_bool("WS_ALLOW_NO_ORIGIN", True)
 
 # --- Bulk import and export (docs/import-export.md) ----------------------------------------
 # Rows fetched per server-side cursor round trip by exports (memory grows with it).

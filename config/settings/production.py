@@ -10,7 +10,7 @@ for _name in ("DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         raise ImproperlyConfigured(f"{_name} must be set in production.")
 
 from .base import *  # noqa: E402, F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, STORAGES  # noqa: E402
+from .base import ALLOWED_HOSTS, CORS_ALLOWED_ORIGINS, SECRET_KEY, STORAGES  # noqa: E402
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")
@@ -20,6 +20,13 @@ if not env.str("ALLOWED_HOSTS", default=""):
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production (comma-separated).")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host.")
+# Any page on the web calling the API with its visitors' tokens is a choice to name
+# origins for, not a wildcard (docs/web-clients.md).
+if "*" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured(
+        'CORS_ALLOWED_ORIGINS must not contain "*" in production; list the origins '
+        "(https://map.example.org) that may call the API."
+    )
 
 DEBUG = env_bool("DEBUG", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

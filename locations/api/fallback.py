@@ -18,13 +18,14 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from redis.exceptions import RedisError
 
+from config.http_cache import STALE_HEADER
+from config.renderers import GEOJSON_MEDIA_TYPE
 from locations.errors import MapUnavailable
 from locations.geo import BBox
 
 logger = logging.getLogger(__name__)
 
-GEOJSON_CONTENT_TYPE = "application/geo+json"
-STALE_HEADER = "X-Cache-Stale"
+GEOJSON_CONTENT_TYPE = GEOJSON_MEDIA_TYPE
 # Bump when the shape of the answers or of the stored copies changes, so old entries
 # are never served.
 CACHE_VERSION = "v2"
@@ -72,7 +73,7 @@ def _recall(key: str) -> tuple[float, str] | None:
 
 def geojson_response(body: str, *, stored_at: float | None = None) -> HttpResponse:
     """A GeoJSON answer; `stored_at` marks a stale copy (X-Cache-Stale, and Age in
-    seconds as RFC 9111 defines it)."""
+    seconds as RFC 9111 defines it), which config.http_cache never lets a cache keep."""
     response = HttpResponse(body, content_type=GEOJSON_CONTENT_TYPE)
     if stored_at is not None:
         response[STALE_HEADER] = "true"

@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_is_moderator
+from config.http_cache import public_read
+from config.renderers import GeoJSONViewMixin
 from locations import constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
@@ -27,6 +29,9 @@ from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
 from locations.errors import LocationNotFound, NotYourPlace
 from locations.geojson import LocationFeatureSerializer
 
+# HEAD is a GET without the body (Django routes it to get()): same rules.
+READS = ("GET", "HEAD")
+
 _GEOJSON_RESPONSE = OpenApiResponse(
     FeatureCollectionOutputSerializer,
     description="GeoJSON FeatureCollection (application/geo+json). A stale copy served "
@@ -34,7 +39,7 @@ _GEOJSON_RESPONSE = OpenApiResponse(
 )
 
 
-class LocationCollectionView(APIView):
+class LocationCollectionView(GeoJSONViewMixin, APIView):
     """POST /locations: submit a place (pending until a moderator approves it)."""
 
     permission_classes = [IsAuthenticated]
@@ -66,7 +71,8 @@ class LocationCollectionView(APIView):
         return Response(feature, status=status.HTTP_201_CREATED)
 
 
-class LocationSearchView(APIView):
+@public_read
+class LocationSearchView(GeoJSONViewMixin, APIView):
     """GET /locations/search: approved places by radius, text, or both."""
 
     throttle_classes = [ReadRateThrottle]
@@ -93,7 +99,8 @@ class LocationSearchView(APIView):
         )
 
 
-class LocationViewportView(APIView):
+@public_read
+class LocationViewportView(GeoJSONViewMixin, APIView):
     """GET /locations/viewport: approved places in a bbox, or grid clusters of them."""
 
     throttle_classes = [ReadRateThrottle]
@@ -113,16 +120,18 @@ class LocationViewportView(APIView):
         )
 
 
-class LocationDetailView(APIView):
+# Its owner and moderators may see a pending place here: never kept for a token.
+@public_read(with_credentials="no-store")
+class LocationDetailView(GeoJSONViewMixin, APIView):
     """GET, PATCH, DELETE /locations/{id}. Invisible places are 404, like unknown ones."""
 
     def get_throttles(self):
-        if self.request.method == "GET":
+        if self.request.method in READS:
             return [ReadRateThrottle()]
         return []
 
     def get_permissions(self):
-        if self.request.method == "GET":
+        if self.request.method in READS:
             return []
         return [IsAuthenticated()]
 
@@ -164,7 +173,7 @@ class LocationDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MyLocationsView(ListAPIView):
+class MyLocationsView(GeoJSONViewMixin, ListAPIView):
     """GET /me/locations: the caller's places in every status, newest first."""
 
     permission_classes = [IsAuthenticated]
@@ -176,6 +185,7 @@ class MyLocationsView(ListAPIView):
         return selectors.locations_of_submitter(user=self.request.user)
 
 
+@public_read
 class CategoryListView(APIView):
     """GET /categories: the fixed list of category slugs and labels."""
 

@@ -135,7 +135,18 @@ def test_an_oversized_form_outside_the_api_is_a_413(client, settings):
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("path", ["/api/v1/", "/api/v1/nothing-here", "/api/v1/locations/42"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nothing-here",
+        "/api/v1/locations/42",
+        "/api/v1/categories/",  # a trailing slash
+        "/api/v1",
+        "/api/unknown",  # outside any version
+        "/api/v2/locations",
+        "/api",
+    ],
+)
 @pytest.mark.parametrize("debug", [False, True])
 def test_every_unknown_api_path_is_a_problem_404(api_client, settings, path, debug):
     settings.DEBUG = debug

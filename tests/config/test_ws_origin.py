@@ -52,10 +52,43 @@ async def test_it_compares_scheme_host_and_port_exactly(origin, accepted):
 
 
 @pytest.mark.anyio
-async def test_it_refuses_a_handshake_without_an_origin_or_with_two():
+async def test_it_accepts_a_handshake_without_an_origin_as_native_apps_send_it():
+    assert await handshake(OriginValidator(echo_accept, ALLOWED)) is True
+
+
+@pytest.mark.anyio
+async def test_with_ws_allow_no_origin_off_it_refuses_a_handshake_without_an_origin(settings):
+    settings.WS_ALLOW_NO_ORIGIN = False
     validator = OriginValidator(echo_accept, ALLOWED)
+
     assert await handshake(validator) is False
+    assert await handshake(validator, b"https://map.example.com") is True
+
+
+@pytest.mark.anyio
+async def test_it_refuses_two_origins_and_the_null_origin_whatever_the_setting():
+    validator = OriginValidator(echo_accept, ALLOWED, allow_no_origin=True)
     assert await handshake(validator, b"https://map.example.com", b"https://evil.test") is False
+    assert await handshake(validator, b"null") is False
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("headers", "connected"),
+    [
+        ([(b"origin", b"http://testserver")], True),  # an allowed origin
+        ([(b"origin", b"https://evil.example.net")], False),  # a foreign one
+        ([], True),  # none: a native app
+    ],
+)
+async def test_the_live_feed_opens_for_an_allowed_origin_or_none_and_not_a_foreign_one(
+    headers, connected
+):
+    communicator = WebsocketCommunicator(application, "/ws/map/?bbox=1,1,2,2", headers=headers)
+    opened, _ = await communicator.connect()
+    await communicator.disconnect()
+    assert opened is connected
 
 
 @pytest.mark.anyio
@@ -76,16 +109,21 @@ def test_ipv6_origins_keep_their_brackets():
     assert normalize_origin("http://[::1]:8000") == "http://[::1]:8000"
 
 
-def test_by_default_the_site_and_csrf_trusted_origins_may_open_the_feed():
+def test_by_default_the_site_csrf_trusted_and_cors_origins_may_open_the_feed():
     printed = run_python(
         "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps(settings.WS_ALLOWED_ORIGINS))",
+        "print(json.dumps([settings.WS_ALLOWED_ORIGINS, settings.WS_ALLOW_NO_ORIGIN]))",
         DJANGO_SETTINGS_MODULE="config.settings.local",
         SITE_URL="https://map.example.com/",
         CSRF_TRUSTED_ORIGINS="https://admin.example.com,http://localhost:3000",
+        CORS_ALLOWED_ORIGINS="https://app.example.org,https://map.example.com",
     )
     assert json.loads(printed) == [
-        "https://map.example.com",
-        "https://admin.example.com",
-        "http://localhost:3000",
+        [
+            "https://map.example.com",
+            "https://admin.example.com",
+            "http://localhost:3000",
+            "https://app.example.org",
+        ],
+        True,
     ]

@@ -64,6 +64,10 @@ def test_a_timed_out_read_serves_the_last_answer_marked_stale(
     assert stale["X-Cache-Stale"] == "true"
     assert 0 <= int(stale["Age"]) < 60
     assert stale.json() == fresh.json()
+    # A stale copy is never kept as fresh (config/http_cache.py), nor revalidated.
+    assert fresh["Cache-Control"].startswith("public")
+    assert stale["Cache-Control"] == "private, no-store"
+    assert "ETag" not in stale
     assert len(stale.json()["features"]) >= 1
 
 
