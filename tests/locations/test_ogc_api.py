@@ -450,3 +450,13 @@ def test_html_items_link_the_next_page_as_html(api_client, user, place_of):
     assert next_href.endswith("f=html")
     page = get(api_client, relative(next_href))
     assert page["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_head_answers_like_get_without_a_body(api_client, user, place_of):
+    place_of(user)
+
+    response = api_client.head(ITEMS)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+    assert response.content == b""
