@@ -10,7 +10,7 @@ from datetime import datetime
 from config.timestamps import utc_timestamp
 from locations import constants
 from locations.api.ogc_params import LIMIT_DEFAULT, LIMIT_MAX
-from locations.selectors.ogc import Extent
+from locations.selectors import Extent
 
 COLLECTION_ID = "places"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

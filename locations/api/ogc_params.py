@@ -22,7 +22,7 @@ from uuid import UUID
 from config.errors import ApplicationError
 from locations import constants
 from locations.geo import BBoxError, parse_bbox
-from locations.selectors.ogc import ItemsFilter
+from locations.selectors import ItemsFilter
 
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000

@@ -24,11 +24,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from config.errors import NotFoundError
+from locations import selectors
 from locations.api import ogc_documents as docs
 from locations.api import ogc_params as params
 from locations.api.throttles import ReadRateThrottle
 from locations.errors import LocationNotFound
-from locations.selectors import ogc
 
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 
@@ -126,7 +126,7 @@ class CollectionsView(OgcView):
 
     def get(self, request):
         self.check_params(request)
-        extent = ogc.ogc_places_extent()
+        extent = selectors.ogc_places_extent()
         return self.respond(request, docs.collections(self.url_for, extent))
 
 
@@ -138,7 +138,7 @@ class CollectionView(OgcView):
     def get(self, request, collection_id: str):
         self.check_params(request)
         self.check_collection(collection_id)
-        extent = ogc.ogc_places_extent()
+        extent = selectors.ogc_places_extent()
         return self.respond(request, docs.collection(self.url_for, extent))
 
 
@@ -168,7 +168,7 @@ class ItemsView(OgcView):
         self.check_collection(collection_id)
         query = params.parse_items_query(request.query_params)
         html = self.wants_html(request)
-        page = ogc.ogc_items_page(
+        page = selectors.ogc_items_page(
             filters=query.filters, limit=query.limit, after=query.after, before=query.before
         )
         links = self._links(request, query, page)
@@ -193,7 +193,7 @@ class ItemsView(OgcView):
         response["Content-Crs"] = docs.CONTENT_CRS
         return self.finish(response)
 
-    def _links(self, request, query: params.ItemsQuery, page: ogc.ItemsPage) -> list[dict]:
+    def _links(self, request, query: params.ItemsQuery, page: selectors.ItemsPage) -> list[dict]:
         url = self.url_for("ogc-items", collection_id=docs.COLLECTION_ID)
         # The request's own parameters, so every link keeps its filters and limit.
         asked = {name: request.query_params.getlist(name) for name in request.query_params}
@@ -242,7 +242,7 @@ class ItemView(OgcView):
             location_id = UUID(feature_id)
         except ValueError:
             raise LocationNotFound() from None
-        text = ogc.ogc_item_json(location_id=location_id)
+        text = selectors.ogc_item_json(location_id=location_id)
         if text is None:
             raise LocationNotFound()
         feature = json.loads(text)

@@ -149,7 +149,7 @@ def test_viewports_use_the_point_index_for_places_and_for_clusters(many_places):
 
 
 def test_the_ogc_extent_reads_each_edge_and_time_through_an_index(many_places):
-    from locations.selectors.ogc import ogc_places_extent_sql
+    from locations.selectors import ogc_places_extent_sql
 
     plan = plan_of(ogc_places_extent_sql(), {})
 
@@ -160,7 +160,7 @@ def test_the_ogc_extent_reads_each_edge_and_time_through_an_index(many_places):
 
 def test_ogc_items_in_a_bbox_use_the_spatial_index(many_places):
     from locations.geo import parse_bbox
-    from locations.selectors.ogc import ItemsFilter, ogc_items_sql
+    from locations.selectors import ItemsFilter, ogc_items_sql
 
     bbox = parse_bbox("13.3,52.45,13.5,52.55")
     plan = plan_of(*ogc_items_sql(filters=ItemsFilter(bbox=bbox), limit=100))
@@ -172,7 +172,7 @@ def test_ogc_items_in_a_bbox_use_the_spatial_index(many_places):
 def test_ogc_items_pages_walk_the_primary_key(many_places):
     import uuid
 
-    from locations.selectors.ogc import ItemsFilter, ogc_items_sql
+    from locations.selectors import ItemsFilter, ogc_items_sql
 
     plan = plan_of(*ogc_items_sql(filters=ItemsFilter(), limit=100, after=uuid.uuid4()))
 
