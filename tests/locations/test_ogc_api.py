@@ -460,3 +460,18 @@ def test_head_answers_like_get_without_a_body(api_client, user, place_of):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/geo+json"
     assert response.content == b""
+
+
+def test_a_page_and_the_collection_are_one_query_each(
+    api_client, user, place_of, django_assert_num_queries
+):
+    for index in range(30):
+        place_of(user, lon=index, lat=0, category="cafe" if index % 2 else "park")
+
+    with django_assert_num_queries(1):
+        page = get(api_client, ITEMS, {"limit": "25", "category": "cafe"})
+    with django_assert_num_queries(1):
+        collection = get(api_client, f"{OGC}/collections/places")
+
+    assert page.json()["numberReturned"] == 15
+    assert collection.json()["extent"]["spatial"]["bbox"] == [[0.0, 0.0, 29.0, 0.0]]
