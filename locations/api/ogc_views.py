@@ -258,5 +258,6 @@ class ItemView(OgcView):
             ),
         ]
         response = self.respond(request, feature, html_context={"feature": feature})
-        response["Content-Crs"] = docs.CONTENT_CRS
+        if response["Content-Type"] == docs.GEOJSON:
+            response["Content-Crs"] = docs.CONTENT_CRS
         return response
