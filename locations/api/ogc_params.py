@@ -84,12 +84,13 @@ def parse_format(query) -> str | None:
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return LIMIT_DEFAULT
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+    if not raw.isascii() or not raw.isdigit():
         raise invalid("limit", f"Must be an integer from 1 to {LIMIT_MAX}.")
-    value = int(raw)
-    if value < 1:
+    digits = raw.lstrip("0")
+    if not digits:
         raise invalid("limit", f"Must be an integer from 1 to {LIMIT_MAX}.")
-    return min(value, LIMIT_MAX)
+    # Any longer number is over the maximum; int() of thousands of digits is refused.
+    return LIMIT_MAX if len(digits) > len(str(LIMIT_MAX)) else min(int(digits), LIMIT_MAX)
 
 
 def parse_ogc_bbox(raw: str | None):

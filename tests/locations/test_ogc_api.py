@@ -185,6 +185,8 @@ def test_limit_defaults_to_10_and_is_served_up_to_10000(api_client, user, place_
     assert len(ids(get(api_client, ITEMS, {"limit": "3"}))) == 3
     # Above the maximum is served as the maximum, as the standard's limit allows.
     assert len(ids(get(api_client, ITEMS, {"limit": "50000"}))) == 12
+    assert len(ids(get(api_client, ITEMS, {"limit": "9" * 5000}))) == 12
+    assert len(ids(get(api_client, ITEMS, {"limit": "007"}))) == 7
 
 
 def test_paging_follows_next_links_through_every_place_once(api_client, user, place_of):
@@ -318,6 +320,9 @@ def test_datetime_instants_intervals_and_open_ends(api_client, user, place_of):
         ("limit", "ten"),
         ("limit", "1.5"),
         ("limit", ""),
+        ("limit", "000"),
+        ("limit", "١٢"),  # digits, but not ASCII ones
+        ("bbox", "1,2,x,3,4,5"),
         ("bbox", "1,2,3"),
         ("bbox", "1,2,3,4,5"),
         ("bbox", "a,b,c,d"),
