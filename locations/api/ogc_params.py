@@ -42,6 +42,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
 )
+# GDAL's OAPIF driver (3.6) turns `-where "approved_at >= '2026-01-10'"` into
+# `datetime=2026-01-10T/..`, and a time to the hour or minute into `...T12Z`/`...T12:30Z`:
+# read unambiguously, as that day and that UTC time, so GIS users' filters work.
+_GDAL_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(?:(\d{2})(?::(\d{2}))?Z)?$")
 _OPEN = ("", "..")
 
 
@@ -147,6 +151,12 @@ def _moment(text: str) -> tuple[datetime, bool]:
     """(the instant, whether `text` was a date) or a ValueError."""
     if _DATE.match(text):
         return _day_start(date.fromisoformat(text)), True
+    gdal = _GDAL_DATE_TIME.match(text)
+    if gdal is not None:
+        day, hour, minute = gdal.groups()
+        if hour is None:
+            return _day_start(date.fromisoformat(day)), True
+        text = f"{day}T{hour}:{minute or '00'}:00Z"
     match = _DATE_TIME.match(text)
     if match is None:
         raise ValueError(text)

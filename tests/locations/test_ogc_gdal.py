@@ -104,6 +104,24 @@ def test_gdal_filters_are_answered_by_the_server(web_server, places):
     assert re.search(r"Feature Count: 4\b", both), both
 
 
+def test_a_gdal_date_filter_reaches_the_approval_time(web_server, places):
+    # GDAL sends `datetime=2026-01-10T/..` for this: places approved from 10 January on
+    # (the fixture approves place i on 1 + i January at 12:30).
+    server = web_server()
+
+    out = gdal(
+        OGRINFO,
+        "-ro",
+        "-so",
+        "-where",
+        "approved_at >= '2026-01-10'",
+        f"OAPIF:{server.origin}/api/v1/ogc",
+        "places",
+    )
+
+    assert re.search(r"Feature Count: 14\b", out), out
+
+
 def test_ogr2ogr_copies_every_approved_place_into_a_geopackage(web_server, places, tmp_path):
     server = web_server()
     target = tmp_path / "placemap.gpkg"
