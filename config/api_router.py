@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.api import views as accounts_views
 from config.api_root import ApiRootView
 from config.exceptions import api_not_found
-from locations.api import export_views
+from locations.api import export_views, ogc_views
 from locations.api import views as locations_views
 from media_store.api import views as media_store_views
 from moderation.api import views as moderation_views
@@ -56,6 +56,32 @@ urlpatterns = [
     path("me/export", accounts_views.MeExportView.as_view(), name="me-export"),
     # export (a fixed word; locations/<uuid:id> above cannot match it)
     path("locations/export", export_views.LocationExportView.as_view(), name="locations-export"),
+    # --- OGC API - Features (its own OpenAPI document: ogc/api; not in /schema) ---
+    path("ogc", ogc_views.LandingPageView.as_view(), name="ogc-landing-bare"),
+    path("ogc/", ogc_views.LandingPageView.as_view(), name="ogc-landing"),
+    path("ogc/conformance", ogc_views.ConformanceView.as_view(), name="ogc-conformance"),
+    path("ogc/api", ogc_views.ApiDefinitionView.as_view(), name="ogc-api"),
+    path("ogc/collections", ogc_views.CollectionsView.as_view(), name="ogc-collections"),
+    path(
+        "ogc/collections/<str:collection_id>",
+        ogc_views.CollectionView.as_view(),
+        name="ogc-collection",
+    ),
+    path(
+        "ogc/collections/<str:collection_id>/queryables",
+        ogc_views.QueryablesView.as_view(),
+        name="ogc-queryables",
+    ),
+    path(
+        "ogc/collections/<str:collection_id>/items",
+        ogc_views.ItemsView.as_view(),
+        name="ogc-items",
+    ),
+    path(
+        "ogc/collections/<str:collection_id>/items/<str:feature_id>",
+        ogc_views.ItemView.as_view(),
+        name="ogc-item",
+    ),
     # Last: any other path under /api/v1/ is a problem+json 404.
     re_path(r"^.*$", api_not_found, name="not-found"),
 ]

@@ -125,10 +125,14 @@ def _number(value, name: str) -> float:
     return value
 
 
-def parse_bbox(raw: str | Sequence, *, max_length: int | None = None) -> BBox:
+def parse_bbox(
+    raw: str | Sequence, *, max_length: int | None = None, allow_degenerate: bool = False
+) -> BBox:
     """`"minLon,minLat,maxLon,maxLat"` or a 4-item list -> BBox. Raises BBoxError.
 
-    `max_length` caps a string before it is split (the HTTP parameters' 200)."""
+    `max_length` caps a string before it is split (the HTTP parameters' 200).
+    `allow_degenerate` accepts minLat == maxLat and minLon == maxLon (a line or a point,
+    as OGC API clients send for the extent of a single place); a map view never is one."""
     if isinstance(raw, str):
         if max_length is not None and len(raw) > max_length:
             raise BBoxError(f"bbox must be at most {max_length} characters.", code="count")
@@ -151,9 +155,9 @@ def parse_bbox(raw: str | Sequence, *, max_length: int | None = None) -> BBox:
     for name, lat in (("minLat", min_lat), ("maxLat", max_lat)):
         if not LAT_MIN <= lat <= LAT_MAX:
             raise BBoxError(f"{name} must be between -90 and 90.", code="lat")
-    if min_lat >= max_lat:
+    if min_lat > max_lat or (min_lat == max_lat and not allow_degenerate):
         raise BBoxError("minLat must be less than maxLat.", code="lat_order")
-    if min_lon == max_lon:
+    if min_lon == max_lon and not allow_degenerate:
         raise BBoxError(
             "minLon and maxLon must differ (minLon > maxLon crosses the antimeridian).",
             code="empty",

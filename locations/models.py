@@ -74,6 +74,11 @@ class Location(models.Model):
             ),
             GinIndex(fields=["search_vector"], name="location_search_gin"),
             models.Index(fields=["status", "created_at"], name="location_status_created"),
+            # OGC API items: the datetime filter and the collection's temporal extent
+            # (min/max approved_at), approved places only.
+            models.Index(
+                fields=["approved_at"], name="location_approved_at", condition=APPROVED_ONLY
+            ),
             models.Index(fields=["submitter", "created_at"], name="location_submitter_created"),
         ]
         # Also location_point_in_range (SQL, migration 0003): lon -180..180, lat -90..90.

@@ -4,7 +4,8 @@
   and digest);
 - search and viewport: the public list reads, each one SQL statement built by a
   `*_sql()` function; sql: what they share (filters, the statement timeout);
-- clustering: the grid geometry of zoomed-out viewports (pure Python, no database).
+- clustering: the grid geometry of zoomed-out viewports (pure Python, no database);
+- ogc: the OGC API - Features collection (keyset pages of items, one item, the extent).
 
 The public list reads (radius/text search and viewport) are single SQL statements that
 return the finished GeoJSON document as text: the features are built by Postgres
@@ -33,6 +34,16 @@ from locations.selectors.clustering import (
     cluster_cell_size,
     viewport_summary_plan,
 )
+from locations.selectors.ogc import (
+    Extent,
+    ItemsFilter,
+    ItemsPage,
+    ogc_item_json,
+    ogc_items_page,
+    ogc_items_sql,
+    ogc_places_extent,
+    ogc_places_extent_sql,
+)
 from locations.selectors.places import (
     location_exists,
     location_feature,
@@ -53,6 +64,9 @@ Viewport = BBox
 
 __all__ = [
     "SUMMARY_SUBDIVISION",
+    "Extent",
+    "ItemsFilter",
+    "ItemsPage",
     "SummaryEnvelope",
     "SummaryPlan",
     "Viewport",
@@ -69,6 +83,11 @@ __all__ = [
     "locations_search_sql",
     "locations_viewport_json",
     "locations_viewport_sql",
+    "ogc_item_json",
+    "ogc_items_page",
+    "ogc_items_sql",
+    "ogc_places_extent",
+    "ogc_places_extent_sql",
     "public_read_timeout",
     "run_public_read",
     "viewport_summary_plan",

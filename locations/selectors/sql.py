@@ -45,7 +45,12 @@ def public_read_timeout():
 
 
 def run_public_read(sql: str, params: dict) -> str:
-    """Run one public read under the statement timeout; return its single text value.
+    """Run one public read under the statement timeout; return its single text value."""
+    return run_public_read_row(sql, params)[0]
+
+
+def run_public_read_row(sql: str, params: dict) -> tuple:
+    """Run one public read under the statement timeout; return its one row.
 
     One round trip instead of four (BEGIN, set_config, the query, COMMIT): Django's
     psycopg cursor binds parameters client-side and sends the text as one simple-protocol
@@ -59,7 +64,7 @@ def run_public_read(sql: str, params: dict) -> str:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms};\n{sql}", params)
             cursor.cursor.nextset()  # past SET's empty result, to the query's
-            return cursor.fetchone()[0]
+            return cursor.fetchone()
     except (OperationalError, InterfaceError) as exc:
         # Cancelled by the timeout or no database: the caller may have a stale copy.
         raise MapUnavailable() from exc

@@ -143,3 +143,38 @@ def test_viewports_use_the_point_index_for_places_and_for_clusters(many_places):
             scans = scans_on_locations(plan_of(*locations_viewport_sql(bbox=bbox, limit=limit)))
             assert uses(scans, "location_point_approved_gist"), (bbox, limit, scans)
             assert not full_scans(scans), (bbox, limit, scans)
+
+
+# --- OGC API - Features (locations.selectors.ogc) ---------------------------------------
+
+
+def test_the_ogc_extent_reads_each_edge_and_time_through_an_index(many_places):
+    from locations.selectors import ogc_places_extent_sql
+
+    plan = plan_of(ogc_places_extent_sql(), {})
+
+    assert plan.count("location_point_approved_gist") == 4, plan
+    assert plan.count("location_approved_at") == 2, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_ogc_items_in_a_bbox_use_the_spatial_index(many_places):
+    from locations.geo import parse_bbox
+    from locations.selectors import ItemsFilter, ogc_items_sql
+
+    bbox = parse_bbox("13.3,52.45,13.5,52.55")
+    plan = plan_of(*ogc_items_sql(filters=ItemsFilter(bbox=bbox), limit=100))
+
+    assert "location_point_approved_gist" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_ogc_items_pages_walk_the_primary_key(many_places):
+    import uuid
+
+    from locations.selectors import ItemsFilter, ogc_items_sql
+
+    plan = plan_of(*ogc_items_sql(filters=ItemsFilter(), limit=100, after=uuid.uuid4()))
+
+    assert "locations_location_pkey" in plan, plan
+    assert "Seq Scan on locations_location" not in plan, plan
