@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from config.errors import NotFoundError
+from config.http_cache import public_read
 from locations import selectors
 from locations.api import ogc_documents as docs
 from locations.api import ogc_params as params
@@ -49,6 +50,7 @@ class CollectionNotFound(NotFoundError):
 
 
 @extend_schema(exclude=True)
+@public_read  # approved places only: the same answer for everyone (ETag, 304, max-age)
 class OgcView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _OgcNegotiation

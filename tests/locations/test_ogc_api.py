@@ -487,3 +487,12 @@ def test_a_page_and_the_collection_are_one_query_each(
 
     assert page.json()["numberReturned"] == 15
     assert collection.json()["extent"]["spatial"]["bbox"] == [[0.0, 0.0, 29.0, 0.0]]
+
+
+def test_ogc_items_are_cacheable_public_reads(api_client, user, place_of):
+    place_of(user, lon=10.0, lat=50.0)
+    first = api_client.get("/api/v1/ogc/collections/places/items")
+    assert first.status_code == 200
+    assert first["Cache-Control"].startswith("public, max-age=")
+    again = api_client.get("/api/v1/ogc/collections/places/items", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
