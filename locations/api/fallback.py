@@ -27,7 +27,7 @@ GEOJSON_CONTENT_TYPE = "application/geo+json"
 STALE_HEADER = "X-Cache-Stale"
 # Bump when the shape of the answers or of the stored copies changes, so old entries
 # are never served.
-CACHE_VERSION = "v2"
+CACHE_VERSION = "v3"
 
 
 def _canonical(value) -> object:

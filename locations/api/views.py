@@ -2,6 +2,8 @@
 never mapped here: the problem+json handler answers them (locations.errors, Django's
 ValidationError from the services)."""
 
+import json
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_is_moderator
+from config.params import CURSOR_PARAM, cursor_encode, link_header, page_link
 from locations import constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
@@ -79,18 +82,37 @@ class LocationSearchView(APIView):
         params = LocationSearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         search = params.validated_data
-        next_offset = search["offset"] + search["limit"]
-        next_url = None  # past the offset cap there is no next page to offer
-        if next_offset <= constants.SEARCH_OFFSET_MAX:
-            next_query = request.GET.copy()
-            next_query["offset"] = str(next_offset)
-            next_query["limit"] = str(search["limit"])
-            next_url = request.build_absolute_uri(request.path) + "?" + next_query.urlencode()
-        return serve_with_fallback(
+        offset, limit = search["offset"], search["limit"]
+        next_url = previous_url = None
+        if offset + limit <= constants.SEARCH_OFFSET_MAX:  # past the cap: no next page
+            next_url = self._page(offset + limit, limit)
+        if offset > 0:
+            previous_url = self._page(max(0, offset - limit), limit)
+        response = serve_with_fallback(
             kind="search",
             params=search,
-            read=lambda: selectors.locations_search_json(**search, next_url=next_url),
+            read=lambda: selectors.locations_search_json(
+                **search, next_url=next_url, previous_url=previous_url
+            ),
         )
+        link = _search_page_links(response.content.decode())
+        if link:
+            response["Link"] = link
+        return response
+
+    def _page(self, offset: int, limit: int) -> str:
+        return page_link(
+            self.request, offset=None, limit=limit, **{CURSOR_PARAM: cursor_encode({"s": offset})}
+        )
+
+
+def _search_page_links(body: str) -> str | None:
+    """The Link header of a search page, from its envelope's members. They follow
+    `features` (locations_search_sql), so the last `"next"` in the text is the
+    envelope's: a place's text inside the features comes earlier, and a URL is
+    percent-encoded (no quote can end it early)."""
+    members = json.loads("{" + body[body.rfind('"next"') :])
+    return link_header(next_url=members["next"], previous_url=members["previous"])
 
 
 class LocationViewportView(APIView):
