@@ -9,18 +9,24 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_is_moderator
 from config.params import CURSOR_PARAM, cursor_encode, link_header, page_link
+from config.renderers import GeoJSONRenderer
 from locations import constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
 from locations.api.pagination import OwnLocationsPagination
+from locations.api.schema import (
+    PlaceFeatureSerializer,
+    SearchFeatureCollectionSerializer,
+    ViewportFeatureCollectionSerializer,
+)
 from locations.api.serializers import (
     CategoryOutputSerializer,
-    FeatureCollectionOutputSerializer,
     LocationCreateInputSerializer,
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
@@ -30,11 +36,11 @@ from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
 from locations.errors import LocationNotFound, NotYourPlace
 from locations.geojson import LocationFeatureSerializer
 
-_GEOJSON_RESPONSE = OpenApiResponse(
-    FeatureCollectionOutputSerializer,
-    description="GeoJSON FeatureCollection (application/geo+json). A stale copy served "
-    "during a database outage carries `X-Cache-Stale: true`.",
+_STALE = (
+    " A stale copy served during a database outage carries `X-Cache-Stale: true` and `Age`."
 )
+# The views that answer Features render them as GeoJSON's own media type; JSON when asked.
+_GEOJSON_RENDERERS = [GeoJSONRenderer, JSONRenderer]
 
 
 class LocationCollectionView(APIView):
@@ -42,10 +48,20 @@ class LocationCollectionView(APIView):
 
     permission_classes = [IsAuthenticated]
     throttle_classes = [SubmissionRateThrottle]
+    renderer_classes = _GEOJSON_RENDERERS
 
     @extend_schema(
         request=LocationCreateInputSerializer,
-        responses={201: LocationFeatureSerializer},
+        responses={
+            201: PlaceFeatureSerializer,
+            409: OpenApiResponse(
+                description="A request with this Idempotency-Key is still running; "
+                "see Retry-After."
+            ),
+            422: OpenApiResponse(
+                description="This Idempotency-Key was used with another body."
+            ),
+        },
         parameters=[
             OpenApiParameter(
                 idempotency.HEADER,
@@ -76,7 +92,12 @@ class LocationSearchView(APIView):
 
     @extend_schema(
         parameters=[LocationSearchParamsSerializer],
-        responses={(200, GEOJSON_CONTENT_TYPE): _GEOJSON_RESPONSE},
+        responses={
+            (200, GEOJSON_CONTENT_TYPE): OpenApiResponse(
+                SearchFeatureCollectionSerializer,
+                description="One page, nearest (or most relevant) first." + _STALE,
+            )
+        },
     )
     def get(self, request):
         params = LocationSearchParamsSerializer(data=request.query_params)
@@ -122,7 +143,12 @@ class LocationViewportView(APIView):
 
     @extend_schema(
         parameters=[LocationViewportParamsSerializer],
-        responses={(200, GEOJSON_CONTENT_TYPE): _GEOJSON_RESPONSE},
+        responses={
+            (200, GEOJSON_CONTENT_TYPE): OpenApiResponse(
+                ViewportFeatureCollectionSerializer,
+                description="Places, or grid clusters of them." + _STALE,
+            )
+        },
     )
     def get(self, request):
         params = LocationViewportParamsSerializer(data=request.query_params)
@@ -137,6 +163,8 @@ class LocationViewportView(APIView):
 
 class LocationDetailView(APIView):
     """GET, PATCH, DELETE /locations/{id}. Invisible places are 404, like unknown ones."""
+
+    renderer_classes = _GEOJSON_RENDERERS
 
     def get_throttles(self):
         if self.request.method == "GET":
@@ -161,7 +189,7 @@ class LocationDetailView(APIView):
             raise NotYourPlace()
         return location
 
-    @extend_schema(responses={200: LocationFeatureSerializer})
+    @extend_schema(responses={200: PlaceFeatureSerializer})
     def get(self, request, id):
         # Bounded like the list reads; an outage is MapUnavailable (503).
         with selectors.public_read_timeout():
@@ -169,7 +197,11 @@ class LocationDetailView(APIView):
         return Response(feature)
 
     @extend_schema(
-        request=LocationUpdateInputSerializer, responses={200: LocationFeatureSerializer}
+        request=LocationUpdateInputSerializer,
+        responses={
+            200: PlaceFeatureSerializer,
+            403: OpenApiResponse(description="Neither your place nor a moderator."),
+        },
     )
     def patch(self, request, id):
         location = self._editable(id)
@@ -180,7 +212,13 @@ class LocationDetailView(APIView):
         )
         return Response(selectors.location_public_feature(location_id=location.id))
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            403: OpenApiResponse(description="Neither your place nor a moderator."),
+        },
+    )
     def delete(self, request, id):
         services.location_delete(location=self._editable(id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -193,9 +231,14 @@ class MyLocationsView(ListAPIView):
     throttle_classes = [ReadRateThrottle]
     pagination_class = OwnLocationsPagination
     serializer_class = LocationFeatureSerializer
+    renderer_classes = _GEOJSON_RENDERERS
 
     def get_queryset(self):
         return selectors.locations_of_submitter(user=self.request.user)
+
+    @extend_schema(responses={200: PlaceFeatureSerializer(many=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class CategoryListView(APIView):
