@@ -51,8 +51,6 @@ class QueryParamsSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-
-
 # --- Cursors ----------------------------------------------------------------------------
 CURSOR_PARAM = "cursor"
 # A cursor holds a few sort-key values; anything longer is not one of ours.
@@ -113,7 +111,11 @@ def page_link(request, **params: str | int | None) -> str:
     """This request's absolute URL with `params` set (None removes one)."""
     url = request.build_absolute_uri()
     for name, value in params.items():
-        url = remove_query_param(url, name) if value is None else replace_query_param(url, name, value)
+        url = (
+            remove_query_param(url, name)
+            if value is None
+            else replace_query_param(url, name, value)
+        )
     return url
 
 
@@ -229,7 +231,9 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         return keyset
 
     def _signature(self) -> str:
-        return ",".join(("-" if descending else "") + column for column, descending in self.ordering)
+        return ",".join(
+            ("-" if descending else "") + column for column, descending in self.ordering
+        )
 
     def _cursor_link(self, row, direction: str) -> str:
         key = [_json_value(getattr(row, column)) for column, _ in self.ordering]
@@ -261,7 +265,10 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         parts = []
         for index, (column, descending) in enumerate(self.ordering):
             lookup = "lt" if descending != backwards else "gt"
-            equal = {name: value for (name, _), value in zip(self.ordering[:index], key)}
+            equal = {
+                name: value
+                for (name, _), value in zip(self.ordering[:index], key[:index], strict=True)
+            }
             parts.append(Q(**equal, **{f"{column}__{lookup}": key[index]}))
         column, descending = self.ordering[0]
         bound = Q(**{f"{column}__{'lte' if descending != backwards else 'gte'}": key[0]})
@@ -362,14 +369,14 @@ def paginated_schema(items: dict, *, results_key: str = "results") -> dict:
                 "type": "string",
                 "format": "uri",
                 "nullable": True,
-                "description": "The next page (also `Link: <...>; rel=\"next\"`); null on "
+                "description": 'The next page (also `Link: <...>; rel="next"`); null on '
                 "the last one.",
             },
             "previous": {
                 "type": "string",
                 "format": "uri",
                 "nullable": True,
-                "description": "The previous page (also `rel=\"prev\"`); null on the first.",
+                "description": 'The previous page (also `rel="prev"`); null on the first.',
             },
             "limit": {"type": "integer", "minimum": 1, "description": "Items per page."},
             results_key: items,

@@ -70,7 +70,10 @@ _RETRY_AFTER = {
 }
 _HEADERS = {
     "401": {
-        "WWW-Authenticate": {"description": "`Token`: how to authenticate.", "schema": {"type": "string"}}
+        "WWW-Authenticate": {
+            "description": "`Token`: how to authenticate.",
+            "schema": {"type": "string"},
+        }
     },
     "429": _RETRY_AFTER,
     "503": _RETRY_AFTER,

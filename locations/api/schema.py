@@ -85,8 +85,8 @@ class SearchFeatureCollectionSerializer(serializers.Serializer):
 
     type = _CollectionTypeField()
     features = SearchPlaceFeatureSerializer(many=True)
-    next = serializers.URLField(allow_null=True, help_text="Also `Link: <...>; rel=\"next\"`.")
-    previous = serializers.URLField(allow_null=True, help_text="Also `rel=\"prev\"`.")
+    next = serializers.URLField(allow_null=True, help_text='Also `Link: <...>; rel="next"`.')
+    previous = serializers.URLField(allow_null=True, help_text='Also `rel="prev"`.')
     limit = serializers.IntegerField(min_value=1)
     count = serializers.IntegerField(
         allow_null=True, help_text="Always null: counting every match would read them all."

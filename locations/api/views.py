@@ -36,9 +36,7 @@ from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
 from locations.errors import LocationNotFound, NotYourPlace
 from locations.geojson import LocationFeatureSerializer
 
-_STALE = (
-    " A stale copy served during a database outage carries `X-Cache-Stale: true` and `Age`."
-)
+_STALE = " A stale copy served during a database outage carries `X-Cache-Stale: true` and `Age`."
 # The views that answer Features render them as GeoJSON's own media type; JSON when asked.
 _GEOJSON_RENDERERS = [GeoJSONRenderer, JSONRenderer]
 
@@ -55,12 +53,9 @@ class LocationCollectionView(APIView):
         responses={
             201: PlaceFeatureSerializer,
             409: OpenApiResponse(
-                description="A request with this Idempotency-Key is still running; "
-                "see Retry-After."
+                description="A request with this Idempotency-Key is still running; see Retry-After."
             ),
-            422: OpenApiResponse(
-                description="This Idempotency-Key was used with another body."
-            ),
+            422: OpenApiResponse(description="This Idempotency-Key was used with another body."),
         },
         parameters=[
             OpenApiParameter(
