@@ -249,6 +249,12 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
             or len(key) != len(self.ordering)
         ):
             raise _invalid_cursor()
+        if not all(
+            # Only what _json_value writes; PostgreSQL refuses NUL in text (a 500 otherwise).
+            (type(value) in (int, float) or (type(value) is str and "\x00" not in value))
+            for value in key
+        ):
+            raise _invalid_cursor()
         meta = self._model_meta
         try:
             return [

@@ -121,3 +121,32 @@ def test_a_cursor_reads_its_page_through_the_lists_index(user, user_client, five
         plan = "\n".join(row[0] for row in db.fetchall())
     assert "location_submitter_created" in plan, plan
     assert "created_at <=" in plan, plan  # the bound is an index condition
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [
+        (["2026-01-01T00:00:00+00:00", 10**30], 200),  # beyond bigint: still no 500
+        (["2026-01-01T00:00:00", 1], 200),  # naive: read as UTC
+        (["2026-01-01T00:00:00+00:00", "1\x00"], 400),
+        (["2026-01-01T00:00:00+00:00", True], 400),
+        ([{"a": 1}, 1], 400),
+        (["2026-01-01T00:00:00+00:00", None], 400),
+        (["2026-01-01T00:00:00+00:00", 1.5], 200),
+    ],
+)
+def test_odd_keys_in_a_well_formed_cursor_are_never_a_server_error(
+    moderator, moderator_client, key, status
+):
+    from moderation import services
+
+    place = LocationFactory(approved=False, status="pending")
+    services.location_approve(location_id=place.id, moderator=moderator)
+    cursor = cursor_encode({"o": "created_at,id", "k": key, "d": "next"})
+
+    response = moderator_client.get(f"/api/v1/admin/locations/{place.id}/log", {"cursor": cursor})
+
+    if status == 400:
+        assert_problem(response, 400, field="cursor")
+    else:
+        assert response.status_code == 200, response.content
