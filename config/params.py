@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
@@ -183,7 +183,6 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         self.limit = params["limit"]
         self.offset = params["offset"]
         self.ordering = self._keyset(queryset)
-        self._model_meta = queryset.model._meta
         self.count = self.get_count(queryset) if self.counted else None
         cursor = params.get(CURSOR_PARAM)
         self.next_url = self.previous_url = None
@@ -191,11 +190,13 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
             rows = list(queryset[self.offset : self.offset + self.limit + 1])
             page = rows[: self.limit]
             more_after, more_before = len(rows) > self.limit, self.offset > 0
-            if not page and self.offset > 0:
-                # Past the end: back to where rows are.
-                back = max(0, self.offset - self.limit)
-                self.previous_url = page_link(request, offset=back, limit=self.limit)
+            if (not page and self.offset > 0) or (more_before and self.ordering is None):
+                self.previous_url = self._offset_link(max(0, self.offset - self.limit))
+            if more_after and self.ordering is None:
+                self.next_url = self._offset_link(self.offset + self.limit)
         else:
+            if self.ordering is None:
+                raise _invalid_cursor()
             backwards = cursor.get("d") == "prev"
             keyset = queryset.filter(self._beyond(self._cursor_key(cursor), backwards=backwards))
             if backwards:
@@ -206,29 +207,45 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
                 rows = list(keyset[: self.limit + 1])
                 page = rows[: self.limit]
                 more_after, more_before = len(rows) > self.limit, True
-        if page and more_after:
+        if self.ordering is not None and page and more_after:
             self.next_url = self._cursor_link(page[-1], "next")
-        if page and more_before:
+        if self.ordering is not None and page and more_before:
             self.previous_url = self._cursor_link(page[0], "prev")
         return page
 
-    def _keyset(self, queryset: QuerySet) -> list[tuple[str, bool]]:
-        """(column, descending) pairs of the queryset's ordering, ending with the pk."""
-        model = queryset.model
-        names = list(queryset.query.order_by or model._meta.ordering)
-        if not names or not all(isinstance(name, str) for name in names):
-            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset ordered by fields")
+    def _keyset(self, queryset) -> list[tuple[str, bool]] | None:
+        """(column, descending) pairs of the queryset's ordering, ending with the pk; None
+        when it cannot be a keyset (not a queryset, no ordering, an expression, a
+        relation's or a nullable column): such a list pages by offset alone, its links
+        offsets up to max_offset."""
+        if not isinstance(queryset, QuerySet):
+            return None
+        meta = queryset.model._meta
+        names = list(queryset.query.order_by or meta.ordering)
         keyset = []
         for name in names:
+            if not isinstance(name, str) or name == "?":
+                return None
             descending, column = name.startswith("-"), name.lstrip("-")
-            column = model._meta.pk.name if column == "pk" else column
-            if "__" in column:
-                raise ImproperlyConfigured(f"keyset ordering on a relation: {name}")
+            column = meta.pk.name if column == "pk" else column
+            try:
+                field = meta.get_field(column)
+            except FieldDoesNotExist:
+                return None
+            if not field.concrete or field.null or field.is_relation:
+                return None
             keyset.append((column, descending))
-        pk = model._meta.pk.name
-        if keyset[-1][0] != pk:
-            keyset.append((pk, keyset[-1][1]))
+        if not keyset:
+            return None
+        if keyset[-1][0] != meta.pk.name:
+            keyset.append((meta.pk.name, keyset[-1][1]))
+        self._model_meta = meta
         return keyset
+
+    def _offset_link(self, offset: int) -> str | None:
+        if offset > self.max_offset:
+            return None
+        return page_link(self.request, **{CURSOR_PARAM: None}, offset=offset, limit=self.limit)
 
     def _signature(self) -> str:
         return ",".join(

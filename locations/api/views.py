@@ -83,6 +83,8 @@ class LocationCollectionView(APIView):
 class LocationSearchView(APIView):
     """GET /locations/search: approved places by radius, text, or both."""
 
+    renderer_classes = _GEOJSON_RENDERERS
+
     throttle_classes = [ReadRateThrottle]
 
     @extend_schema(
@@ -133,6 +135,8 @@ def _search_page_links(body: str) -> str | None:
 
 class LocationViewportView(APIView):
     """GET /locations/viewport: approved places in a bbox, or grid clusters of them."""
+
+    renderer_classes = _GEOJSON_RENDERERS
 
     throttle_classes = [ReadRateThrottle]
 

@@ -532,3 +532,15 @@ def test_the_checker_refuses_an_answer_off_the_schema(spec):
         check_answer(spec, "GET", "/locations/viewport", wrong, 200)
     with pytest.raises(AssertionError, match="418 is not documented"):
         check_answer(spec, "GET", "/me", HttpResponse(status=418), 418)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/locations/search?q=cafe", "/locations/viewport?bbox=13,52,14,53", "/locations/{id}"],
+)
+@pytest.mark.parametrize("accept", ["application/geo+json", "*/*", None])
+def test_geojson_reads_answer_geojson_to_a_geojson_or_any_accept(world, path, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = world.anonymous.get(API + _id(path, world.approved.id), **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from config.params import cursor_decode, cursor_encode
@@ -112,7 +113,6 @@ def test_a_cursor_reads_its_page_through_the_lists_index(user, user_client, five
     paginator = StrictLimitOffsetPagination()
     queryset = selectors.locations_of_submitter(user=user)
     paginator.ordering = paginator._keyset(queryset)
-    paginator._model_meta = queryset.model._meta
     page = queryset.filter(paginator._beyond(paginator._cursor_key(cursor), backwards=False))
     sql, params = page[:3].query.sql_with_params()
     with connection.cursor() as db:
@@ -150,3 +150,48 @@ def test_odd_keys_in_a_well_formed_cursor_are_never_a_server_error(
         assert_problem(response, 400, field="cursor")
     else:
         assert response.status_code == 200, response.content
+
+
+def _page(paginator, queryset, **query):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    request = Request(APIRequestFactory().get("/api/v1/things", query))
+    return paginator.paginate_queryset(queryset, request), paginator
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [
+        (F("name").asc(), "id"),
+        ("submitter__username", "id"),
+        ("approved_at", "id"),
+        ("?",),
+    ],
+    ids=["expression", "relation", "nullable", "random"],
+)
+def test_a_list_that_cannot_be_a_keyset_pages_by_offset(user, five_places, ordering):
+    # Another app's list ordered by what a keyset cannot seek: offsets, the same envelope.
+    from config.params import StrictLimitOffsetPagination
+    from locations.models import Location
+
+    queryset = Location.objects.filter(submitter=user).order_by(*ordering)
+    page, paginator = _page(StrictLimitOffsetPagination(), queryset, limit=2, offset=2)
+    assert len(page) == 2
+    assert "offset=4" in paginator.next_url and "offset=0" in paginator.previous_url
+
+    response = paginator.get_paginated_response([])
+    assert (
+        response["Link"]
+        == f'<{paginator.next_url}>; rel="next", <{paginator.previous_url}>; rel="prev"'
+    )
+    with pytest.raises(Exception, match="cursor"):
+        _page(StrictLimitOffsetPagination(), queryset, cursor=cursor_encode({"o": "", "k": []}))
+
+
+def test_a_plain_list_pages_by_offset():
+    from config.params import StrictLimitOffsetPagination
+
+    page, paginator = _page(StrictLimitOffsetPagination(), list(range(5)), limit=2)
+    assert page == [0, 1]
+    assert paginator.previous_url is None and "offset=2" in paginator.next_url
