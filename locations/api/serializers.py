@@ -2,7 +2,8 @@
 
 Writes validate with the *Input* serializers; a place renders as
 locations.geojson.LocationFeatureSerializer. The hot list reads (search, viewport) render
-in SQL (locations.selectors); their parameter serializers live here too.
+in SQL (locations.selectors); their parameter serializers live here too, and the exact
+OpenAPI shapes of every GeoJSON answer in locations.api.schema.
 """
 
 from drf_spectacular.utils import extend_schema_field
@@ -12,7 +13,6 @@ from config.params import CURSOR_PARAM, CursorField, QueryParamsSerializer
 from config.text import CleanCharField
 from locations import constants
 from locations.geo import BBox, BBoxError, parse_bbox, quantize_degrees
-from locations.geojson import LocationFeatureSerializer
 from media_store.selectors import image_ids_unattachable
 
 CATEGORY_CHOICES = list(constants.CATEGORIES)
@@ -114,13 +114,6 @@ class LocationUpdateInputSerializer(_LocationFieldsMixin):
 
 
 # --- Outputs --------------------------------------------------------------------------
-
-
-class FeatureCollectionOutputSerializer(serializers.Serializer):
-    """The schema of the SQL-built collections (search, viewport); see locations.geojson."""
-
-    type = serializers.CharField(default="FeatureCollection")
-    features = LocationFeatureSerializer(many=True)
 
 
 class CategoryOutputSerializer(serializers.Serializer):
