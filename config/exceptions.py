@@ -87,6 +87,10 @@ def problem_body(request, *, status_code: int, detail: str, code: str, errors=No
         "detail": detail,
         "request_id": getattr(request, "request_id", None),
     }
+    if errors is None and status_code == 400:
+        # Every 400 names what is wrong (the schema's ValidationProblem), also when it is
+        # no single field: a body that is not JSON, too many fields.
+        errors = {"non_field_errors": [detail]}
     if errors is not None:
         body["errors"] = errors
     return body

@@ -77,7 +77,13 @@ class MeView(APIView):
 
     @extend_schema(
         request=EraseInputSerializer,
-        responses={200: ErasureOutputSerializer},
+        responses={
+            200: ErasureOutputSerializer,
+            # A DELETE body is not documented by OpenAPI 3.0 tools; its refusals are.
+            400: OpenApiResponse(description="Wrong password, or `places` not keep/delete."),
+            413: OpenApiResponse(description="The body is larger than the server accepts."),
+            415: OpenApiResponse(description="The body's Content-Type is not JSON or a form."),
+        },
         description='Erase the account (GDPR art. 17). Body: `{"password": current password, '
         '"places": "keep" (anonymized) or "delete"}`. See docs/gdpr.md.',
     )

@@ -387,7 +387,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.PlacemapAutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.problem_exception_handler",
     # Throttles identify an anonymous client by REMOTE_ADDR only, never by X-Forwarded-For
     # (anyone can send one): uvicorn already sets REMOTE_ADDR from that header when, and
@@ -423,6 +423,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No validator badge: Swagger UI would load it from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Shared enums get one name each (drf-spectacular would hash colliding ones).
+    "ENUM_NAME_OVERRIDES": {
+        "GeoJSONFeatureTypeEnum": ["Feature"],
+        "GeoJSONCollectionTypeEnum": ["FeatureCollection"],
+        "LocationStatusEnum": "locations.constants.LocationStatus",
+    },
 }
 
 # --- Uploads ----------------------------------------------------------------------

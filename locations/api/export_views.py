@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.params import QueryParamsSerializer
 from locations import exports
+from locations.api.schema import ExportFeatureCollectionSerializer
 from locations.api.serializers import BBoxField, CategoryListField
 from locations.api.throttles import ExportRateThrottle
 
@@ -87,7 +88,8 @@ class LocationExportView(APIView):
         parameters=[ExportParamsSerializer],
         responses={
             (200, "application/geo+json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="A GeoJSON FeatureCollection (format=geojson)."
+                ExportFeatureCollectionSerializer,
+                description="A GeoJSON FeatureCollection (format=geojson).",
             ),
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 GEOJSON_CONTENT_TYPE = GEOJSON_MEDIA_TYPE
 # Bump when the shape of the answers or of the stored copies changes, so old entries
 # are never served.
-CACHE_VERSION = "v2"
+CACHE_VERSION = "v3"
 
 
 def _canonical(value) -> object:

@@ -2,17 +2,17 @@
 
 Writes validate with the *Input* serializers; a place renders as
 locations.geojson.LocationFeatureSerializer. The hot list reads (search, viewport) render
-in SQL (locations.selectors); their parameter serializers live here too.
+in SQL (locations.selectors); their parameter serializers live here too, and the exact
+OpenAPI shapes of every GeoJSON answer in locations.api.schema.
 """
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.params import QueryParamsSerializer
+from config.params import CURSOR_PARAM, CursorField, QueryParamsSerializer
 from config.text import CleanCharField
 from locations import constants
 from locations.geo import BBox, BBoxError, parse_bbox, quantize_degrees
-from locations.geojson import LocationFeatureSerializer
 from media_store.selectors import image_ids_unattachable
 
 CATEGORY_CHOICES = list(constants.CATEGORIES)
@@ -116,13 +116,6 @@ class LocationUpdateInputSerializer(_LocationFieldsMixin):
 # --- Outputs --------------------------------------------------------------------------
 
 
-class FeatureCollectionOutputSerializer(serializers.Serializer):
-    """The schema of the SQL-built collections (search, viewport); see locations.geojson."""
-
-    type = serializers.CharField(default="FeatureCollection")
-    features = LocationFeatureSerializer(many=True)
-
-
 class CategoryOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
     label = serializers.CharField()
@@ -203,8 +196,29 @@ class LocationSearchParamsSerializer(_TextFilterMixin):
     offset = serializers.IntegerField(
         required=False, min_value=0, max_value=constants.SEARCH_OFFSET_MAX, default=0
     )
+    # Ranked and nearest-first reads cannot seek to a key through an index (the KNN scan
+    # walks from the centre either way), so a search cursor is an offset in the same
+    # opaque form as the other lists' keyset cursors, capped at SEARCH_OFFSET_MAX.
+    cursor = CursorField()
+
+    def validate_cursor(self, value):
+        offset = value.get("s")
+        if (
+            type(offset) is not int
+            or not 0 <= offset <= constants.SEARCH_OFFSET_MAX
+            or len(value) != 1
+        ):
+            raise serializers.ValidationError(CursorField.default_error_messages["cursor"])
+        return value
 
     def validate(self, attrs):
+        cursor = attrs.pop(CURSOR_PARAM, None)
+        if cursor is not None:
+            if "offset" in self.initial_data:
+                raise serializers.ValidationError(
+                    {CURSOR_PARAM: ["Send cursor or offset, not both."]}
+                )
+            attrs["offset"] = cursor["s"]
         has_lat, has_lon = "lat" in attrs, "lon" in attrs
         if has_lat != has_lon:
             missing = "lon" if has_lat else "lat"

@@ -2,6 +2,8 @@
 never mapped here: the problem+json handler answers them (locations.errors, Django's
 ValidationError from the services)."""
 
+import json
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -12,14 +14,19 @@ from rest_framework.views import APIView
 
 from accounts.selectors import user_is_moderator
 from config.http_cache import public_read
+from config.params import CURSOR_PARAM, cursor_encode, link_header, page_link
 from config.renderers import GeoJSONViewMixin
 from locations import constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
 from locations.api.pagination import OwnLocationsPagination
+from locations.api.schema import (
+    PlaceFeatureSerializer,
+    SearchFeatureCollectionSerializer,
+    ViewportFeatureCollectionSerializer,
+)
 from locations.api.serializers import (
     CategoryOutputSerializer,
-    FeatureCollectionOutputSerializer,
     LocationCreateInputSerializer,
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
@@ -32,11 +39,7 @@ from locations.geojson import LocationFeatureSerializer
 # HEAD is a GET without the body (Django routes it to get()): same rules.
 READS = ("GET", "HEAD")
 
-_GEOJSON_RESPONSE = OpenApiResponse(
-    FeatureCollectionOutputSerializer,
-    description="GeoJSON FeatureCollection (application/geo+json). A stale copy served "
-    "during a database outage carries `X-Cache-Stale: true`.",
-)
+_STALE = " A stale copy served during a database outage carries `X-Cache-Stale: true` and `Age`."
 
 
 class LocationCollectionView(GeoJSONViewMixin, APIView):
@@ -47,7 +50,13 @@ class LocationCollectionView(GeoJSONViewMixin, APIView):
 
     @extend_schema(
         request=LocationCreateInputSerializer,
-        responses={201: LocationFeatureSerializer},
+        responses={
+            201: PlaceFeatureSerializer,
+            409: OpenApiResponse(
+                description="A request with this Idempotency-Key is still running; see Retry-After."
+            ),
+            422: OpenApiResponse(description="This Idempotency-Key was used with another body."),
+        },
         parameters=[
             OpenApiParameter(
                 idempotency.HEADER,
@@ -79,24 +88,48 @@ class LocationSearchView(GeoJSONViewMixin, APIView):
 
     @extend_schema(
         parameters=[LocationSearchParamsSerializer],
-        responses={(200, GEOJSON_CONTENT_TYPE): _GEOJSON_RESPONSE},
+        responses={
+            (200, GEOJSON_CONTENT_TYPE): OpenApiResponse(
+                SearchFeatureCollectionSerializer,
+                description="One page, nearest (or most relevant) first." + _STALE,
+            )
+        },
     )
     def get(self, request):
         params = LocationSearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         search = params.validated_data
-        next_offset = search["offset"] + search["limit"]
-        next_url = None  # past the offset cap there is no next page to offer
-        if next_offset <= constants.SEARCH_OFFSET_MAX:
-            next_query = request.GET.copy()
-            next_query["offset"] = str(next_offset)
-            next_query["limit"] = str(search["limit"])
-            next_url = request.build_absolute_uri(request.path) + "?" + next_query.urlencode()
-        return serve_with_fallback(
+        offset, limit = search["offset"], search["limit"]
+        next_url = previous_url = None
+        if offset + limit <= constants.SEARCH_OFFSET_MAX:  # past the cap: no next page
+            next_url = self._page(offset + limit, limit)
+        if offset > 0:
+            previous_url = self._page(max(0, offset - limit), limit)
+        response = serve_with_fallback(
             kind="search",
             params=search,
-            read=lambda: selectors.locations_search_json(**search, next_url=next_url),
+            read=lambda: selectors.locations_search_json(
+                **search, next_url=next_url, previous_url=previous_url
+            ),
         )
+        link = _search_page_links(response.content.decode())
+        if link:
+            response["Link"] = link
+        return response
+
+    def _page(self, offset: int, limit: int) -> str:
+        return page_link(
+            self.request, offset=None, limit=limit, **{CURSOR_PARAM: cursor_encode({"s": offset})}
+        )
+
+
+def _search_page_links(body: str) -> str | None:
+    """The Link header of a search page, from its envelope's members. They follow
+    `features` (locations_search_sql), so the last `"next"` in the text is the
+    envelope's: a place's text inside the features comes earlier, and a URL is
+    percent-encoded (no quote can end it early)."""
+    members = json.loads("{" + body[body.rfind('"next"') :])
+    return link_header(next_url=members["next"], previous_url=members["previous"])
 
 
 @public_read
@@ -107,7 +140,12 @@ class LocationViewportView(GeoJSONViewMixin, APIView):
 
     @extend_schema(
         parameters=[LocationViewportParamsSerializer],
-        responses={(200, GEOJSON_CONTENT_TYPE): _GEOJSON_RESPONSE},
+        responses={
+            (200, GEOJSON_CONTENT_TYPE): OpenApiResponse(
+                ViewportFeatureCollectionSerializer,
+                description="Places, or grid clusters of them." + _STALE,
+            )
+        },
     )
     def get(self, request):
         params = LocationViewportParamsSerializer(data=request.query_params)
@@ -148,7 +186,7 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
             raise NotYourPlace()
         return location
 
-    @extend_schema(responses={200: LocationFeatureSerializer})
+    @extend_schema(responses={200: PlaceFeatureSerializer})
     def get(self, request, id):
         # Bounded like the list reads; an outage is MapUnavailable (503).
         with selectors.public_read_timeout():
@@ -156,7 +194,11 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
         return Response(feature)
 
     @extend_schema(
-        request=LocationUpdateInputSerializer, responses={200: LocationFeatureSerializer}
+        request=LocationUpdateInputSerializer,
+        responses={
+            200: PlaceFeatureSerializer,
+            403: OpenApiResponse(description="Neither your place nor a moderator."),
+        },
     )
     def patch(self, request, id):
         location = self._editable(id)
@@ -167,7 +209,13 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
         )
         return Response(selectors.location_public_feature(location_id=location.id))
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            403: OpenApiResponse(description="Neither your place nor a moderator."),
+        },
+    )
     def delete(self, request, id):
         services.location_delete(location=self._editable(id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -183,6 +231,10 @@ class MyLocationsView(GeoJSONViewMixin, ListAPIView):
 
     def get_queryset(self):
         return selectors.locations_of_submitter(user=self.request.user)
+
+    @extend_schema(responses={200: PlaceFeatureSerializer(many=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 @public_read

@@ -37,11 +37,15 @@ def locations_search_sql(
     limit: int = constants.SEARCH_LIMIT_DEFAULT,
     offset: int = 0,
     next_url: str | None = None,
+    previous_url: str | None = None,
 ) -> tuple[str, dict]:
     """Radius search (lat/lon/radius), text search (q), or both, approved places only.
 
     One statement: the page is fetched with one row more than `limit` (no COUNT) and the
-    FeatureCollection's `next` is `next_url` exactly when that extra row exists.
+    FeatureCollection's `next` is `next_url` exactly when that extra row exists. The
+    pagination members (config.params' envelope: `next`, `previous`, `limit`, `count`
+    always null) come after `features`, `next` first: LocationSearchView reads the
+    Link header from them.
     """
     spatial = lat is not None and lon is not None
     if ordering is None:
@@ -53,7 +57,12 @@ def locations_search_sql(
     if ordering == "distance" and not spatial:
         raise ValueError("distance ordering needs lat/lon")
 
-    params: dict = {"limit": limit, "offset": offset, "next_url": next_url}
+    params: dict = {
+        "limit": limit,
+        "offset": offset,
+        "next_url": next_url,
+        "previous_url": previous_url,
+    }
     where = ["l.status = 'approved'"]
     from_items = ["locations_location l"]
     if spatial:
@@ -101,7 +110,13 @@ def locations_search_sql(
     collection = feature_collection_sql(
         "COALESCE(json_agg(page.feature ORDER BY page.position)"
         " FILTER (WHERE page.position <= %(limit)s), '[]'::json)",
-        after=[("next", "CASE WHEN count(*) > %(limit)s THEN %(next_url)s::text END")],
+        after=[
+            ("next", "CASE WHEN count(*) > %(limit)s THEN %(next_url)s::text END"),
+            ("previous", "%(previous_url)s::text"),
+            ("limit", "%(limit)s::int"),
+            # Counting every match would read them all; the envelope says so with null.
+            ("count", "NULL::int"),
+        ],
     )
     # Only fixed SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""

@@ -2,7 +2,7 @@
 InvalidDecision) are answered by the problem+json handler (config.exceptions)."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,7 +49,13 @@ class LocationStatusView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=LocationStatusInputSerializer,
-        responses={200: ModerationLocationOutputSerializer},
+        responses={
+            200: ModerationLocationOutputSerializer,
+            409: OpenApiResponse(
+                description="Not a legal transition from the place's status, or the place "
+                "is no longer in `expected_status`."
+            ),
+        },
     )
     def patch(self, request, id):
         data = LocationStatusInputSerializer(data=request.data)

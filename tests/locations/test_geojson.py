@@ -110,5 +110,6 @@ def test_the_schema_lets_a_pending_place_lack_an_approval_time():
     from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    properties = schema["components"]["schemas"]["LocationFeature"]["properties"]["properties"]
-    assert properties["properties"]["approved_at"].get("nullable") is True
+    components = schema["components"]["schemas"]
+    for name in ("PlaceProperties", "SearchPlaceProperties", "ViewportPlaceProperties"):
+        assert components[name]["properties"]["approved_at"].get("nullable") is True, name

@@ -119,16 +119,25 @@ def test_next_appears_only_when_more_results_exist_and_leads_to_them(api_client,
     for index in range(5):
         place_of(user, lon=LON, lat=LAT + 0.001 * (index + 1), name=f"Stop {index}")
 
-    first = search(api_client, lat=LAT, lon=LON, limit=2).json()
+    response = search(api_client, lat=LAT, lon=LON, limit=2)
+    first = response.json()
     assert [f["properties"]["name"] for f in first["features"]] == ["Stop 0", "Stop 1"]
-    assert "offset=2" in first["next"]
+    assert "cursor=" in first["next"] and "offset=" not in first["next"]
+    assert (first["previous"], first["limit"], first["count"]) == (None, 2, None)
+    assert response["Link"] == f'<{first["next"]}>; rel="next"'
 
-    second = api_client.get(first["next"]).json()
+    response = api_client.get(first["next"])
+    second = response.json()
     assert [f["properties"]["name"] for f in second["features"]] == ["Stop 2", "Stop 3"]
+    assert response["Link"] == f'<{second["next"]}>; rel="next", <{second["previous"]}>; rel="prev"'
+    back = api_client.get(second["previous"]).json()
+    assert [f["properties"]["name"] for f in back["features"]] == ["Stop 0", "Stop 1"]
 
-    last = api_client.get(second["next"]).json()
+    response = api_client.get(second["next"])
+    last = response.json()
     assert [f["properties"]["name"] for f in last["features"]] == ["Stop 4"]
     assert last["next"] is None
+    assert response["Link"] == f'<{last["previous"]}>; rel="prev"'
 
     exact = search(api_client, lat=LAT, lon=LON, limit=5).json()
     assert len(exact["features"]) == 5
@@ -240,6 +249,6 @@ def test_no_next_link_points_past_the_offset_cap(api_client):
     below_cap = search(api_client, lat=LAT, lon=LON, limit=2, offset=9_998).json()
     at_cap = search(api_client, lat=LAT, lon=LON, limit=2, offset=10_000).json()
 
-    assert "offset=10000" in below_cap["next"]
+    assert api_client.get(below_cap["next"]).json()["features"] == at_cap["features"]
     assert len(at_cap["features"]) == 2
     assert at_cap["next"] is None  # offset 10,002 would be refused

@@ -1,0 +1,546 @@
+"""The OpenAPI schema is a contract generated clients can trust (config.schema).
+
+The schema the server publishes (GET /api/v1/schema) is valid OpenAPI 3
+(openapi-spec-validator), and every operation in it is called with a real, valid request
+(and a few wrong ones) through the whole stack, real PostGIS, Redis and S3 underneath:
+the status must be documented for that operation, the Content-Type one of the media types
+documented for that status, and the body valid against that schema (jsonschema with
+OpenAPI 3.0's nullable, through openapi-schema-validator). An operation added without a
+case here fails test_every_operation_is_called. Every paginated list answers the same
+envelope and the same RFC 8288 Link header.
+"""
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from openapi_spec_validator import validate as validate_spec
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from locations.services import location_create
+from media_store.models import ImageStatus
+from moderation.services import location_approve
+from tests.accounts.factories import DEFAULT_PASSWORD, ModeratorFactory, UserFactory
+from tests.locations.factories import LocationFactory
+from tests.media_store.factories import ImageFactory
+from tests.media_store.samples import jpeg
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def place(owner, *, lon: float, lat: float, approved: bool = True, name: str = "Contract cafe"):
+    from django.contrib.gis.geos import Point
+
+    return LocationFactory(
+        submitter=owner,
+        point=Point(lon, lat, srid=4326),
+        approved=approved,
+        name=name,
+        **({} if approved else {"status": "pending"}),
+    )
+
+
+@dataclass
+class World:
+    """Users with tokens, places in each status, a photo, a moderation trail."""
+
+    anonymous: APIClient
+    owner: APIClient
+    moderator: APIClient
+    owner_user: object
+    moderator_user: object
+    approved: object
+    approved_2: object
+    pending: object
+    image: object
+    decided: object  # a place with a moderation trail
+
+
+@pytest.fixture
+def world(db) -> World:
+    owner, moderator = UserFactory(), ModeratorFactory()
+    approved = place(owner, lon=13.40, lat=52.52, name="Contract cafe one")
+    approved_2 = place(owner, lon=13.41, lat=52.53, name="Contract cafe two")
+    pending = place(owner, lon=13.42, lat=52.51, approved=False, name="Contract pending")
+    image = ImageFactory(uploader=owner, location=approved, status=ImageStatus.READY)
+    # A moderation trail for the log: a place submitted and approved through the services.
+    decided = location_create(
+        submitter=owner, name="Decided place", category="park", latitude=52.5, longitude=13.39
+    )
+    location_approve(location_id=decided.id, moderator=moderator)
+    approved.refresh_from_db()
+    return World(
+        anonymous=APIClient(),
+        owner=token_client(owner),
+        moderator=token_client(moderator),
+        owner_user=owner,
+        moderator_user=moderator,
+        approved=approved,
+        approved_2=approved_2,
+        pending=pending,
+        image=image,
+        decided=decided,
+    )
+
+
+@pytest.fixture
+def spec(api_client, db) -> dict:
+    response = api_client.get(f"{API}/schema", {"format": "json"})
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+# --- Checking one answer against the schema -------------------------------------------
+
+JSON_MEDIA = ("application/json", "application/geo+json", "application/problem+json")
+
+
+def body_of(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(
+            chunk if isinstance(chunk, bytes) else chunk.encode()
+            for chunk in response.streaming_content
+        )
+    return response.content
+
+
+def check_answer(spec: dict, method: str, path: str, response, status: int) -> None:
+    """`response` is `status`, documented for the operation, with a documented media
+    type and a body valid against its schema; documented headers it must send are there."""
+    body = body_of(response)
+    assert response.status_code == status, body[:500]
+    operation = spec["paths"][API + path][method.lower()]
+    documented = operation["responses"].get(str(status))
+    assert documented is not None, f"{method} {path}: {status} is not documented"
+    content = documented.get("content")
+    if not content:
+        assert body == b"", f"{method} {path}: {status} documents no body"
+        return
+    media_type = response["Content-Type"].split(";")[0].strip()
+    assert media_type in content, f"{method} {path}: {media_type} not in {list(content)}"
+    if media_type in JSON_MEDIA:
+        schema = {**content[media_type]["schema"], "components": spec["components"]}
+        OAS30Validator(schema, format_checker=oas30_format_checker).validate(json.loads(body))
+    elif media_type == "text/csv":
+        assert body.startswith(b"id,")
+    else:
+        assert body[:2] == b"PK"  # a ZIP
+    for header in documented.get("headers", {}):
+        if header in ("Retry-After", "WWW-Authenticate"):
+            assert response.has_header(header), f"{method} {path}: {status} without {header}"
+
+
+# --- One real call per operation -------------------------------------------------------
+
+
+@dataclass
+class Call:
+    method: str
+    path: str  # as in the schema, without /api/v1
+    status: int
+    send: Callable[[World], object]
+
+
+def _id(path: str, value) -> str:
+    return path.replace("{id}", str(value))
+
+
+OPERATIONS = [
+    Call(
+        "POST",
+        "/auth/register",
+        201,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/register",
+            {"username": "contract", "email": "c@example.org", "password": DEFAULT_PASSWORD},
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/token",
+        200,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/token",
+            {"username": w.owner_user.username, "password": DEFAULT_PASSWORD},
+            format="json",
+        ),
+    ),
+    Call(
+        "DELETE",
+        "/auth/token",
+        204,
+        lambda w: token_client(UserFactory()).delete(f"{API}/auth/token"),
+    ),
+    Call("GET", "/me", 200, lambda w: w.owner.get(f"{API}/me")),
+    Call(
+        "DELETE",
+        "/me",
+        200,
+        lambda w: token_client(UserFactory()).delete(
+            f"{API}/me", {"password": DEFAULT_PASSWORD, "places": "keep"}, format="json"
+        ),
+    ),
+    Call("GET", "/me/export", 200, lambda w: w.owner.get(f"{API}/me/export")),
+    Call("GET", "/me/locations", 200, lambda w: w.owner.get(f"{API}/me/locations", {"limit": 2})),
+    Call("GET", "/categories", 200, lambda w: w.anonymous.get(f"{API}/categories")),
+    Call(
+        "POST",
+        "/locations",
+        201,
+        lambda w: w.owner.post(
+            f"{API}/locations",
+            {"name": "New place", "category": "cafe", "latitude": 52.5, "longitude": 13.4},
+            format="json",
+        ),
+    ),
+    Call(
+        "GET",
+        "/locations/search",
+        200,
+        lambda w: w.anonymous.get(
+            f"{API}/locations/search", {"lat": 52.52, "lon": 13.40, "radius": 5000, "limit": 1}
+        ),
+    ),
+    Call(
+        "GET",
+        "/locations/viewport",
+        200,
+        lambda w: w.anonymous.get(f"{API}/locations/viewport", {"bbox": "13.3,52.4,13.5,52.6"}),
+    ),
+    Call(
+        "GET",
+        "/locations/{id}",
+        200,
+        lambda w: w.anonymous.get(_id(f"{API}/locations/{{id}}", w.approved.id)),
+    ),
+    Call(
+        "PATCH",
+        "/locations/{id}",
+        200,
+        lambda w: w.owner.patch(
+            _id(f"{API}/locations/{{id}}", w.pending.id), {"name": "Renamed"}, format="json"
+        ),
+    ),
+    Call(
+        "DELETE",
+        "/locations/{id}",
+        204,
+        lambda w: w.owner.delete(_id(f"{API}/locations/{{id}}", w.pending.id)),
+    ),
+    Call(
+        "GET",
+        "/locations/export",
+        200,
+        lambda w: w.anonymous.get(f"{API}/locations/export", {"format": "geojson"}),
+    ),
+    Call(
+        "POST",
+        "/images/upload",
+        201,
+        lambda w: w.owner.post(
+            f"{API}/images/upload",
+            {"file": _jpeg_upload()},
+            format="multipart",
+        ),
+    ),
+    Call(
+        "GET", "/images/{id}", 200, lambda w: w.owner.get(_id(f"{API}/images/{{id}}", w.image.id))
+    ),
+    Call(
+        "DELETE",
+        "/images/{id}",
+        204,
+        lambda w: w.owner.delete(_id(f"{API}/images/{{id}}", w.image.id)),
+    ),
+    Call(
+        "GET",
+        "/admin/locations",
+        200,
+        lambda w: w.moderator.get(f"{API}/admin/locations", {"limit": 1}),
+    ),
+    Call(
+        "PATCH",
+        "/admin/locations/{id}/status",
+        200,
+        lambda w: w.moderator.patch(
+            _id(f"{API}/admin/locations/{{id}}/status", w.pending.id),
+            {"status": "approved"},
+            format="json",
+        ),
+    ),
+    Call(
+        "GET",
+        "/admin/locations/{id}/log",
+        200,
+        lambda w: w.moderator.get(_id(f"{API}/admin/locations/{{id}}/log", w.decided.id)),
+    ),
+]
+
+
+def _jpeg_upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("photo.jpg", jpeg(64, 48), content_type="image/jpeg")
+
+
+def test_the_published_schema_is_valid_openapi(spec):
+    validate_spec(spec)
+    assert spec["openapi"].startswith("3.")
+
+
+def test_every_operation_is_called(spec):
+    published = {
+        (method.upper(), path.removeprefix(API))
+        for path, operations in spec["paths"].items()
+        for method in operations
+    }
+    called = {(call.method, call.path) for call in OPERATIONS}
+    assert published - called == set(), "operations without a call in OPERATIONS"
+    assert called - published == set(), "calls of operations the schema does not have"
+
+
+@pytest.mark.parametrize("call", OPERATIONS, ids=lambda c: f"{c.method} {c.path}")
+def test_each_operation_answers_what_the_schema_says(spec, world, call):
+    check_answer(spec, call.method, call.path, call.send(world), call.status)
+
+
+def test_the_csv_export_is_documented_too(spec, world):
+    response = world.anonymous.get(f"{API}/locations/export", {"format": "csv"})
+    check_answer(spec, "GET", "/locations/export", response, 200)
+
+
+def test_a_crowded_viewport_answers_documented_clusters(spec, world):
+    response = world.anonymous.get(
+        f"{API}/locations/viewport", {"bbox": "13.0,52.0,14.0,53.0", "limit": 1}
+    )
+    check_answer(spec, "GET", "/locations/viewport", response, 200)
+    body = response.json()
+    assert body["clustered"] is True
+    assert {f["properties"]["cluster"] for f in body["features"]} == {True}
+
+
+def test_an_owner_sees_a_pending_place_with_no_approval_time(spec, world):
+    response = world.owner.get(f"{API}/locations/{world.pending.id}")
+    check_answer(spec, "GET", "/locations/{id}", response, 200)
+    assert response.json()["properties"]["approved_at"] is None
+
+
+# --- Errors: the shared Problem schemas --------------------------------------------------
+
+ERRORS = [
+    Call("GET", "/locations/search", 400, lambda w: w.anonymous.get(f"{API}/locations/search")),
+    Call(
+        "POST",
+        "/locations",
+        400,
+        lambda w: w.owner.post(f"{API}/locations", "{not json", content_type="application/json"),
+    ),
+    Call(
+        "GET",
+        "/me/locations",
+        400,
+        lambda w: w.owner.get(f"{API}/me/locations", {"cursor": "bm90IGEgY3Vyc29y"}),
+    ),
+    Call("GET", "/me", 401, lambda w: w.anonymous.get(f"{API}/me")),
+    Call(
+        "GET",
+        "/locations/search",
+        401,
+        lambda w: APIClient(HTTP_AUTHORIZATION="Token not-a-token").get(
+            f"{API}/locations/search", {"q": "cafe"}
+        ),
+    ),
+    Call("GET", "/admin/locations", 403, lambda w: w.owner.get(f"{API}/admin/locations")),
+    Call(
+        "GET",
+        "/locations/{id}",
+        404,
+        lambda w: w.anonymous.get(f"{API}/locations/{uuid.uuid4()}"),
+    ),
+    Call(
+        "GET",
+        "/locations/{id}",
+        404,
+        lambda w: w.anonymous.get(f"{API}/locations/{w.pending.id}"),
+    ),
+    Call(
+        "GET",
+        "/categories",
+        406,
+        lambda w: w.anonymous.get(f"{API}/categories", HTTP_ACCEPT="application/xml"),
+    ),
+    Call(
+        "PATCH",
+        "/admin/locations/{id}/status",
+        409,
+        lambda w: w.moderator.patch(
+            f"{API}/admin/locations/{w.approved.id}/status", {"status": "approved"}, format="json"
+        ),
+    ),
+    Call(
+        "POST",
+        "/locations",
+        415,
+        lambda w: w.owner.post(f"{API}/locations", "name=x", content_type="text/plain"),
+    ),
+]
+
+
+@pytest.mark.parametrize("call", ERRORS, ids=lambda c: f"{c.status} {c.method} {c.path}")
+def test_errors_answer_the_documented_problem(spec, world, call):
+    response = call.send(world)
+    check_answer(spec, call.method, call.path, response, call.status)
+    body = response.json()
+    assert body["request_id"] == response["X-Request-ID"]
+    if call.status == 400:
+        assert body["errors"], body
+
+
+# --- One pagination shape ----------------------------------------------------------------
+
+
+def paginated_operations(spec: dict) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path.removeprefix(API))
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "Link" in operation["responses"].get("200", {}).get("headers", {})
+    }
+
+
+# Each list with at least three items for its caller, read one item per page.
+LISTS = {
+    ("GET", "/locations/search"): lambda w: (
+        w.anonymous,
+        f"{API}/locations/search",
+        {"lat": 52.52, "lon": 13.40, "radius": 10000},
+    ),
+    ("GET", "/me/locations"): lambda w: (w.owner, f"{API}/me/locations", {}),
+    ("GET", "/admin/locations"): lambda w: (
+        w.moderator,
+        f"{API}/admin/locations",
+        {"status": "approved"},
+    ),
+    ("GET", "/admin/locations/{id}/log"): lambda w: (
+        w.moderator,
+        f"{API}/admin/locations/{_log_of_three(w)}/log",
+        {},
+    ),
+}
+
+
+def _log_of_three(world: World):
+    from moderation.services import location_transition
+
+    target = world.pending
+    for status in ("approved", "rejected", "approved"):
+        location_transition(
+            location_id=target.id,
+            to_status=status,
+            moderator=world.moderator_user,
+            reason_code="other" if status == "rejected" else "",
+            reason="Contract test" if status == "rejected" else "",
+        )
+    return target.id
+
+
+def _links(response) -> dict[str, str]:
+    links = {}
+    for part in filter(None, response.get("Link", "").split(", ")):
+        url, relation = part.split("; ")
+        links[relation.removeprefix('rel="').removesuffix('"')] = url.strip("<>")
+    return links
+
+
+def test_every_paginated_list_is_walked_here(spec):
+    assert paginated_operations(spec) == set(LISTS)
+
+
+@pytest.mark.parametrize("operation", list(LISTS), ids=lambda o: f"{o[0]} {o[1]}")
+def test_every_list_pages_with_one_envelope_and_link_headers(spec, world, operation):
+    client, url, params = LISTS[operation](world)
+    seen: list = []
+    response = client.get(url, {**params, "limit": 1})
+    pages = 0
+    while True:
+        check_answer(spec, *operation, response, 200)
+        body = response.json()
+        items = body.get("results", body.get("features"))
+        assert {"count", "next", "previous", "limit"} <= set(body)
+        assert body["limit"] == 1 and len(items) == 1
+        links = _links(response)
+        assert links.get("next") == body["next"]
+        assert links.get("prev") == body["previous"]
+        assert (body["previous"] is None) == (pages == 0)
+        seen.append(items[0]["id"])  # photo URLs are signed per request
+        pages += 1
+        if body["next"] is None:
+            break
+        response = client.get(body["next"])
+    assert pages >= 3
+    assert len(set(seen)) == pages  # no repeats
+    # And back from the last page by `previous`: the same items in reverse.
+    back = []
+    while body["previous"] is not None:
+        response = client.get(body["previous"])
+        check_answer(spec, *operation, response, 200)
+        body = response.json()
+        back.append(body.get("results", body.get("features"))[0]["id"])
+    assert back == seen[-2::-1]
+
+
+def test_the_checker_refuses_an_answer_off_the_schema(spec):
+    # The checks above can fail: a detail without its properties, an approval time that
+    # is a number, and an undocumented status are each caught.
+    from django.http import HttpResponse
+    from jsonschema.exceptions import ValidationError
+
+    feature = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point"}}
+    wrong = HttpResponse(json.dumps(feature), content_type="application/geo+json")
+    with pytest.raises(ValidationError):
+        check_answer(spec, "GET", "/locations/{id}", wrong, 200)
+    collection = {"type": "FeatureCollection", "clustered": False, "total": 0, "features": []}
+    collection["features"] = [
+        {
+            "type": "Feature",
+            "id": str(uuid.uuid4()),
+            "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
+            "properties": {
+                "id": str(uuid.uuid4()),
+                "name": "x",
+                "category": "cafe",
+                "address": "",
+                "approved_at": 5,
+            },
+        }
+    ]
+    wrong = HttpResponse(json.dumps(collection), content_type="application/geo+json")
+    with pytest.raises(ValidationError):
+        check_answer(spec, "GET", "/locations/viewport", wrong, 200)
+    with pytest.raises(AssertionError, match="418 is not documented"):
+        check_answer(spec, "GET", "/me", HttpResponse(status=418), 418)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/locations/search?q=cafe", "/locations/viewport?bbox=13,52,14,53", "/locations/{id}"],
+)
+@pytest.mark.parametrize("accept", ["application/geo+json", "*/*", None])
+def test_geojson_reads_answer_geojson_to_a_geojson_or_any_accept(world, path, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = world.anonymous.get(API + _id(path, world.approved.id), **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
