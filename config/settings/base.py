@@ -274,6 +274,11 @@ JOBS_OUTBOX_RETENTION_DAYS = env_int("JOBS_OUTBOX_RETENTION_DAYS", 7, minimum=1)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0)
 # At most this many pending places are listed in one digest (oldest first).
 NOTIFICATIONS_DIGEST_MAX_PLACES = env_int("NOTIFICATIONS_DIGEST_MAX_PLACES", 50, minimum=1)
+
+# --- Flags (docs/moderation.md) -------------------------------------------------------
+# When this many distinct users have open flags on one place or photo, it is hidden from
+# the public until a moderator resolves the flags.
+FLAG_HIDE_THRESHOLD = env_int("FLAG_HIDE_THRESHOLD", 3, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "jobs.relay-outbox": {
         "task": "jobs.tasks.relay_outbox",
@@ -359,7 +364,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # NotSuspended: a suspended account's writes are 403 (accounts/permissions.py); views
+    # that set their own permission_classes name it too.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.AllowAny",
+        "accounts.permissions.NotSuspended",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -385,6 +395,8 @@ REST_FRAMEWORK = {
         "gdpr": env.str("THROTTLE_GDPR", default="10/hour"),
         # GET /locations/export requests per client: each one reads many rows.
         "export": env.str("THROTTLE_EXPORT", default="60/hour"),
+        # POST /locations/{id}/flags and /images/{id}/flags per signed-in user.
+        "flags": env.str("THROTTLE_FLAGS", default="20/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "config.params.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,

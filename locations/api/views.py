@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import NotSuspended
 from accounts.selectors import user_is_moderator
 from locations import constants, selectors, services
 from locations.api import idempotency
@@ -37,7 +38,7 @@ _GEOJSON_RESPONSE = OpenApiResponse(
 class LocationCollectionView(APIView):
     """POST /locations: submit a place (pending until a moderator approves it)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, NotSuspended]
     throttle_classes = [SubmissionRateThrottle]
 
     @extend_schema(
@@ -62,7 +63,9 @@ class LocationCollectionView(APIView):
         data.is_valid(raise_exception=True)
         location = services.location_create(submitter=self.request.user, **data.validated_data)
         # Re-read with its photos, exactly as GET /locations/{id} will show it.
-        feature = selectors.location_public_feature(location_id=location.id)
+        feature = selectors.location_public_feature(
+            location_id=location.id, viewer=self.request.user
+        )
         return Response(feature, status=status.HTTP_201_CREATED)
 
 
@@ -124,7 +127,7 @@ class LocationDetailView(APIView):
     def get_permissions(self):
         if self.request.method == "GET":
             return []
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), NotSuspended()]
 
     def _visible(self, location_id):
         location = selectors.location_get_visible(location_id=location_id, user=self.request.user)
@@ -156,7 +159,9 @@ class LocationDetailView(APIView):
         location = services.location_update(
             location=location, actor=request.user, **data.validated_data
         )
-        return Response(selectors.location_public_feature(location_id=location.id))
+        return Response(
+            selectors.location_public_feature(location_id=location.id, viewer=request.user)
+        )
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request, id):
