@@ -192,6 +192,9 @@ def location_transition(
         if (from_status, to_status) not in ALLOWED_TRANSITIONS:
             raise IllegalTransition(from_status=from_status, to_status=to_status)
 
+        # Photos: the place's pending photos are decided with it (section "Photos");
+        # first, so the Feature the live feed gets carries the photos approved with it.
+        images_follow_place(location_id=location.id, to_status=to_status, moderator=moderator)
         # Sets approved_at with the status and tells open maps after the commit.
         location_status_set(location=location, status=to_status)
         log = ModerationLog.objects.create(
@@ -204,8 +207,6 @@ def location_transition(
             reason=reason,
         )
         _notify_submitter(location=location, log=log)
-        # Photos: the place's pending photos are decided with it (section "Photos").
-        images_follow_place(location_id=location.id, to_status=to_status, moderator=moderator)
         span.set_attribute("placemap.moderation.log_id", log.id)
     return log
 
@@ -454,6 +455,14 @@ def _location_decide(
     """Move a place locked with location_lock to `to_status` and log it (moderator None:
     the system). The caller has checked the move."""
     from_status = location.status
+    images_follow_place(
+        location_id=location.id,
+        to_status=to_status,
+        moderator=moderator,
+        reason_code=reason_code,
+        reason=reason,
+        remove_objects=remove_photo_objects,
+    )
     location_status_set(location=location, status=to_status)
     log = ModerationLog.objects.create(
         location=location,
@@ -466,14 +475,6 @@ def _location_decide(
     )
     if notify_submitter and to_status in (APPROVED, REJECTED):
         _notify_submitter(location=location, log=log)
-    images_follow_place(
-        location_id=location.id,
-        to_status=to_status,
-        moderator=moderator,
-        reason_code=reason_code,
-        reason=reason,
-        remove_objects=remove_photo_objects,
-    )
     return log
 
 
