@@ -187,6 +187,19 @@ class TakeDownInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 
+@extend_schema_field(LocationUpdateInputSerializer)
+class PlaceChangesField(serializers.DictField):
+    """PATCH /locations/{id}'s body, validated by its own serializer (partial: a nested
+    serializer would take its root's partial flag instead)."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        changes = LocationUpdateInputSerializer(data=data)
+        if not changes.is_valid():
+            raise serializers.ValidationError(changes.errors)
+        return changes.validated_data
+
+
 class FlagResolveInputSerializer(serializers.Serializer):
     """PATCH /admin/flags/{id}: resolves every open flag on the flag's object."""
 
@@ -197,7 +210,7 @@ class FlagResolveInputSerializer(serializers.Serializer):
     # "actioned" only: reject the place or photo (a reason is required) ...
     take_down = TakeDownInputSerializer(required=False, default=None, allow_null=True)
     # ... and/or (places only) edit it as a moderator (PATCH /locations/{id}'s fields).
-    changes = LocationUpdateInputSerializer(required=False, default=None, allow_null=True)
+    changes = PlaceChangesField(required=False, default=None, allow_null=True)
 
     def validate(self, attrs):
         if attrs["resolution"] == FlagStatus.DISMISSED and (attrs["take_down"] or attrs["changes"]):

@@ -229,8 +229,9 @@ class FlagQueueView(ListAPIView):
     def list(self, request, *args, **kwargs):
         flag_status = self._status()
         page = self.paginate_queryset(selectors.flagged_objects(status=flag_status))
-        items = selectors.flagged_items(page, status=flag_status)
-        return self.get_paginated_response(FlaggedObjectOutputSerializer(items, many=True).data)
+        items, places = selectors.flagged_items(page, status=flag_status)
+        data = FlaggedObjectOutputSerializer(items, many=True, context={"places": places}).data
+        return self.get_paginated_response(data)
 
     @extend_schema(tags=["moderation"], parameters=[FlagQueueParams])
     def get(self, request, *args, **kwargs):
