@@ -784,6 +784,10 @@ def user_suspend(
             raise UserNotFound() from None
         suspension = suspension_create(user=user, reason=reason, until=until, created_by=moderator)
         why = f"Account suspended: {reason}"
+        # Every pending photo of theirs is rejected: with its place below, or after it.
+        images_rejected = len(
+            images_lock_of_uploader(uploader=user, moderation_status=IMAGE_PENDING)
+        )
         places = 0
         for location_id in location_ids_of_submitter(user=user, status=PENDING):
             location = location_lock(location_id=location_id)
@@ -810,7 +814,7 @@ def user_suspend(
                 reason=why,
             )
     return SuspensionResult(
-        suspension=suspension, places_rejected=places, images_rejected=len(images)
+        suspension=suspension, places_rejected=places, images_rejected=images_rejected
     )
 
 
