@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from locations.constants import LocationStatus
-from media_store.models import ImageModeration
+from media_store.models import Image, ImageModeration
 from moderation.constants import (
     FLAG_COMMENT_MAX_LENGTH,
     FLAG_REASON_CHOICES,
@@ -181,3 +181,14 @@ class Flag(models.Model):
     @property
     def target_type(self) -> str:
         return "location" if self.location_id else "image"
+
+
+class PendingPhoto(Image):
+    """The console's photo queue (moderation/admin_queues.py): media_store's Image under
+    a name of moderation's, so the queue has its own admin page beside media_store's
+    read-only photo list. No table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "photo to moderate"
+        verbose_name_plural = "photos to moderate"
