@@ -638,6 +638,8 @@ def flag_resolve(
     if not user_is_moderator(moderator):
         raise PermissionDenied("Only moderators resolve flags.")
 
+    if not 0 < flag_id < 2**63:  # a path integer beyond the id column's range
+        raise FlagNotFound()
     first = Flag.objects.filter(id=flag_id).values("location_id", "image_id").first()
     if first is None:
         raise FlagNotFound()
@@ -751,6 +753,12 @@ class UserNotFound(ModerationError, NotFoundError):
     default_detail = "No such user."
 
 
+class SelfSuspension(ModerationError):
+    """A moderator named their own account (400)."""
+
+    default_detail = "You cannot suspend your own account."
+
+
 @dataclass(frozen=True)
 class SuspensionResult:
     suspension: Suspension
@@ -782,6 +790,9 @@ def user_suspend(
             user = user_by_username(username=username)
         except ObjectDoesNotExist:
             raise UserNotFound() from None
+        if moderator is not None and user.pk == moderator.pk:
+            # Nobody could lift it from their own account's API: another moderator must.
+            raise SelfSuspension()
         suspension = suspension_create(user=user, reason=reason, until=until, created_by=moderator)
         why = f"Account suspended: {reason}"
         # Every pending photo of theirs is rejected: with its place below, or after it.

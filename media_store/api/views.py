@@ -44,6 +44,10 @@ class ImageUploadView(APIView):
                 description="Corrupt, truncated, too many pixels, empty, "
                 "no file, or location_id not one of your places."
             ),
+            403: OpenApiResponse(
+                description="Your account is suspended (the detail gives the reason and "
+                "the end date)."
+            ),
             413: OpenApiResponse(description="Larger than IMAGE_UPLOAD_MAX_BYTES."),
             415: OpenApiResponse(description="Not a JPEG, PNG or WebP image (by content)."),
             503: OpenApiResponse(

@@ -400,3 +400,7 @@ def test_only_moderators_resolve(public_place, user_client):
     flag_id = flag(user_client, place_flags(public_place)).json()["id"]
     assert_problem(user_client.patch(resolve_url(flag_id), {"resolution": "dismissed"}), 403)
     assert_problem(APIClient().patch(resolve_url(flag_id), {"resolution": "dismissed"}), 401)
+
+
+def test_a_flag_id_beyond_the_column_is_404_not_500(moderator_client):
+    assert_problem(moderator_client.patch(resolve_url(2**64), {"resolution": "dismissed"}), 404)

@@ -61,7 +61,7 @@ def test_a_moderator_suspends_with_a_reason_and_an_end_date(user, moderator, mod
     assert stored.until == until.replace(microsecond=stored.until.microsecond)
 
 
-def test_suspension_input_is_checked(user, moderator_client):
+def test_suspension_input_is_checked(user, moderator, moderator_client):
     assert_problem(moderator_client.post(suspend_url(user.username), {}), 400, field="reason")
     past = (timezone.now() - timedelta(days=1)).isoformat()
     assert_problem(
@@ -70,6 +70,8 @@ def test_suspension_input_is_checked(user, moderator_client):
         field="until",
     )
     assert_problem(moderator_client.post(suspend_url("nobody-here"), {"reason": "x"}), 404)
+    # Nobody suspends themselves (no one could lift it from that account).
+    assert_problem(moderator_client.post(suspend_url(moderator.username), {"reason": "x"}), 400)
     assert moderator_client.post(suspend_url(user.username), {"reason": "x"}).status_code == 200
     # Already suspended: lift it first.
     assert_problem(moderator_client.post(suspend_url(user.username), {"reason": "y"}), 409)
