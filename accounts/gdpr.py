@@ -55,3 +55,34 @@ def sections() -> list[GdprSection]:
 def export_timestamp(value: datetime | None) -> str | None:
     """A timestamp as data.json has always written it (ISO 8601, "+00:00")."""
     return value.isoformat() if value is not None else None
+
+
+# --- accounts' own section: the user's suspensions (docs/moderation.md "Suspension") ---
+
+
+def suspensions_export(*, user) -> list[dict]:
+    # Who suspended or lifted is the moderators' data, not the user's: left out.
+    from accounts.models import Suspension  # the registry loads before the models
+
+    return [
+        {
+            "reason": suspension.reason,
+            "until": export_timestamp(suspension.until),
+            "created_at": export_timestamp(suspension.created_at),
+            "lifted_at": export_timestamp(suspension.lifted_at),
+        }
+        for suspension in Suspension.objects.filter(user=user).order_by("created_at", "id")
+    ]
+
+
+def suspensions_erase(*, user, delete_places: bool) -> dict[str, int]:
+    # The account's deletion would cascade to them; said here, where erasure is read.
+    from accounts.models import Suspension
+
+    Suspension.objects.filter(user=user).delete()
+    return {}
+
+
+register_section(
+    GdprSection(key="suspensions", export=suspensions_export, erase=suspensions_erase, order=36)
+)

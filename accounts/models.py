@@ -28,3 +28,41 @@ class User(AbstractUser):
         if update_fields is not None and "username" in update_fields:
             kwargs["update_fields"] = {*update_fields, "username_skeleton"}
         super().save(*args, **kwargs)
+
+
+class Suspension(models.Model):
+    """A moderator's suspension of an account: while it applies (not lifted, `until`
+    unset or in the future) the user's write requests are refused
+    (accounts.permissions.NotSuspended). Kept after it ends, as the record of who
+    suspended whom, when and why. Written by moderation.services (which also rejects
+    the user's pending content) through accounts.services."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="suspensions")
+    reason = models.TextField(max_length=2000)
+    # None: until a moderator lifts it. An expired suspension needs no job: it is
+    # judged against the clock each time it is read.
+    until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="suspension_user_created")]
+        constraints = [
+            # At most one suspension not lifted per user (an expired one still counts
+            # until lifted, so "suspend again" after expiry lifts it first: the service).
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="suspension_one_unlifted_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} suspended {self.created_at:%Y-%m-%d}"

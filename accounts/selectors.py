@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.gdpr import export_timestamp, sections
-from accounts.models import User
+from accounts.models import Suspension, User
 
 
 def user_is_moderator(user) -> bool:
@@ -58,3 +59,28 @@ def user_personal_data(*, user: User) -> dict:
     for section in sections():
         data[section.key] = section.export(user=user)
     return data
+
+
+# --- Suspensions (moderation.services writes them; every write view reads them) -----
+
+
+def user_active_suspension(user) -> Suspension | None:
+    """The suspension that applies to `user` now: not lifted and not expired (an expired
+    one simply stops applying; no job lifts it). None for anonymous users."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Suspension.objects.filter(user_id=user.pk, lifted_at__isnull=True)
+        .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        .first()
+    )
+
+
+def user_suspensions(*, user) -> QuerySet[Suspension]:
+    """Every suspension of `user`, newest first (the console and the GDPR export)."""
+    return Suspension.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def user_by_username(*, username: str) -> User:
+    """The account named `username`. Raises User.DoesNotExist."""
+    return User.objects.get(username=username)

@@ -19,10 +19,11 @@ from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
 from accounts.gdpr import sections
-from accounts.models import User
-from accounts.selectors import user_personal_data
+from accounts.models import Suspension, User
+from accounts.selectors import user_active_suspension, user_personal_data
 from accounts.usernames import username_skeleton
-from config.errors import ApplicationError, DependencyUnavailable
+from config.errors import ApplicationError, ConflictError, DependencyUnavailable
+from config.timestamps import utc_timestamp
 
 tracer = trace.get_tracer(__name__)
 
@@ -95,6 +96,59 @@ def moderator_revoke(*, user: User, staff: bool = False) -> None:
     if staff and user.is_staff and not user.is_superuser:
         user.is_staff = False
         user.save(update_fields=["is_staff"])
+
+
+# --- Suspensions (moderation.services.user_suspend calls these) ---------------------
+
+
+class AlreadySuspended(ConflictError):
+    """The account is suspended already (409): lift the suspension first."""
+
+
+class NotSuspended(ConflictError):
+    """The account is not suspended (409): nothing to lift."""
+
+    default_detail = "This account is not suspended."
+
+
+def suspension_describe(suspension: Suspension) -> str:
+    """The sentence a suspended user reads in every refused write (403)."""
+    until = (
+        f"until {utc_timestamp(suspension.until)}"
+        if suspension.until is not None
+        else "until a moderator lifts it"
+    )
+    return f"Your account is suspended {until}. Reason: {suspension.reason}"
+
+
+def suspension_create(
+    *, user: User, reason: str, until=None, created_by: User | None
+) -> Suspension:
+    """Suspend `user` (inside the caller's transaction; the account row is locked so two
+    moderators cannot both suspend). An expired suspension that nobody lifted is lifted
+    now (by the clock: lifted_by stays empty). Raises AlreadySuspended."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    current = user_active_suspension(user)
+    if current is not None:
+        raise AlreadySuspended(
+            f"{user.username} is already suspended"
+            + (f" until {utc_timestamp(current.until)}" if current.until else "")
+            + "; lift it first."
+        )
+    Suspension.objects.filter(user=user, lifted_at__isnull=True).update(lifted_at=timezone.now())
+    return Suspension.objects.create(user=user, reason=reason, until=until, created_by=created_by)
+
+
+def suspension_lift(*, user: User, lifted_by: User | None) -> Suspension:
+    """Lift the suspension that applies to `user` now. Raises NotSuspended."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    current = user_active_suspension(user)
+    if current is None:
+        raise NotSuspended(f"{user.username} is not suspended.")
+    current.lifted_at = timezone.now()
+    current.lifted_by = lifted_by
+    current.save(update_fields=["lifted_at", "lifted_by"])
+    return current
 
 
 # --- GDPR (docs/gdpr.md) ------------------------------------------------------------------
@@ -202,14 +256,19 @@ def user_erase(*, user: User, delete_places: bool) -> ErasureSummary:
 
 
 __all__ = [
+    "AlreadySuspended",
     "ErasureSummary",
     "ExportSummary",
     "ExportUnavailable",
     "InvalidCredentials",
+    "NotSuspended",
     "UsernameTaken",
     "ValidationError",
     "moderator_grant",
     "moderator_revoke",
+    "suspension_create",
+    "suspension_describe",
+    "suspension_lift",
     "token_obtain",
     "token_revoke",
     "user_erase",

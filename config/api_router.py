@@ -32,9 +32,15 @@ urlpatterns = [
         "locations/<uuid:id>", locations_views.LocationDetailView.as_view(), name="location-detail"
     ),
     path("me/locations", locations_views.MyLocationsView.as_view(), name="me-locations"),
+    path(
+        "locations/<uuid:id>/flags",
+        moderation_views.LocationFlagView.as_view(),
+        name="location-flags",
+    ),
     # --- photos ---
     path("images/upload", media_store_views.ImageUploadView.as_view(), name="image-upload"),
     path("images/<uuid:id>", media_store_views.ImageDetailView.as_view(), name="image-detail"),
+    path("images/<uuid:id>/flags", moderation_views.ImageFlagView.as_view(), name="image-flags"),
     # --- moderation ---
     path(
         "admin/locations",
@@ -50,6 +56,26 @@ urlpatterns = [
         "admin/locations/<uuid:id>/log",
         moderation_views.LocationModerationLogView.as_view(),
         name="moderation-location-log",
+    ),
+    path("admin/images", moderation_views.ImageQueueView.as_view(), name="moderation-images"),
+    path(
+        "admin/images/<uuid:id>/status",
+        moderation_views.ImageStatusView.as_view(),
+        name="moderation-image-status",
+    ),
+    path("admin/flags", moderation_views.FlagQueueView.as_view(), name="moderation-flags"),
+    path(
+        "admin/flags/<int:id>", moderation_views.FlagResolveView.as_view(), name="moderation-flag"
+    ),
+    path(
+        "admin/users/<str:username>/suspend",
+        moderation_views.UserSuspendView.as_view(),
+        name="moderation-user-suspend",
+    ),
+    path(
+        "admin/users/<str:username>/unsuspend",
+        moderation_views.UserUnsuspendView.as_view(),
+        name="moderation-user-unsuspend",
     ),
     # --- GDPR and export ---
     # GDPR: GET /me/export; DELETE /me (erasure) is MeView.delete, routed above.

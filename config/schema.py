@@ -13,6 +13,7 @@ without a body schema gets the Problem one. 405 answers a method an operation do
 have, so it is no operation's response. docs/api-versioning.md, "The error contract".
 """
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import permissions
@@ -87,6 +88,13 @@ _LINK = {
 }
 # Permissions that refuse only the anonymous (401), never an authenticated caller.
 _AUTHENTICATED_ONLY = (permissions.AllowAny, permissions.IsAuthenticated)
+
+
+class SessionCookieScheme(SessionScheme):
+    """config.authentication's session authenticator is the admin's session cookie, as
+    documented for DRF's own (registered on import: this module is the schema class's)."""
+
+    target_class = "config.authentication.SessionCookieAuthentication"
 
 
 class PlacemapAutoSchema(AutoSchema):

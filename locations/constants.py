@@ -8,6 +8,9 @@ class LocationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
+    # Flagged by FLAG_HIDE_THRESHOLD users: off the public map until a moderator
+    # resolves the flags (moderation.services, docs/moderation.md "Flags").
+    HIDDEN = "hidden", "Hidden"
 
 
 CATEGORIES: dict[str, str] = {

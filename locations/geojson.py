@@ -133,6 +133,7 @@ class _ImagePublicSchema(serializers.Serializer):
     thumbnails = serializers.DictField(child=serializers.URLField(), required=False)
     width = serializers.IntegerField()
     height = serializers.IntegerField()
+    moderation_status = serializers.CharField()
 
     class Meta:
         ref_name = "ImageOutput"

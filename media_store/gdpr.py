@@ -14,6 +14,7 @@ def images_export(*, user) -> list[dict]:
             "id": str(image.id),
             "location_id": str(image.location_id) if image.location_id else None,
             "status": image.status,
+            "moderation_status": image.moderation_status,
             "content_type": image.content_type,
             "width": image.width,
             "height": image.height,

@@ -14,6 +14,17 @@ class ImageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ImageModeration(models.TextChoices):
+    """A photo's moderation status, apart from its processing `status`. The public sees
+    approved (and ready) photos only; the uploader and moderators see the others."""
+
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    # Flagged by FLAG_HIDE_THRESHOLD users: out of public view until a moderator decides.
+    HIDDEN = "hidden", "Hidden"
+
+
 class StoredKeyFile(FieldFile):
     """The stored object of Image.key. Code written when the key was a string compares
     and tests it as one; FieldFile already compares and hashes by name."""
@@ -64,6 +75,20 @@ class Image(models.Model):
         default=ImageStatus.PROCESSING,
         db_default=ImageStatus.PROCESSING,
     )
+    # Decided with its place when submitted with it; decided alone (the admin images
+    # queue) when added to a place that is already approved.
+    moderation_status = models.CharField(
+        max_length=16,
+        choices=ImageModeration.choices,
+        default=ImageModeration.PENDING,
+        db_default=ImageModeration.PENDING,
+    )
+    # Incremented by every moderation change: a moderator's decision may name the
+    # version it saw (expected_version) and is refused if the photo changed since.
+    version = models.PositiveIntegerField(default=1, db_default=1)
+    # When a rejection removed the stored objects (the row stays for the audit trail);
+    # such a photo can no longer be approved.
+    objects_removed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +100,10 @@ class Image(models.Model):
             models.Index(
                 fields=["created_at"], name="image_unattached_created", condition=Q(location=None)
             ),
+            # The moderators' photo queue (GET /admin/images?status=pending), oldest first.
+            models.Index(
+                fields=["moderation_status", "created_at"], name="image_moderation_created"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -82,6 +111,10 @@ class Image(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(width__gt=0, height__gt=0), name="image_dimensions_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(moderation_status__in=ImageModeration.values),
+                name="image_moderation_status_valid",
             ),
         ]
 

@@ -4,11 +4,11 @@ keep working while storage is down."""
 from collections.abc import Iterable, Sequence
 from uuid import UUID
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.selectors import user_is_moderator
-from media_store.models import Image, ImageStatus
+from media_store.models import Image, ImageModeration, ImageStatus
 from media_store.storage import image_storage
 
 
@@ -41,12 +41,76 @@ def image_detail_dict(image: Image) -> dict:
 
 def images_ready_prefetch(to_attr: str | None = None) -> Prefetch:
     """A place's photos that can be shown (ready: a failed or still-processing upload
-    has no thumbnails), oldest first; one query for a whole page of places. Use on a
-    Location queryset: prefetch_related(images_ready_prefetch())."""
+    has no thumbnails), in every moderation status but rejected, oldest first; one query
+    for a whole page of places. For moderators' reads (queue, console); public and
+    per-user reads use images_visible_prefetch. Use on a Location queryset:
+    prefetch_related(images_ready_prefetch())."""
     return Prefetch(
         "images",
-        queryset=Image.objects.filter(status=ImageStatus.READY).order_by("created_at", "id"),
+        queryset=Image.objects.filter(status=ImageStatus.READY)
+        .exclude(moderation_status=ImageModeration.REJECTED)
+        .order_by("created_at", "id"),
         to_attr=to_attr,
+    )
+
+
+def images_visible_q(*, user=None) -> Q:
+    """Which photos `user` may see: approved ones for everybody, plus their own pending
+    or hidden ones, plus every one not rejected for moderators (a rejected photo's
+    objects are gone). None: the public."""
+    if user is not None and user_is_moderator(user):
+        return ~Q(moderation_status=ImageModeration.REJECTED)
+    visible = Q(moderation_status=ImageModeration.APPROVED)
+    if getattr(user, "is_authenticated", False):
+        visible |= Q(uploader_id=user.pk) & ~Q(moderation_status=ImageModeration.REJECTED)
+    return visible
+
+
+def images_visible_prefetch(*, user=None, to_attr: str | None = None) -> Prefetch:
+    """A place's ready photos that `user` may see (images_visible_q; None: the public,
+    approved photos only), oldest first, in one query for a page of places."""
+    return Prefetch(
+        "images",
+        queryset=Image.objects.filter(status=ImageStatus.READY)
+        .filter(images_visible_q(user=user))
+        .order_by("created_at", "id"),
+        to_attr=to_attr,
+    )
+
+
+def image_get_visible(*, image_id, user) -> Image | None:
+    """One ready photo `user` may see (images_visible_q), or None; whether its place is
+    visible too is the caller's question (media_store does not know places)."""
+    return (
+        Image.objects.filter(status=ImageStatus.READY)
+        .filter(images_visible_q(user=user))
+        .filter(id=image_id)
+        .first()
+    )
+
+
+def images_for_review(*, status: str = ImageModeration.PENDING) -> QuerySet[Image]:
+    """Photos on a place in moderation `status`, oldest first (the longest waiting is
+    decided first), with their uploader. Served by image_moderation_created. Unattached
+    uploads are left out: they are decided with the place they are submitted with."""
+    return (
+        Image.objects.filter(moderation_status=status, location__isnull=False)
+        .select_related("uploader")
+        .order_by("created_at", "id")
+    )
+
+
+def image_for_review(*, image_id) -> Image:
+    """One photo in any status. Raises Image.DoesNotExist."""
+    return Image.objects.select_related("uploader").get(id=image_id)
+
+
+def image_ids_of_uploader(*, user, moderation_status: str) -> list[UUID]:
+    """The ids of `user`'s photos in `moderation_status`, oldest first."""
+    return list(
+        Image.objects.filter(uploader=user, moderation_status=moderation_status)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
     )
 
 
@@ -86,3 +150,11 @@ def image_get_for_user(*, image_id, user) -> Image:
     if image is None:
         raise Http404("No image with this id.")
     return image
+
+
+def images_by_id(*, image_ids) -> dict[UUID, Image]:
+    """The photos `image_ids` (any status) with their uploader, by id, in one query."""
+    return {
+        image.id: image
+        for image in Image.objects.filter(id__in=list(image_ids)).select_related("uploader")
+    }

@@ -24,7 +24,7 @@ from opentelemetry import trace
 from config.errors import ApplicationError
 from jobs.services import enqueue, outbox_enqueued_args
 from media_store import constants, imaging, storage
-from media_store.models import Image, ImageStatus
+from media_store.models import Image, ImageModeration, ImageStatus
 from media_store.selectors import image_ids_unattachable
 from media_store.targets import check_attach_target
 
@@ -166,6 +166,54 @@ def _defer_objects_delete(*, image_id: uuid.UUID | str) -> None:
 
     logger.warning("Storage unavailable; deleting image %s objects later", image_id)
     enqueue(delete_image_objects, args=(str(image_id),))
+
+
+# --- Moderation status (moderation.services decides; these only write) -----------------
+
+
+def image_lock(*, image_id: uuid.UUID | str) -> Image:
+    """The photo, its row locked until the caller's transaction ends, so concurrent
+    decisions on it queue. Raises Image.DoesNotExist."""
+    return Image.objects.select_for_update().get(id=image_id)
+
+
+def image_moderation_set(*, image: Image, status: str, remove_objects: bool = True) -> str:
+    """Move a photo (locked with image_lock) to moderation `status` and bump its
+    version; returns the status it had. A rejection with `remove_objects` removes its
+    stored objects once the transaction commits (the row stays for the audit trail and
+    can no longer be approved); without it (a suspension's rejection) they are kept so
+    a moderator can reverse the decision."""
+    from_status = image.moderation_status
+    image.moderation_status = status
+    image.version += 1
+    fields = ["moderation_status", "version", "updated_at"]
+    if status == ImageModeration.REJECTED and remove_objects and image.objects_removed_at is None:
+        image.objects_removed_at = timezone.now()
+        fields.append("objects_removed_at")
+        image_id, keys = image.id, image.storage_keys
+        transaction.on_commit(
+            lambda: _delete_objects_or_defer(image_id=image_id, keys=keys), robust=True
+        )
+    image.save(update_fields=fields)
+    return from_status
+
+
+def images_lock_of_location(*, location_id, moderation_status: str) -> list[Image]:
+    """The photos of a place in `moderation_status`, locked (id order: no deadlock)."""
+    return list(
+        Image.objects.select_for_update()
+        .filter(location_id=location_id, moderation_status=moderation_status)
+        .order_by("id")
+    )
+
+
+def images_lock_of_uploader(*, uploader, moderation_status: str) -> list[Image]:
+    """The photos `uploader` uploaded in `moderation_status`, locked (id order)."""
+    return list(
+        Image.objects.select_for_update()
+        .filter(uploader=uploader, moderation_status=moderation_status)
+        .order_by("id")
+    )
 
 
 # --- Thumbnails ---------------------------------------------------------------------------

@@ -380,3 +380,7 @@ class ModerationLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
+
+
+# The queues of photos, flags and suspensions (docs/moderation.md), kept apart.
+from moderation import admin_queues  # noqa: E402, F401

@@ -5,7 +5,22 @@ REASON_CODES: dict[str, str] = {
     "inappropriate": "Inappropriate content",
     "privacy": "Privacy concern",
     "other": "Other",
+    # A system decision: hidden because FLAG_HIDE_THRESHOLD users flagged it.
+    "flagged": "Flagged by several users",
 }
 REASON_CODE_CHOICES = list(REASON_CODES.items())
 # ModerationLog.reason's max_length.
 REASON_MAX_LENGTH = 2000
+
+# --- Flags (docs/moderation.md "Flags") -----------------------------------------------
+FLAG_REASONS: dict[str, str] = {
+    "closed": "Closed or no longer exists",
+    "wrong_location": "Wrong location",
+    "duplicate": "Duplicate",
+    "spam": "Spam",
+    "inappropriate": "Inappropriate",
+    "privacy": "Privacy concern",
+    "other": "Other",
+}
+FLAG_REASON_CHOICES = list(FLAG_REASONS.items())
+FLAG_COMMENT_MAX_LENGTH = 2000

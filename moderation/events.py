@@ -2,3 +2,8 @@
 them). A place's own events (approved, rejected, ...) are in locations.events."""
 
 MODERATION_DIGEST = "moderation.digest"
+
+# A moderator rejected a photo (its uploader is told why).
+IMAGE_REJECTED_EVENT = "image.rejected"
+# A flag was resolved (its reporter is told the outcome, once).
+FLAG_RESOLVED_EVENT = "flag.resolved"

@@ -6,7 +6,7 @@ from locations.constants import LocationStatus
 from locations.events import LOCATION_APPROVED, LOCATION_REJECTED
 from locations.notification_events import add_place_url, place_url
 from moderation.constants import REASON_CODES
-from moderation.events import MODERATION_DIGEST
+from moderation.events import FLAG_RESOLVED_EVENT, IMAGE_REJECTED_EVENT, MODERATION_DIGEST
 from moderation.services import moderation_digest_content
 from notifications.digests import Digest, register_digest
 from notifications.events import Event, register_event
@@ -61,5 +61,44 @@ register_digest(
         event=MODERATION_DIGEST,
         recipients=moderators_wanting_digest,
         content=moderation_digest_content,
+    )
+)
+
+
+# --- Photos and flags (docs/moderation.md) ------------------------------------------
+
+
+def image_rejection_context(payload: dict) -> dict:
+    location_id = payload.get("location_id")
+    return {
+        "place_url": place_url(location_id) if location_id else None,
+        "reason_label": payload.get("reason_label")
+        or REASON_CODES.get(payload["reason_code"], payload["reason_code"]),
+    }
+
+
+def flag_resolved_context(payload: dict) -> dict:
+    location_id = payload.get("location_id")
+    return {
+        "place_url": place_url(location_id) if location_id else None,
+        "what": "place" if payload["target_type"] == "location" else "photo",
+        "actioned": payload["resolution"] == "actioned",
+    }
+
+
+register_event(
+    Event(
+        IMAGE_REJECTED_EVENT,
+        "notifications/image_rejected",
+        frozenset({"image_id", "reason_code", "reason"}),
+        context=image_rejection_context,
+    )
+)
+register_event(
+    Event(
+        FLAG_RESOLVED_EVENT,
+        "notifications/flag_resolved",
+        frozenset({"flag_id", "target_type", "resolution"}),
+        context=flag_resolved_context,
     )
 )

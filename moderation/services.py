@@ -12,35 +12,58 @@ them (404 "No such place.", 409, 400 with the field errors), no view maps them.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from opentelemetry import trace
 
-from accounts.selectors import user_is_moderator
+from accounts.selectors import user_by_username, user_is_moderator
+from accounts.services import suspension_create, suspension_lift
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from locations.constants import LocationStatus
 from locations.events import LOCATION_APPROVED, LOCATION_REJECTED
-from locations.selectors import locations_pending_digest
-from locations.services import location_lock, location_status_set
-from moderation.constants import REASON_CODES, REASON_MAX_LENGTH
-from moderation.models import ModerationLog
+from locations.selectors import (
+    location_get_visible,
+    location_ids_of_submitter,
+    locations_pending_digest,
+)
+from locations.services import location_lock, location_status_set, location_update
+from media_store.models import ImageModeration
+from media_store.selectors import image_get_visible
+from media_store.services import (
+    image_lock,
+    image_moderation_set,
+    images_lock_of_location,
+    images_lock_of_uploader,
+)
+from moderation.constants import (
+    FLAG_COMMENT_MAX_LENGTH,
+    FLAG_REASONS,
+    REASON_CODES,
+    REASON_MAX_LENGTH,
+)
+from moderation.events import FLAG_RESOLVED_EVENT, IMAGE_REJECTED_EVENT
+from moderation.models import Flag, FlagStatus, ImageModerationLog, ModerationLog
 from notifications.services import notify
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from accounts.models import Suspension, User
     from locations.models import Location
+    from media_store.models import Image
 
 tracer = trace.get_tracer(__name__)
 
 PENDING = LocationStatus.PENDING
 APPROVED = LocationStatus.APPROVED
 REJECTED = LocationStatus.REJECTED
+HIDDEN = LocationStatus.HIDDEN
 
 # (from, to) -> whether the decision needs a reason code and a reason text.
 # approved -> rejected is a take-down of a public place; rejected -> approved a re-review.
@@ -50,6 +73,9 @@ ALLOWED_TRANSITIONS: dict[tuple[str, str], bool] = {
     (PENDING, REJECTED): True,
     (APPROVED, REJECTED): True,
     (REJECTED, APPROVED): False,
+    # A place hidden by flags (docs/moderation.md "Flags"): put back, or taken down.
+    (HIDDEN, APPROVED): False,
+    (HIDDEN, REJECTED): True,
 }
 
 # Kept for callers of the old names; defined once in locations.events.
@@ -166,6 +192,9 @@ def location_transition(
         if (from_status, to_status) not in ALLOWED_TRANSITIONS:
             raise IllegalTransition(from_status=from_status, to_status=to_status)
 
+        # Photos: the place's pending photos are decided with it (section "Photos");
+        # first, so the Feature the live feed gets carries the photos approved with it.
+        images_follow_place(location_id=location.id, to_status=to_status, moderator=moderator)
         # Sets approved_at with the status and tells open maps after the commit.
         location_status_set(location=location, status=to_status)
         log = ModerationLog.objects.create(
@@ -251,3 +280,564 @@ def moderation_digest_content(*, period: date) -> dict | None:
     if pending_count == 0:
         return None
     return {"period": period.isoformat(), "pending_count": pending_count, "places": places}
+
+
+# =========================================================================================
+# Photos (docs/moderation.md "Photos"): a photo's moderation status, apart from the
+# place's. Photos submitted with a place are decided with it (images_follow_place, called
+# by location_transition); a photo added to an approved place waits in its own queue.
+# =========================================================================================
+
+IMAGE_PENDING = ImageModeration.PENDING
+IMAGE_APPROVED = ImageModeration.APPROVED
+IMAGE_REJECTED = ImageModeration.REJECTED
+IMAGE_HIDDEN = ImageModeration.HIDDEN
+
+# (from, to) -> whether the decision needs a reason code and a reason text.
+# rejected -> approved only while the photo's objects still exist (a suspension's
+# rejection keeps them; a moderator's removes them): image_transition checks.
+IMAGE_TRANSITIONS: dict[tuple[str, str], bool] = {
+    (IMAGE_PENDING, IMAGE_APPROVED): False,
+    (IMAGE_PENDING, IMAGE_REJECTED): True,
+    (IMAGE_APPROVED, IMAGE_REJECTED): True,
+    (IMAGE_HIDDEN, IMAGE_APPROVED): False,
+    (IMAGE_HIDDEN, IMAGE_REJECTED): True,
+    (IMAGE_REJECTED, IMAGE_APPROVED): False,
+}
+
+
+class ImageNotFound(ModerationError, NotFoundError):
+    default_detail = "No such photo."
+
+
+class ImageIllegalTransition(ModerationError, ConflictError):
+    """The photo's status (or version) does not allow this decision (409)."""
+
+
+def image_decision_validate(
+    *, to_status: str, reason_code: str, reason: str
+) -> dict[str, list[str]]:
+    """A photo decision's input errors by field: the place's rules (a rejection needs a
+    known reason code and a reason), worded for photos."""
+    errors = decision_validate(to_status=to_status, reason_code=reason_code, reason=reason)
+    return {
+        field: [message.replace("a place", "a photo") for message in messages]
+        for field, messages in errors.items()
+    }
+
+
+def _image_log(
+    *, image, from_status: str, moderator: User | None, reason_code: str = "", reason: str = ""
+) -> ImageModerationLog:
+    return ImageModerationLog.objects.create(
+        image=image,
+        image_ref=image.id,
+        location_ref=image.location_id,
+        moderator=moderator,
+        from_status=from_status,
+        to_status=image.moderation_status,
+        reason_code=reason_code,
+        reason=reason,
+    )
+
+
+def image_transition(
+    *,
+    image_id: UUID | str,
+    to_status: str,
+    moderator: User,
+    reason_code: str = "",
+    reason: str = "",
+    expected_version: int | None = None,
+) -> ImageModerationLog:
+    """A moderator's decision on one photo (PATCH /admin/images/{id}/status, the
+    console's photo queue). `expected_version` is the version the moderator saw: a
+    photo changed since is refused (409 naming the current version). A rejection
+    removes the photo's objects after commit and tells the uploader why. Raises
+    ImageNotFound, ImageIllegalTransition, InvalidDecision or PermissionDenied."""
+    reason, reason_code = reason.strip(), reason_code.strip()
+    errors = image_decision_validate(to_status=to_status, reason_code=reason_code, reason=reason)
+    if errors:
+        raise InvalidDecision(errors)
+    if not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators decide on photos.")
+    with transaction.atomic():
+        try:
+            image = image_lock(image_id=image_id)
+        except ObjectDoesNotExist:
+            raise ImageNotFound() from None
+        if expected_version is not None and expected_version != image.version:
+            raise ImageIllegalTransition(
+                f"The photo changed since you saw it: it is at version {image.version}, "
+                f"not {expected_version} (now {image.moderation_status})."
+            )
+        from_status = image.moderation_status
+        if (from_status, to_status) not in IMAGE_TRANSITIONS:
+            raise ImageIllegalTransition(f"A {from_status} photo cannot be {to_status}.")
+        if to_status == IMAGE_APPROVED and image.objects_removed_at is not None:
+            raise ImageIllegalTransition(
+                "This photo's files were removed when it was rejected; it cannot be approved."
+            )
+        image_moderation_set(image=image, status=to_status)
+        log = _image_log(
+            image=image,
+            from_status=from_status,
+            moderator=moderator,
+            reason_code=reason_code,
+            reason=reason,
+        )
+        if to_status == IMAGE_REJECTED:
+            _notify_uploader_of_rejection(image=image, log=log)
+    return log
+
+
+def images_follow_place(
+    *,
+    location_id: UUID | str,
+    to_status: str,
+    moderator: User | None,
+    reason_code: str = "",
+    reason: str = "",
+    remove_objects: bool = True,
+) -> int:
+    """Decide a place's pending photos with the place (inside its decision's
+    transaction): approved with it, or rejected with it (objects removed after commit
+    unless `remove_objects` is False). Other statuses carry nothing. Returns how many."""
+    if to_status not in (APPROVED, REJECTED):
+        return 0
+    images = images_lock_of_location(location_id=location_id, moderation_status=IMAGE_PENDING)
+    for image in images:
+        image_moderation_set(image=image, status=to_status, remove_objects=remove_objects)
+        _image_log(
+            image=image,
+            from_status=IMAGE_PENDING,
+            moderator=moderator,
+            reason_code=reason_code,
+            reason=reason or "Decided with its place.",
+        )
+    return len(images)
+
+
+def _notify_uploader_of_rejection(*, image, log: ImageModerationLog) -> None:
+    if image.uploader_id is None:
+        return
+    notify(
+        recipient=image.uploader,
+        event=IMAGE_REJECTED_EVENT,
+        context={
+            "image_id": str(image.id),
+            "location_id": str(image.location_id) if image.location_id else None,
+            "reason_code": log.reason_code,
+            "reason_label": REASON_CODES.get(log.reason_code, ""),
+            "reason": log.reason,
+        },
+        dedupe_key=f"image-log-{log.id}",
+    )
+
+
+# =========================================================================================
+# Places decided without a moderator's PATCH: hidden by flags (system), put back by a
+# flag's resolution, rejected by a suspension. One locked, logged step each; the place's
+# own rules (location_status_set) publish the live-feed events.
+# =========================================================================================
+
+
+def _location_decide(
+    *,
+    location: Location,
+    to_status: str,
+    moderator: User | None,
+    reason_code: str = "",
+    reason: str = "",
+    notify_submitter: bool = True,
+    remove_photo_objects: bool = True,
+) -> ModerationLog:
+    """Move a place locked with location_lock to `to_status` and log it (moderator None:
+    the system). The caller has checked the move."""
+    from_status = location.status
+    images_follow_place(
+        location_id=location.id,
+        to_status=to_status,
+        moderator=moderator,
+        reason_code=reason_code,
+        reason=reason,
+        remove_objects=remove_photo_objects,
+    )
+    location_status_set(location=location, status=to_status)
+    log = ModerationLog.objects.create(
+        location=location,
+        location_ref=location.id,
+        moderator=moderator,
+        from_status=from_status,
+        to_status=to_status,
+        reason_code=reason_code,
+        reason=reason,
+    )
+    if notify_submitter and to_status in (APPROVED, REJECTED):
+        _notify_submitter(location=location, log=log)
+    return log
+
+
+# =========================================================================================
+# Flags (docs/moderation.md "Flags"): signed-in users report public places and photos;
+# FLAG_HIDE_THRESHOLD distinct reporters hide the object until a moderator resolves
+# them; resolving one flag resolves every open flag on its object.
+# =========================================================================================
+
+FLAG_TARGET_LOCATION = "location"
+FLAG_TARGET_IMAGE = "image"
+
+
+class FlagTargetNotFound(ModerationError, NotFoundError):
+    """Unknown, or not public to the reporter: the two read alike (404)."""
+
+
+class DuplicateFlag(ModerationError, ConflictError):
+    default_detail = "You already have an open flag on this; a moderator will look at it."
+
+
+class FlagNotFound(ModerationError, NotFoundError):
+    default_detail = "No such flag."
+
+
+class FlagAlreadyResolved(ModerationError, ConflictError):
+    """The flag was resolved already (409), by this decision or an earlier one."""
+
+
+def _flag_target_lock(*, target_type: str, target_id: UUID | str, reporter) -> Location | Image:
+    """The public object a user may flag, locked (flags on one object queue here, so
+    the threshold is counted once). A place must be approved; a photo approved, ready
+    and on an approved place. Anything else is FlagTargetNotFound."""
+    if target_type == FLAG_TARGET_LOCATION:
+        visible = location_get_visible(location_id=target_id, user=reporter)
+        if visible is None or visible.status != APPROVED:
+            raise FlagTargetNotFound("No such place.")
+        location = location_lock(location_id=target_id)
+        if location.status != APPROVED:  # hidden or taken down meanwhile
+            raise FlagTargetNotFound("No such place.")
+        return location
+    image = image_get_visible(image_id=target_id, user=reporter)
+    if image is None or image.moderation_status != IMAGE_APPROVED or image.location_id is None:
+        raise FlagTargetNotFound("No such photo.")
+    place = location_get_visible(location_id=image.location_id, user=reporter)
+    if place is None or place.status != APPROVED:
+        raise FlagTargetNotFound("No such photo.")
+    image = image_lock(image_id=target_id)
+    if image.moderation_status != IMAGE_APPROVED:
+        raise FlagTargetNotFound("No such photo.")
+    return image
+
+
+def _flag_filter(*, target_type: str, target_id) -> dict:
+    return (
+        {"location_id": target_id}
+        if target_type == FLAG_TARGET_LOCATION
+        else {"image_id": target_id}
+    )
+
+
+def flag_create(
+    *, reporter: User, target_type: str, target_id: UUID | str, reason: str, comment: str = ""
+) -> Flag:
+    """Report a public place or photo. Raises FlagTargetNotFound (404), DuplicateFlag
+    (409: the reporter's flag on it is still open) or InvalidDecision (400). When
+    FLAG_HIDE_THRESHOLD distinct users have open flags on the object, it is hidden
+    (a system decision, logged; a place leaves the live map)."""
+    comment = comment.strip()
+    errors: dict[str, list[str]] = {}
+    if reason not in FLAG_REASONS:
+        errors["reason"] = [f"Must be one of: {', '.join(FLAG_REASONS)}."]
+    if len(comment) > FLAG_COMMENT_MAX_LENGTH:
+        errors["comment"] = [f"At most {FLAG_COMMENT_MAX_LENGTH} characters."]
+    if errors:
+        raise InvalidDecision(errors)
+    with tracer.start_as_current_span("placemap.moderation.flag") as span, transaction.atomic():
+        span.set_attribute("placemap.flag.target", f"{target_type}:{target_id}")
+        target = _flag_target_lock(target_type=target_type, target_id=target_id, reporter=reporter)
+        where = _flag_filter(target_type=target_type, target_id=target.pk)
+        try:
+            with transaction.atomic():
+                flag = Flag.objects.create(
+                    reporter=reporter, reason=reason, comment=comment, **where
+                )
+        except IntegrityError:
+            # flag_one_open_per_user_*: the partial unique constraint is the rule.
+            raise DuplicateFlag() from None
+        reporters = (
+            Flag.objects.filter(status=FlagStatus.OPEN, **where)
+            .values("reporter_id")
+            .distinct()
+            .count()
+        )
+        if reporters >= settings.FLAG_HIDE_THRESHOLD:
+            _hide_flagged(target=target, target_type=target_type, reporters=reporters)
+    return flag
+
+
+def _hide_flagged(*, target, target_type: str, reporters: int) -> None:
+    reason = f"Hidden automatically: {reporters} users flagged it."
+    if target_type == FLAG_TARGET_LOCATION:
+        _location_decide(
+            location=target,
+            to_status=HIDDEN,
+            moderator=None,
+            reason_code="flagged",
+            reason=reason,
+            notify_submitter=False,
+        )
+    else:
+        from_status = image_moderation_set(image=target, status=IMAGE_HIDDEN)
+        _image_log(
+            image=target,
+            from_status=from_status,
+            moderator=None,
+            reason_code="flagged",
+            reason=reason,
+        )
+
+
+@dataclass(frozen=True)
+class TakeDown:
+    reason_code: str
+    reason: str
+
+
+def flag_resolve(
+    *,
+    flag_id: int,
+    moderator: User,
+    resolution: str,
+    note: str = "",
+    take_down: TakeDown | None = None,
+    changes: dict | None = None,
+) -> list[Flag]:
+    """Resolve a flag and, with it, every open flag on the same object; returns them.
+
+    "dismissed": nothing was wrong; a hidden object is public again. "actioned": the
+    flags were right; with `take_down` the object is rejected (reason required; a photo's
+    objects leave storage), with `changes` (places only) the moderator edits the place
+    (locations.services.location_update), and an object not taken down is public again.
+    Each reporter is notified once. Raises FlagNotFound, FlagAlreadyResolved,
+    InvalidDecision, PermissionDenied, or the take-down's and edit's own errors; on any
+    of them nothing is written."""
+    note = note.strip()
+    errors: dict[str, list[str]] = {}
+    if resolution not in (FlagStatus.DISMISSED, FlagStatus.ACTIONED):
+        errors["resolution"] = [f"Must be one of: {FlagStatus.DISMISSED}, {FlagStatus.ACTIONED}."]
+    elif resolution == FlagStatus.DISMISSED and (take_down is not None or changes):
+        errors["resolution"] = ["take_down and changes need the resolution actioned."]
+    if take_down is not None:
+        for field, messages in decision_validate(
+            to_status=REJECTED, reason_code=take_down.reason_code, reason=take_down.reason.strip()
+        ).items():
+            errors[f"take_down.{field}"] = messages
+    if len(note) > REASON_MAX_LENGTH:
+        errors["note"] = [f"At most {REASON_MAX_LENGTH} characters."]
+    if errors:
+        raise InvalidDecision(errors)
+    if not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators resolve flags.")
+
+    if not 0 < flag_id < 2**63:  # a path integer beyond the id column's range
+        raise FlagNotFound()
+    first = Flag.objects.filter(id=flag_id).values("location_id", "image_id").first()
+    if first is None:
+        raise FlagNotFound()
+    target_type = FLAG_TARGET_LOCATION if first["location_id"] else FLAG_TARGET_IMAGE
+    target_id = first["location_id"] or first["image_id"]
+    if changes and target_type != FLAG_TARGET_LOCATION:
+        raise InvalidDecision({"changes": ["Only a place's flags can carry changes."]})
+
+    with transaction.atomic():
+        # The object first (as flag_create), then its flags: no lock-order inversion.
+        try:
+            target: Location | Image = (
+                location_lock(location_id=target_id)
+                if target_type == FLAG_TARGET_LOCATION
+                else image_lock(image_id=target_id)
+            )
+        except ObjectDoesNotExist:
+            raise FlagNotFound() from None  # its object (and so the flag) was deleted
+        where = _flag_filter(target_type=target_type, target_id=target_id)
+        flag = Flag.objects.select_for_update().filter(id=flag_id).first()
+        if flag is None:
+            raise FlagNotFound()
+        if flag.status != FlagStatus.OPEN:
+            raise FlagAlreadyResolved(f"This flag was {flag.status} already.")
+        flags = list(
+            Flag.objects.select_for_update().filter(status=FlagStatus.OPEN, **where).order_by("id")
+        )
+
+        taken_down = False
+        if take_down is not None:
+            if target_type == FLAG_TARGET_LOCATION:
+                location_transition(
+                    location_id=target_id,
+                    to_status=REJECTED,
+                    moderator=moderator,
+                    reason_code=take_down.reason_code,
+                    reason=take_down.reason,
+                )
+            else:
+                image_transition(
+                    image_id=target_id,
+                    to_status=IMAGE_REJECTED,
+                    moderator=moderator,
+                    reason_code=take_down.reason_code,
+                    reason=take_down.reason,
+                )
+            taken_down = True
+        if changes:
+            location_update(location=target, actor=moderator, **changes)  # type: ignore[arg-type]
+        if not taken_down:
+            _unhide(target=target, target_type=target_type, moderator=moderator, note=note)
+
+        now = timezone.now()
+        for each in flags:
+            each.status = resolution
+            each.resolved_by = moderator
+            each.resolved_at = now
+            each.note = note
+            each.save(update_fields=["status", "resolved_by", "resolved_at", "note"])
+            _notify_reporter(flag=each)
+    return flags
+
+
+def _unhide(*, target, target_type: str, moderator: User, note: str) -> None:
+    reason = note or "Flags resolved."
+    if target_type == FLAG_TARGET_LOCATION:
+        location = location_lock(location_id=target.pk)  # fresh: an edit may have saved it
+        if location.status == HIDDEN:
+            _location_decide(
+                location=location,
+                to_status=APPROVED,
+                moderator=moderator,
+                reason=reason,
+                notify_submitter=False,
+            )
+    else:
+        image = image_lock(image_id=target.pk)
+        if image.moderation_status == IMAGE_HIDDEN:
+            image_moderation_set(image=image, status=IMAGE_APPROVED)
+            _image_log(image=image, from_status=IMAGE_HIDDEN, moderator=moderator, reason=reason)
+
+
+def _notify_reporter(*, flag: Flag) -> None:
+    # The moderator's note stays internal: reporters learn the outcome, not the notes.
+    notify(
+        recipient=flag.reporter,
+        event=FLAG_RESOLVED_EVENT,
+        context={
+            "flag_id": flag.id,
+            "target_type": flag.target_type,
+            "location_id": str(flag.location_id) if flag.location_id else None,
+            "image_id": str(flag.image_id) if flag.image_id else None,
+            "reason": flag.reason,
+            "resolution": flag.status,
+        },
+        # Once per flag, however often it is delivered.
+        dedupe_key=f"flag-{flag.id}",
+    )
+
+
+# =========================================================================================
+# Suspension (docs/moderation.md "Suspension"): accounts keeps the record and refuses
+# a suspended user's writes; here the moderator's act, which also takes the user's
+# pending content out of the queue (rejected, reason code spam, reversible).
+# =========================================================================================
+
+SUSPENSION_REASON_CODE = "spam"
+
+
+class UserNotFound(ModerationError, NotFoundError):
+    default_detail = "No such user."
+
+
+class SelfSuspension(ModerationError):
+    """A moderator named their own account (400)."""
+
+    default_detail = "You cannot suspend your own account."
+
+
+@dataclass(frozen=True)
+class SuspensionResult:
+    suspension: Suspension
+    places_rejected: int = 0
+    images_rejected: int = 0
+
+
+def user_suspend(
+    *, username: str, moderator: User | None, reason: str, until: datetime | None = None
+) -> SuspensionResult:
+    """Suspend `username` (moderator None: an operator's command) and reject their
+    pending places and photos (reason code spam; photo objects are kept, so a moderator
+    can approve them again). Raises UserNotFound, InvalidDecision, PermissionDenied or
+    accounts.services.AlreadySuspended (409)."""
+    reason = reason.strip()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = ["A reason is required to suspend an account."]
+    elif len(reason) > REASON_MAX_LENGTH:
+        errors["reason"] = [f"At most {REASON_MAX_LENGTH} characters."]
+    if until is not None and until <= timezone.now():
+        errors["until"] = ["Must be in the future."]
+    if errors:
+        raise InvalidDecision(errors)
+    if moderator is not None and not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators suspend accounts.")
+    with tracer.start_as_current_span("placemap.moderation.suspend"), transaction.atomic():
+        try:
+            user = user_by_username(username=username)
+        except ObjectDoesNotExist:
+            raise UserNotFound() from None
+        if moderator is not None and user.pk == moderator.pk:
+            # Nobody could lift it from their own account's API: another moderator must.
+            raise SelfSuspension()
+        suspension = suspension_create(user=user, reason=reason, until=until, created_by=moderator)
+        why = f"Account suspended: {reason}"
+        # Every pending photo of theirs is rejected: with its place below, or after it.
+        images_rejected = len(
+            images_lock_of_uploader(uploader=user, moderation_status=IMAGE_PENDING)
+        )
+        places = 0
+        for location_id in location_ids_of_submitter(user=user, status=PENDING):
+            location = location_lock(location_id=location_id)
+            if location.status != PENDING:
+                continue
+            _location_decide(
+                location=location,
+                to_status=REJECTED,
+                moderator=moderator,
+                reason_code=SUSPENSION_REASON_CODE,
+                reason=why,
+                notify_submitter=False,
+                remove_photo_objects=False,
+            )
+            places += 1
+        images = images_lock_of_uploader(uploader=user, moderation_status=IMAGE_PENDING)
+        for image in images:
+            image_moderation_set(image=image, status=IMAGE_REJECTED, remove_objects=False)
+            _image_log(
+                image=image,
+                from_status=IMAGE_PENDING,
+                moderator=moderator,
+                reason_code=SUSPENSION_REASON_CODE,
+                reason=why,
+            )
+    return SuspensionResult(
+        suspension=suspension, places_rejected=places, images_rejected=images_rejected
+    )
+
+
+def user_unsuspend(*, username: str, moderator: User | None) -> Suspension:
+    """Lift the suspension that applies to `username`. The content it rejected stays
+    rejected until a moderator approves it. Raises UserNotFound, PermissionDenied or
+    accounts.services.NotSuspended (409)."""
+    if moderator is not None and not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators lift suspensions.")
+    with transaction.atomic():
+        try:
+            user = user_by_username(username=username)
+        except ObjectDoesNotExist:
+            raise UserNotFound() from None
+        return suspension_lift(user=user, lifted_by=moderator)

@@ -285,6 +285,11 @@ JOBS_OUTBOX_RETENTION_DAYS = env_int("JOBS_OUTBOX_RETENTION_DAYS", 7, minimum=1)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0)
 # At most this many pending places are listed in one digest (oldest first).
 NOTIFICATIONS_DIGEST_MAX_PLACES = env_int("NOTIFICATIONS_DIGEST_MAX_PLACES", 50, minimum=1)
+
+# --- Flags (docs/moderation.md) -------------------------------------------------------
+# When this many distinct users have open flags on one place or photo, it is hidden from
+# the public until a moderator resolves the flags.
+FLAG_HIDE_THRESHOLD = env_int("FLAG_HIDE_THRESHOLD", 3, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "jobs.relay-outbox": {
         "task": "jobs.tasks.relay_outbox",
@@ -377,7 +382,12 @@ REST_FRAMEWORK = {
         # API): anonymous and token requests never touch it, so no `Vary: Cookie`.
         "config.authentication.SessionCookieAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # NotSuspended: a suspended account's writes are 403 (accounts/permissions.py); views
+    # that set their own permission_classes name it too.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.AllowAny",
+        "accounts.permissions.NotSuspended",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -403,6 +413,8 @@ REST_FRAMEWORK = {
         "gdpr": env.str("THROTTLE_GDPR", default="10/hour"),
         # GET /locations/export requests per client: each one reads many rows.
         "export": env.str("THROTTLE_EXPORT", default="60/hour"),
+        # POST /locations/{id}/flags and /images/{id}/flags per signed-in user.
+        "flags": env.str("THROTTLE_FLAGS", default="20/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "config.params.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -428,6 +440,9 @@ SPECTACULAR_SETTINGS = {
         "GeoJSONFeatureTypeEnum": ["Feature"],
         "GeoJSONCollectionTypeEnum": ["FeatureCollection"],
         "LocationStatusEnum": "locations.constants.LocationStatus",
+        # Value lists (the serializers list values, not the models' labelled choices).
+        "ImageProcessingStatusEnum": ["processing", "ready", "failed"],
+        "FlagStatusEnum": ["open", "dismissed", "actioned"],
     },
 }
 

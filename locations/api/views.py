@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import NotSuspended
 from accounts.selectors import user_is_moderator
 from config.http_cache import public_read
 from config.params import CURSOR_PARAM, cursor_encode, link_header, page_link
@@ -45,7 +46,7 @@ _STALE = " A stale copy served during a database outage carries `X-Cache-Stale: 
 class LocationCollectionView(GeoJSONViewMixin, APIView):
     """POST /locations: submit a place (pending until a moderator approves it)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, NotSuspended]
     throttle_classes = [SubmissionRateThrottle]
 
     @extend_schema(
@@ -76,7 +77,9 @@ class LocationCollectionView(GeoJSONViewMixin, APIView):
         data.is_valid(raise_exception=True)
         location = services.location_create(submitter=self.request.user, **data.validated_data)
         # Re-read with its photos, exactly as GET /locations/{id} will show it.
-        feature = selectors.location_public_feature(location_id=location.id)
+        feature = selectors.location_public_feature(
+            location_id=location.id, viewer=self.request.user
+        )
         return Response(feature, status=status.HTTP_201_CREATED)
 
 
@@ -171,7 +174,7 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
     def get_permissions(self):
         if self.request.method in READS:
             return []
-        return [IsAuthenticated()]
+        return [IsAuthenticated(), NotSuspended()]
 
     def _visible(self, location_id):
         location = selectors.location_get_visible(location_id=location_id, user=self.request.user)
@@ -207,7 +210,9 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
         location = services.location_update(
             location=location, actor=request.user, **data.validated_data
         )
-        return Response(selectors.location_public_feature(location_id=location.id))
+        return Response(
+            selectors.location_public_feature(location_id=location.id, viewer=request.user)
+        )
 
     @extend_schema(
         request=None,

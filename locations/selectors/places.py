@@ -9,7 +9,7 @@ from accounts.selectors import user_is_moderator
 from locations import constants
 from locations.geojson import LocationFeatureSerializer
 from locations.models import Location, LocationStatus
-from media_store.selectors import images_ready_prefetch
+from media_store.selectors import images_ready_prefetch, images_visible_prefetch
 
 
 def location_feature(location: Location) -> dict:
@@ -18,18 +18,21 @@ def location_feature(location: Location) -> dict:
     return LocationFeatureSerializer(location).data
 
 
-def location_public_feature(*, location_id) -> dict:
-    """The Feature of a place, as GET /locations/{id} shows it (the live feed sends it
-    when a place is approved). Reads inside the caller's transaction, so a place
-    approved in it is seen as approved. Raises Location.DoesNotExist."""
-    location = Location.objects.prefetch_related(images_ready_prefetch()).get(id=location_id)
+def location_public_feature(*, location_id, viewer=None) -> dict:
+    """The Feature of a place, as GET /locations/{id} shows it to `viewer` (None: the
+    public, as the live feed sends it when a place is approved: approved photos only).
+    Reads inside the caller's transaction, so a place approved in it is seen as
+    approved. Raises Location.DoesNotExist."""
+    location = Location.objects.prefetch_related(images_visible_prefetch(user=viewer)).get(
+        id=location_id
+    )
     return location_feature(location)
 
 
 def visible_locations(*, user) -> QuerySet[Location]:
     """Places `user` may read: approved ones for everybody, plus their own in any status,
-    plus everything for moderators."""
-    queryset = Location.objects.prefetch_related(images_ready_prefetch())
+    plus everything for moderators; each with the photos `user` may see."""
+    queryset = Location.objects.prefetch_related(images_visible_prefetch(user=user))
     if user_is_moderator(user):
         return queryset
     if getattr(user, "is_authenticated", False):
@@ -46,7 +49,7 @@ def locations_of_submitter(*, user) -> QuerySet[Location]:
     """GET /me/locations: the user's own places in every status, newest first."""
     return (
         Location.objects.filter(submitter=user)
-        .prefetch_related(images_ready_prefetch())
+        .prefetch_related(images_visible_prefetch(user=user))
         .order_by("-created_at", "-id")
     )
 
@@ -99,3 +102,25 @@ def locations_pending_digest(*, limit: int) -> tuple[int, list[dict]]:
         for row in rows
     ]
     return pending.count(), places
+
+
+def location_ids_of_submitter(*, user, status: str) -> list[UUID]:
+    """The ids of `user`'s places in `status`, oldest first (a suspension rejects the
+    pending ones)."""
+    return list(
+        Location.objects.filter(submitter=user, status=status)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
+def locations_by_id(*, location_ids) -> dict[UUID, Location]:
+    """The places `location_ids` (any status) with their submitter and photos (as the
+    review queue loads them), by id: two queries for a page of moderation items that
+    name places (photos, flags)."""
+    return {
+        location.id: location
+        for location in Location.objects.filter(id__in=list(location_ids))
+        .select_related("submitter")
+        .prefetch_related(images_ready_prefetch())
+    }

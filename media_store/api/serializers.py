@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from media_store.models import ImageStatus
+from media_store.models import ImageModeration, ImageStatus
 from media_store.selectors import presigned_url, smallest_thumbnail_key
 
 
@@ -64,6 +64,9 @@ class ImagePublicSerializer(serializers.Serializer):
     thumbnails = ThumbnailUrlsField(source="thumbnail_keys")
     width = serializers.IntegerField(read_only=True)
     height = serializers.IntegerField(read_only=True)
+    # Always "approved" for the public; the uploader and moderators also see their
+    # pending (and hidden) photos, so they can tell them apart.
+    moderation_status = serializers.ChoiceField(choices=ImageModeration.values, read_only=True)
 
     class Meta:
         ref_name = "ImagePublic"
@@ -81,6 +84,8 @@ class ImageDetailSerializer(ImagePublicSerializer):
     size_bytes = serializers.IntegerField(read_only=True)
     sha256 = serializers.CharField(read_only=True)
     location_id = serializers.UUIDField(read_only=True, allow_null=True)
+    # The photo's moderation version: PATCH /admin/images/{id}/status may name it.
+    version = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
     class Meta:

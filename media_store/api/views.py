@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import NotSuspended
 from media_store import selectors, services, storage
 from media_store.api.serializers import ImageDetailSerializer, ImageUploadInputSerializer
 from media_store.api.throttles import UploadRateThrottle
@@ -18,7 +19,7 @@ from media_store.api.upload_handlers import (
 
 
 class ImageUploadView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, NotSuspended]
     parser_classes = [MultiPartParser]
     throttle_classes = [UploadRateThrottle]
 
@@ -42,6 +43,10 @@ class ImageUploadView(APIView):
             400: OpenApiResponse(
                 description="Corrupt, truncated, too many pixels, empty, "
                 "no file, or location_id not one of your places."
+            ),
+            403: OpenApiResponse(
+                description="Your account is suspended (the detail gives the reason and "
+                "the end date)."
             ),
             413: OpenApiResponse(description="Larger than IMAGE_UPLOAD_MAX_BYTES."),
             415: OpenApiResponse(description="Not a JPEG, PNG or WebP image (by content)."),
@@ -68,7 +73,7 @@ class ImageUploadView(APIView):
 
 
 class ImageDetailView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, NotSuspended]
 
     @extend_schema(responses={200: ImageDetailSerializer}, summary="One of your photos")
     def get(self, request, id):

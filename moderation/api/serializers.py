@@ -1,10 +1,18 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from locations.api.serializers import LocationUpdateInputSerializer
 from locations.constants import LocationStatus
-from media_store.api.serializers import ImagePublicSerializer
+from media_store.api.serializers import ImageDetailSerializer, ImagePublicSerializer
 from moderation import services
-from moderation.constants import REASON_CODE_CHOICES, REASON_CODES, REASON_MAX_LENGTH
+from moderation.constants import (
+    FLAG_COMMENT_MAX_LENGTH,
+    FLAG_REASON_CHOICES,
+    REASON_CODE_CHOICES,
+    REASON_CODES,
+    REASON_MAX_LENGTH,
+)
+from moderation.models import FlagStatus
 
 
 class LocationStatusInputSerializer(serializers.Serializer):
@@ -72,3 +80,174 @@ class ModerationLogOutputSerializer(serializers.Serializer):
 
     def get_reason_label(self, log) -> str:
         return REASON_CODES.get(log.reason_code, "")
+
+
+# --- Photos ------------------------------------------------------------------------------
+
+
+class ImageStatusInputSerializer(serializers.Serializer):
+    """PATCH /admin/images/{id}/status."""
+
+    status = serializers.ChoiceField(choices=[services.IMAGE_APPROVED, services.IMAGE_REJECTED])
+    reason_code = serializers.ChoiceField(
+        choices=REASON_CODE_CHOICES, required=False, allow_blank=True, default=""
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH
+    )
+    # The photo's `version` the moderator saw; a photo changed since answers 409.
+    expected_version = serializers.IntegerField(required=False, default=None, min_value=1)
+
+    def validate(self, attrs):
+        errors = services.image_decision_validate(
+            to_status=attrs["status"], reason_code=attrs["reason_code"], reason=attrs["reason"]
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ModerationPlaceBriefSerializer(serializers.Serializer):
+    """The place a photo or flag belongs to, as moderation lists show it."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.CharField()
+    point = serializers.SerializerMethodField()
+    submitter = serializers.CharField(source="submitter.username", default=None, allow_null=True)
+
+    @extend_schema_field(ModerationPointOutputSerializer)
+    def get_point(self, location) -> dict:
+        return {"type": "Point", "coordinates": [location.point.x, location.point.y]}
+
+
+class ModerationImageOutputSerializer(ImageDetailSerializer):
+    """A photo as a moderator sees it: every size, its statuses, uploader and place
+    (`context["places"]`: the page's places by id, loaded in one query)."""
+
+    uploader = serializers.CharField(source="uploader.username", default=None, allow_null=True)
+    location = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "ModerationImage"
+
+    @extend_schema_field(ModerationPlaceBriefSerializer(allow_null=True))
+    def get_location(self, image) -> dict | None:
+        place = self.context.get("places", {}).get(image.location_id)
+        return ModerationPlaceBriefSerializer(place).data if place is not None else None
+
+
+# --- Flags ---------------------------------------------------------------------------------
+
+
+class FlagInputSerializer(serializers.Serializer):
+    """POST /locations/{id}/flags and /images/{id}/flags."""
+
+    reason = serializers.ChoiceField(choices=FLAG_REASON_CHOICES)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=FLAG_COMMENT_MAX_LENGTH
+    )
+
+
+class FlagOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target_type = serializers.ChoiceField(choices=["location", "image"])
+    location_id = serializers.UUIDField(allow_null=True)
+    image_id = serializers.UUIDField(allow_null=True)
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+    status = serializers.ChoiceField(choices=FlagStatus.values)
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class ModerationFlagOutputSerializer(FlagOutputSerializer):
+    """A flag as moderators see it: with its reporter, resolver and note."""
+
+    reporter = serializers.CharField(source="reporter.username")
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", default=None, allow_null=True
+    )
+    note = serializers.CharField()
+
+
+class FlaggedObjectOutputSerializer(serializers.Serializer):
+    """One item of GET /admin/flags: the flagged place or photo and its flags."""
+
+    target_type = serializers.ChoiceField(choices=["location", "image"])
+    location = ModerationLocationOutputSerializer(allow_null=True)
+    image = ModerationImageOutputSerializer(allow_null=True)
+    flags = ModerationFlagOutputSerializer(many=True)
+    first_flagged_at = serializers.DateTimeField()
+
+
+class TakeDownInputSerializer(serializers.Serializer):
+    reason_code = serializers.ChoiceField(choices=REASON_CODE_CHOICES)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+
+
+@extend_schema_field(LocationUpdateInputSerializer)
+class PlaceChangesField(serializers.DictField):
+    """PATCH /locations/{id}'s body, validated by its own serializer (partial: a nested
+    serializer would take its root's partial flag instead)."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        changes = LocationUpdateInputSerializer(data=data)
+        if not changes.is_valid():
+            raise serializers.ValidationError(changes.errors)
+        return changes.validated_data
+
+
+class FlagResolveInputSerializer(serializers.Serializer):
+    """PATCH /admin/flags/{id}: resolves every open flag on the flag's object."""
+
+    resolution = serializers.ChoiceField(choices=[FlagStatus.DISMISSED, FlagStatus.ACTIONED])
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH
+    )
+    # "actioned" only: reject the place or photo (a reason is required) ...
+    take_down = TakeDownInputSerializer(required=False, default=None, allow_null=True)
+    # ... and/or (places only) edit it as a moderator (PATCH /locations/{id}'s fields).
+    changes = PlaceChangesField(required=False, default=None, allow_null=True)
+
+    def validate(self, attrs):
+        if attrs["resolution"] == FlagStatus.DISMISSED and (attrs["take_down"] or attrs["changes"]):
+            raise serializers.ValidationError(
+                {"resolution": ["take_down and changes need the resolution actioned."]}
+            )
+        return attrs
+
+
+class FlagResolutionOutputSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=[FlagStatus.DISMISSED, FlagStatus.ACTIONED])
+    target_type = serializers.ChoiceField(choices=["location", "image"])
+    location_id = serializers.UUIDField(allow_null=True)
+    image_id = serializers.UUIDField(allow_null=True)
+    flags = ModerationFlagOutputSerializer(many=True)
+
+
+# --- Suspension ------------------------------------------------------------------------------
+
+
+class SuspendInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+    # None or absent: until a moderator lifts it.
+    until = serializers.DateTimeField(required=False, default=None, allow_null=True)
+
+
+class SuspensionOutputSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    reason = serializers.CharField()
+    until = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    lifted_at = serializers.DateTimeField(allow_null=True)
+    lifted_by = serializers.CharField(source="lifted_by.username", default=None, allow_null=True)
+
+
+class SuspendOutputSerializer(SuspensionOutputSerializer):
+    # What the suspension took out of the queue (rejected, reason code spam).
+    places_rejected = serializers.IntegerField()
+    images_rejected = serializers.IntegerField()

@@ -41,6 +41,9 @@ def test_every_app_registers_its_section_in_the_export_order():
         "locations",
         "images",
         "moderation_decisions",
+        "photo_decisions",
+        "flags",
+        "suspensions",
         "notifications",
     ]
 
@@ -74,6 +77,9 @@ def test_a_registered_section_appears_in_the_export_at_its_place_with_its_files(
         "stamps",
         "images",
         "moderation_decisions",
+        "photo_decisions",
+        "flags",
+        "suspensions",
         "notifications",
     ]
     assert data["stamps"] == [{"stamp": "blue", "owner": user.username, "file": "stamps/blue.txt"}]

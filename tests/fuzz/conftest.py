@@ -138,6 +138,7 @@ def fuzz_stack(tmp_path_factory) -> Iterator[FuzzStack]:
         THROTTLE_UPLOADS="100000/minute",
         THROTTLE_GDPR="100000/minute",
         THROTTLE_EXPORT="100000/minute",
+        THROTTLE_FLAGS="100000/minute",
     )
     s3 = _s3()
     server = ServerProcess(workdir / "server.log", env)

@@ -2,7 +2,7 @@ import uuid
 
 import factory
 
-from media_store.models import Image, ImageStatus
+from media_store.models import Image, ImageModeration, ImageStatus
 from tests.accounts.factories import UserFactory
 
 
@@ -22,3 +22,5 @@ class ImageFactory(factory.django.DjangoModelFactory):
     size_bytes = 12345
     sha256 = "0" * 64
     status = ImageStatus.READY
+    # Public unless a test says otherwise (photo moderation tests set pending/hidden).
+    moderation_status = ImageModeration.APPROVED

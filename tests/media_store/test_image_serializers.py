@@ -29,7 +29,15 @@ def test_the_public_shape_has_signed_urls_smallest_thumbnail_first(user):
 
     data = ImagePublicSerializer(image).data
 
-    assert set(data) == {"id", "url", "thumbnail_url", "thumbnails", "width", "height"}
+    assert set(data) == {
+        "id",
+        "url",
+        "thumbnail_url",
+        "thumbnails",
+        "width",
+        "height",
+        "moderation_status",
+    }
     assert data["id"] == str(image.id)
     assert _path(data["url"]) == f"images/{image.id}/original.jpg"
     assert _path(data["thumbnail_url"]) == f"images/{image.id}/thumb-256.webp"
@@ -60,6 +68,7 @@ def test_the_detail_shape_adds_what_the_uploader_sees(user):
         "size_bytes",
         "sha256",
         "location_id",
+        "version",
         "created_at",
     }
     assert data["location_id"] == str(place.id)
