@@ -3,6 +3,7 @@ the statement timeout every public read runs under."""
 
 from collections.abc import Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -45,7 +46,13 @@ def public_read_timeout():
 
 
 def run_public_read(sql: str, params: dict) -> str:
-    """Run one public read under the statement timeout; return its single text value.
+    """Run one public read under the statement timeout; return its single text value
+    (run_public_read_value)."""
+    return run_public_read_value(sql, params)
+
+
+def run_public_read_value(sql: str, params: dict) -> Any:
+    """Run one public read under the statement timeout; return its single value.
 
     One round trip instead of four (BEGIN, set_config, the query, COMMIT): Django's
     psycopg cursor binds parameters client-side and sends the text as one simple-protocol

@@ -1,0 +1,162 @@
+"""Vector tiles of the places (GET /tiles/{z}/{x}/{y}.mvt) and their TileJSON
+(GET /tiles.json). The SQL lives in locations.selectors (tiles); see docs/tiles.md.
+
+Caching: the ETag is a hash of the tile's bytes, so anything that changes what the tile
+shows (an approval, an edit, a removal inside it) changes it, and nothing else does;
+If-None-Match answers 304. Small and self-contained on purpose: it moves onto the shared
+ETag/Cache-Control mechanism of the web-edge work once that exists.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.params import QueryParamsSerializer
+from locations import selectors
+from locations.api.serializers import CategoryListField
+from locations.api.throttles import ReadRateThrottle
+from locations.selectors.tiles import TILE_FIELDS, TILE_LAYER, TILE_ZOOM_MAX
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+class _FixedNegotiation(BaseContentNegotiation):
+    """A tile is a tile whatever the Accept header says (MapLibre sends its own); the
+    only thing DRF renders on these routes is JSON (TileJSON, or a problem)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TileParamsSerializer(QueryParamsSerializer):
+    z = serializers.IntegerField(min_value=0, max_value=TILE_ZOOM_MAX)
+    x = serializers.IntegerField(min_value=0)
+    y = serializers.IntegerField(min_value=0)
+    category = CategoryListField(required=False)
+
+    def validate(self, attrs):
+        last = 2 ** attrs["z"] - 1
+        errors = {
+            name: [f"Must be 0..{last} at zoom {attrs['z']}."]
+            for name in ("x", "y")
+            if attrs[name] > last
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs.setdefault("category", [])
+        return attrs
+
+
+class TileSetParamsSerializer(QueryParamsSerializer):
+    category = CategoryListField(required=False)
+
+
+def _etag(content: bytes) -> str:
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+class TileView(APIView):
+    """GET /tiles/{z}/{x}/{y}.mvt: the `places` layer, clusters up to
+    TILE_CLUSTER_MAX_ZOOM, places above it."""
+
+    throttle_classes = [ReadRateThrottle]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FixedNegotiation
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", OpenApiTypes.STR, description="Category slug(s)."),
+            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        responses={
+            (200, MVT_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, "The tile."),
+            204: OpenApiResponse(description="No place in this tile."),
+            304: OpenApiResponse(description="The tile is unchanged (If-None-Match)."),
+        },
+    )
+    def get(self, request, z, x, y):
+        # The path's numbers go through the same strict checks as a query parameter.
+        query = request.query_params.copy()
+        query.update({"z": z, "x": x, "y": y})
+        params = TileParamsSerializer(data=query)
+        params.is_valid(raise_exception=True)
+        content = selectors.locations_tile_mvt(**params.validated_data)
+        etag = _etag(content)
+        if _matches(request.headers.get("If-None-Match", ""), etag):
+            response = HttpResponse(status=304)
+        elif content:
+            response = HttpResponse(content, content_type=MVT_CONTENT_TYPE)
+        else:
+            response = HttpResponse(status=204)
+        if response.status_code != 200:
+            del response["Content-Type"]  # no body
+        response["ETag"] = etag
+        response["Cache-Control"] = f"public, max-age={settings.TILE_MAX_AGE}"
+        patch_vary_headers(response, ["Accept-Encoding"])
+        return response
+
+
+class TileJSONView(APIView):
+    """GET /tiles.json: TileJSON 3.0 of the `places` tiles."""
+
+    throttle_classes = [ReadRateThrottle]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FixedNegotiation
+
+    @extend_schema(
+        parameters=[TileSetParamsSerializer],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, "TileJSON 3.0.0")},
+    )
+    def get(self, request):
+        params = TileSetParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        categories = params.validated_data.get("category", [])
+        query = f"?category={','.join(categories)}" if categories else ""
+        template = request.build_absolute_uri("/api/v1/tiles/") + "{z}/{x}/{y}.mvt" + query
+        summary = selectors.tileset_summary()
+        bounds = summary.bounds or (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
+        if summary.center is not None:
+            center = [round(summary.center[0], 5), round(summary.center[1], 5), 8]
+        else:
+            center = [0.0, 0.0, 0]
+        return Response(
+            {
+                "tilejson": "3.0.0",
+                "name": "Placemap places",
+                "scheme": "xyz",
+                "tiles": [template],
+                "minzoom": 0,
+                "maxzoom": TILE_ZOOM_MAX,
+                "bounds": list(bounds),
+                "center": center,
+                "vector_layers": [
+                    {
+                        "id": TILE_LAYER,
+                        "fields": dict(TILE_FIELDS),
+                        "minzoom": 0,
+                        "maxzoom": TILE_ZOOM_MAX,
+                        "description": "Approved places; clusters up to zoom "
+                        f"{settings.TILE_CLUSTER_MAX_ZOOM}, single places above.",
+                    }
+                ],
+            }
+        )
