@@ -3,8 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from config import health
+from locations.views import MapPageView
 
 urlpatterns = [
+    # The map page (docs/tiles.md).
+    path("", MapPageView.as_view(), name="map"),
+    path("map/", MapPageView.as_view(), name="map-page"),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     path("api/v1/", include(("config.api_router", "api"), namespace="v1")),
