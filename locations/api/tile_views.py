@@ -84,7 +84,14 @@ class TileView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("category", OpenApiTypes.STR, description="Category slug(s)."),
+            OpenApiParameter("z", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..22"),
+            OpenApiParameter("x", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..2^z-1"),
+            OpenApiParameter("y", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..2^z-1"),
+            OpenApiParameter(
+                "category",
+                OpenApiTypes.STR,
+                description="Category slug(s), comma-separated (GET /api/v1/categories).",
+            ),
             OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER),
         ],
         responses={
