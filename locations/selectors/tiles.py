@@ -20,7 +20,8 @@ from django.conf import settings
 from opentelemetry import trace
 
 from locations.geo import BBox, sql_envelope_overlaps
-from locations.selectors.clustering import SummaryPlan, viewport_summary_plan
+from locations.models import GRID_LEVELS
+from locations.selectors.clustering import SUMMARY_SUBDIVISION
 from locations.selectors.sql import run_public_read_value
 
 tracer = trace.get_tracer(__name__)
@@ -129,30 +130,117 @@ FROM (
 WHERE t.geom IS NOT NULL"""  # noqa: S608 (fixed fragments; values are bound)
 
 
-def _summary_parts_sql(*, plan: SummaryPlan, category: str, params: dict) -> tuple[str, str]:
-    """The summary cells wholly inside the tile, and the SQL test "this place lies in
-    one of them" that keeps the strips from counting it again."""
-    params.update(level=plan.level, size=plan.size, shift=plan.shift)
-    (env,) = plan.envelopes  # a tile never crosses the antimeridian
-    params.update(ix1=env.ix1, ix2=env.ix2 - 1, iy1=env.iy1, iy2=env.iy2 - 1)
-    summary = f"""
-        SELECT g.cx >> %(shift)s, g.cy >> %(shift)s, g.category,
+@dataclass(frozen=True)
+class SummaryRows:
+    """Summary cells (level, cx in [ix1, ix2], cy in [iy1, iy2]) lying wholly inside a tile."""
+
+    level: int
+    ix1: int
+    ix2: int
+    iy1: int
+    iy2: int
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How a clustered tile reads the summary: `rows` from locations_gridcell, the places
+    in `strips` (envelopes) that lie in none of them from locations_location."""
+
+    rows: tuple[SummaryRows, ...]
+    strips: tuple[tuple[float, float, float, float], ...]
+
+
+def tile_summary_plan(bbox: BBox, cluster_level: int) -> TilePlan | None:
+    """Split a tile into whole summary cells and thin strips of places, or None when
+    the summary has no level fine enough for these clusters.
+
+    Across, the tile's edges are multiples of 360 / 2**z, so every summary level finer
+    than z tiles it exactly. Up and down they are not: the coarsest usable level covers
+    the rows of cells wholly inside; the two bands left at the top and bottom are covered
+    by the next finer level's rows, and so on down to the finest level, whose leftover
+    bands (under 0.006 degrees, ~600 m) are read from the places. One level alone would
+    leave bands up to a coarse cell tall, which at z 4 (1.4 degrees) can cut through a
+    whole city: tens of thousands of places to read instead of a few hundred rows.
+    """
+    levels = [lv for lv in GRID_LEVELS if lv >= cluster_level + SUMMARY_SUBDIVISION]
+    if not levels:
+        return None
+    x1, y1, x2, y2 = bbox.envelopes[0]  # a tile never crosses the antimeridian
+    rows: list[SummaryRows] = []
+    bands = [(y1, y2)]
+    for level in levels:
+        size = 360.0 / 2**level
+        ix1, ix2 = round(x1 / size), round(x2 / size) - 1  # exact: edges are multiples
+        leftover = []
+        for low, high in bands:
+            first, end = _inner_cells(low, high, size)
+            if first >= end:
+                leftover.append((low, high))
+                continue
+            rows.append(SummaryRows(level, ix1, ix2, first, end - 1))
+            leftover += [(low, first * size), (end * size, high)]
+        bands = leftover
+    if not rows:
+        return None
+    # The bands (edges included) and the east edge itself: a place on it lies in the
+    # next column of cells, outside the rows, yet inside the tile (edges included).
+    strips = [(x1, low, x2, high) for low, high in bands]
+    strips.append((x2, y1, x2, y2))
+    return TilePlan(tuple(rows), tuple(strips))
+
+
+def _summary_parts_sql(
+    *, plan: TilePlan, cluster_level: int, category: str, params: dict
+) -> tuple[str, str]:
+    """The summary rows as SQL, and the test "this place lies in none of them" that
+    keeps the strips from counting a place twice."""
+    selects, in_rows = [], []
+    for index, rows in enumerate(plan.rows):
+        names = {key: f"r{index}_{key}" for key in ("size", "ix1", "ix2", "iy1", "iy2")}
+        params.update(
+            {
+                names["size"]: 360.0 / 2**rows.level,
+                names["ix1"]: rows.ix1,
+                names["ix2"]: rows.ix2,
+                names["iy1"]: rows.iy1,
+                names["iy2"]: rows.iy2,
+            }
+        )
+        shift = rows.level - cluster_level
+        selects.append(
+            f"""
+        SELECT g.cx >> {shift}, g.cy >> {shift}, g.category,
                sum(g.n), sum(g.sum_lon), sum(g.sum_lat)
         FROM locations_gridcell g
-        WHERE g.level = %(level)s AND g.cx BETWEEN %(ix1)s AND %(ix2)s
-          AND g.cy BETWEEN %(iy1)s AND %(iy2)s {category.replace("l.", "g.")}
+        WHERE g.level = {rows.level}
+          AND g.cx BETWEEN %({names["ix1"]})s AND %({names["ix2"]})s
+          AND g.cy BETWEEN %({names["iy1"]})s AND %({names["iy2"]})s
+          {category.replace("l.", "g.")}
         GROUP BY 1, 2, 3
-        UNION ALL"""  # noqa: S608
-    in_summary = (
-        "(locations_grid_cell(ST_X(l.point), %(size)s::float8) BETWEEN %(ix1)s AND %(ix2)s"
-        " AND locations_grid_cell(ST_Y(l.point), %(size)s::float8) BETWEEN %(iy1)s AND %(iy2)s)"
-    )
+        UNION ALL"""  # noqa: S608 (integers and fixed fragments; values are bound)
+        )
+        in_rows.append(
+            f"(locations_grid_cell(ST_X(l.point), %({names['size']})s::float8)"
+            f" BETWEEN %({names['ix1']})s AND %({names['ix2']})s"
+            f" AND locations_grid_cell(ST_Y(l.point), %({names['size']})s::float8)"
+            f" BETWEEN %({names['iy1']})s AND %({names['iy2']})s)"
+        )
     strips = []
-    for number, strip in enumerate(env.strips):
-        names = [f"s{number}_{i}" for i in range(4)]
-        params.update(zip(names, strip, strict=True))
-        strips.append(sql_envelope_overlaps("l.point", names))
-    return summary, f"({' OR '.join(strips)}) AND NOT {in_summary}"
+    for number, strip in enumerate(plan.strips):
+        names_ = [f"s{number}_{i}" for i in range(4)]
+        params.update(zip(names_, strip, strict=True))
+        strips.append(sql_envelope_overlaps("l.point", names_))
+    return "".join(selects), f"({' OR '.join(strips)}) AND NOT ({' OR '.join(in_rows)})"
+
+
+def _inner_cells(low: float, high: float, size: float) -> tuple[int, int]:
+    # Whole cells [first, end) inside [low, high] (as locations.selectors.clustering).
+    first, end = math.ceil(low / size), math.floor(high / size)
+    while first * size < low:
+        first += 1
+    while end * size > high:
+        end -= 1
+    return first, end
 
 
 def _clusters_tile_sql(*, tile: Tile, categories: Sequence[str], params: dict) -> str:
@@ -160,13 +248,16 @@ def _clusters_tile_sql(*, tile: Tile, categories: Sequence[str], params: dict) -
     overlaps, envelope = bbox.sql_overlaps("l.point")
     params.update(envelope)
     params.update(tx1=bbox.min_lon, ty1=bbox.min_lat, tx2=bbox.max_lon, ty2=bbox.max_lat)
-    cell = 360.0 / 2 ** (tile.z + int(math.log2(TILE_CLUSTER_CELLS)))
+    cluster_level = tile.z + int(math.log2(TILE_CLUSTER_CELLS))
+    cell = 360.0 / 2**cluster_level
     params["cell"] = cell
     category = _category_filter("l.category", categories, params)
-    plan = viewport_summary_plan(viewport=bbox, cell=cell)
+    plan = tile_summary_plan(bbox, cluster_level)
     summary, places_where = "", "true"
     if plan is not None:
-        summary, places_where = _summary_parts_sql(plan=plan, category=category, params=params)
+        summary, places_where = _summary_parts_sql(
+            plan=plan, cluster_level=cluster_level, category=category, params=params
+        )
     # The part of cell (gx, gy) inside the tile.
     one_place_in_cell = (
         "l.point && ST_MakeEnvelope("
@@ -176,8 +267,7 @@ def _clusters_tile_sql(*, tile: Tile, categories: Sequence[str], params: dict) -
         " least((c.gy + 1) * %(cell)s::float8, %(ty2)s::float8), 4326)"
     )
     # Cluster ids: the cell's (gx, gy) packed into one integer, unique within a zoom.
-    cells_across = 2 ** (tile.z + int(math.log2(TILE_CLUSTER_CELLS)))
-    params["across"] = cells_across
+    params["across"] = 2**cluster_level
     return f"""
 WITH parts(gx, gy, category, n, sum_lon, sum_lat) AS (
     {summary}

@@ -10,7 +10,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 
 from locations.models import GridCell, Location
-from locations.selectors.tiles import Tile, abbreviate_count
+from locations.selectors.tiles import Tile, abbreviate_count, tile_summary_plan
 from locations.services import location_update
 from moderation.services import location_transition
 from tests.locations.conftest import API
@@ -310,3 +310,43 @@ def test_tilejson_without_places_has_world_bounds(api_client):
     body = api_client.get(f"{API}/tiles.json").json()
 
     assert body["bounds"][0] == -180 and body["bounds"][2] == 180
+
+
+def test_clusters_add_up_in_every_tile_with_places_on_tile_and_cell_edges(api_client):
+    # Places on tile edges across (multiples of 360 / 2**z), on summary cell edges up and
+    # down (multiples of 360 / 2**level), and at random: each tile's clusters still add
+    # up to a plain count of its places (edges included, so a place on an edge shared by
+    # two tiles is in both).
+    rng = random.Random(4)
+    spots = [(0.0, 45.0), (22.5, 42.1875), (11.25, 50.625), (-11.25, 39.375), (45.0, 0.0)]
+    spots += [(rng.choice([0.0, 22.5, 5.625]), rng.uniform(30, 60)) for _ in range(30)]
+    spots += [(rng.uniform(-20, 40), rng.choice([45.0, 42.1875, 49.21875])) for _ in range(30)]
+    spots += [(rng.uniform(-20, 40), rng.uniform(30, 60)) for _ in range(150)]
+    for lon, lat in spots:
+        approved(lon, lat, category=rng.choice(["park", "cafe", "bar"]))
+    for z in (1, 2, 3, 4, 5):
+        tiles = {tile_xy(min(lon, 179.999), lat, z) for lon, lat in spots}
+        tiles |= {tile_xy(lon - 1e-9, lat, z) for lon, lat in spots if lon}  # west neighbours
+        for x, y in tiles:
+            response = get_tile(api_client, z, x, y)
+            total = sum(f["properties"].get("point_count", 1) for f in features_of(response))
+            assert total == count_inside(Tile(z, x, y)), (z, x, y)
+
+
+def test_a_tile_reads_whole_summary_rows_and_only_thin_strips_of_places():
+    for z, x, y in [(4, 8, 5), (3, 4, 2), (8, 137, 84), (1, 1, 0), (12, 2200, 1343)]:
+        bbox = Tile(z, x, y).bbox()
+        plan = tile_summary_plan(bbox, z + 3)
+        assert plan is not None
+        covered = 0.0
+        for rows in plan.rows:
+            size = 360.0 / 2**rows.level
+            assert rows.ix1 * size == bbox.min_lon and (rows.ix2 + 1) * size == bbox.max_lon
+            assert bbox.min_lat <= rows.iy1 * size and (rows.iy2 + 1) * size <= bbox.max_lat
+            covered += (rows.iy2 + 1 - rows.iy1) * size
+        strips = [s for s in plan.strips if s[0] != s[2]]  # the east edge is a line
+        assert all(top - bottom < 360.0 / 2**16 for _, bottom, _, top in strips)
+        thin = sum(top - bottom for _, bottom, _, top in strips)
+        assert covered + thin == pytest.approx(bbox.max_lat - bbox.min_lat)
+    # Clusters finer than the finest summary level: no plan, the places are grouped.
+    assert tile_summary_plan(Tile(14, 8800, 5373).bbox(), 17) is None
