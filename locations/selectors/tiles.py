@@ -367,8 +367,10 @@ class TileSetSummary:
     center: tuple[float, float] | None
 
 
-# Coarse enough to read in a few ms at 1M places, fine enough for a map's first view.
-BOUNDS_LEVEL = 10
+# Bounds from the finest level: four index probes (min/max cx through the primary key,
+# min/max cy through gridcell_level_row), as cheap as a coarse level and ~600 m exact.
+BOUNDS_LEVEL = 16
+# The busiest cell of this level (1.4 degrees) is the map's first view.
 CENTER_LEVEL = 8
 
 
@@ -377,8 +379,11 @@ def tileset_summary() -> TileSetSummary:
     position of the busiest CENTER_LEVEL cell, from the grid summary alone."""
     sql = f"""
 SELECT json_build_array(
-    (SELECT json_build_array(min(cx), min(cy), max(cx) + 1, max(cy) + 1)
-     FROM locations_gridcell WHERE level = {BOUNDS_LEVEL}),
+    json_build_array(
+        (SELECT min(cx) FROM locations_gridcell WHERE level = {BOUNDS_LEVEL}),
+        (SELECT min(cy) FROM locations_gridcell WHERE level = {BOUNDS_LEVEL}),
+        (SELECT max(cx) + 1 FROM locations_gridcell WHERE level = {BOUNDS_LEVEL}),
+        (SELECT max(cy) + 1 FROM locations_gridcell WHERE level = {BOUNDS_LEVEL})),
     (SELECT json_build_array(sum(sum_lon) / sum(n), sum(sum_lat) / sum(n))
      FROM locations_gridcell WHERE level = {CENTER_LEVEL}
      GROUP BY cx, cy ORDER BY sum(n) DESC, cx, cy LIMIT 1)
