@@ -15,8 +15,11 @@ import pytest
 from django.contrib.gis.geos import Point
 from rest_framework.authtoken.models import Token
 
+from media_store import storage
 from tests.accounts.factories import ModeratorFactory
 from tests.locations.factories import LocationFactory
+from tests.media_store import samples
+from tests.media_store.factories import ImageFactory
 from tests.support import BASE_DIR, child_env
 
 # Installed by .ci/setup.sh (apt-get install chromium); no skip without it.
@@ -100,6 +103,11 @@ def test_the_map_in_a_real_browser(web_server, static_root, tmp_path):
     place(13.4050, 52.5200, "Alexanderplatz fountain", category="monument")
     place(2.3522, 48.8566, "Paris cafe", category="cafe")
     pending = place(13.407, 52.521, "Brand new viewpoint", approved=False, category="viewpoint")
+    # Its photo, stored on the S3 endpoint: the popup shows the thumbnail.
+    photo = ImageFactory(location=pending, uploader=pending.submitter)
+    storage.put_object(
+        key=photo.thumbnail_keys["256"], body=samples.webp(160, 90), content_type="image/webp"
+    )
     token = Token.objects.create(user=ModeratorFactory()).key
     server = web_server(STATIC_ROOT=str(static_root), THROTTLE_READS="100000/minute")
     # PLACEMAP_SCREENSHOTS=docs/img refreshes the README's screenshots.
@@ -184,6 +192,13 @@ def test_the_map_in_a_real_browser(web_server, static_root, tmp_path):
             page.mouse.click(*point)
             popup = page.wait_for_selector(".place-popup h2")
             assert popup.inner_text() == "Brand new viewpoint"
+            assert page.inner_text(".place-popup .category") == "Viewpoint"
+            assert "benches and shade" in page.inner_text(".place-popup p")
+            # The first photo's thumbnail, loaded from storage (naturalWidth: it decoded).
+            page.wait_for_function(
+                "() => { const img = document.querySelector('.place-popup img');"
+                " return img && img.complete && img.naturalWidth === 160; }"
+            )
             page.screenshot(path=str(shots / "map-live-approval.png"))
         finally:
             browser.close()
