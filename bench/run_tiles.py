@@ -10,6 +10,11 @@ uvicorn (production settings, 2 workers, throttles out of the way) and then the 
 SQL (locations.selectors.locations_tile_sql) straight against PostgreSQL from N threads
 (the floor). Also measures revalidation: the same tiles with a matching If-None-Match
 (304). Writes bench/results/tiles-*.json and a markdown table beside it.
+
+With `--tipg-python /path/to/venv/bin/python` (a separate venv with `tipg==1.6.1` and
+uvicorn; tipg is not a Placemap dependency) it also starts tipg on the same database
+with the same number of workers and runs the same tiles against its own MVT endpoint
+(`/collections/public.locations_location/tiles/WebMercatorQuad/{z}/{x}/{y}`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import math
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,7 +68,65 @@ def tile_path(tile: tuple[int, int, int]) -> str:
     return f"/api/v1/tiles/{z}/{x}/{y}.mvt"
 
 
-def check_tiles(base_url: str, tiles: list[tuple[int, int, int]]) -> dict:
+TIPG_COLLECTION = "public.locations_location"
+
+
+def tipg_path(tile: tuple[int, int, int]) -> str:
+    z, x, y = tile
+    return f"/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+
+
+class TipgServer:
+    """tipg (OGC API Features and Tiles on PostGIS) from its own venv, for comparison."""
+
+    def __init__(self, *, python: str, port: int, workers: int, log_path: Path):
+        self.python, self.port, self.workers, self.log_path = python, port, workers, log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> TipgServer:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=f"postgresql://{common.PG_USER}:{common.PG_PASSWORD}@"
+            f"{common.PG_HOST}:{common.PG_PORT}/{common.BENCH_DB}",
+            TIPG_DB_SCHEMAS='["public"]',
+            TIPG_DB_EXCLUDE_FUNCTION_SCHEMAS='["public"]',
+        )
+        self.process = subprocess.Popen(
+            [
+                self.python,
+                "-m",
+                "uvicorn",
+                "tipg.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        common.wait_for_http(f"{self.base_url}/collections", timeout=90)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            self.process.wait(timeout=15)
+
+
+def check_tiles(base_url: str, tiles: list[tuple[int, int, int]], path=tile_path) -> dict:
     """Fetch each tile once: statuses, mean size and features (decoded), and ETags."""
     import mapbox_vector_tile
 
@@ -70,15 +134,16 @@ def check_tiles(base_url: str, tiles: list[tuple[int, int, int]]) -> dict:
     size = features = clusters = 0
     etags = {}
     for tile in tiles:
-        with urllib.request.urlopen(base_url + tile_path(tile), timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(base_url + path(tile), timeout=60) as response:  # noqa: S310
             body = response.read()
             statuses[response.status] = statuses.get(response.status, 0) + 1
-            etags[tile] = response.headers["ETag"]
+            etags[tile] = response.headers.get("ETag", "")
         size += len(body)
         if body:
-            layer = mapbox_vector_tile.decode(body)["places"]["features"]
+            layer = next(iter(mapbox_vector_tile.decode(body).values()))["features"]
             features += len(layer)
             clusters += sum(1 for f in layer if f["properties"].get("cluster"))
+
     n = max(1, len(tiles))
     return {
         "statuses": statuses,
@@ -92,13 +157,17 @@ def check_tiles(base_url: str, tiles: list[tuple[int, int, int]]) -> dict:
 def markdown(results: dict) -> str:
     lines = [
         "| zoom | tiles | mean KB | features | conc | API req/s | p50 ms | p95 ms | p99 ms "
-        "| 304 req/s | 304 p50 ms | SQL req/s | SQL p50 ms | SQL p95 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| 304 req/s | 304 p50 ms | SQL req/s | SQL p50 ms | SQL p95 ms "
+        "| tipg req/s | tipg p50 ms | tipg KB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for z, per_zoom in results["summary"].items():
         check = results["checks"][z]
         for conc, runs in per_zoom.items():
             api, revalidate, floor = runs.get("api"), runs.get("revalidate"), runs.get("floor")
+            tipg = runs.get("tipg")
+            tipg_check = results["tipg_checks"].get(z)
+            tipg_kb = f"{tipg_check['mean_bytes'] / 1024:.0f}" if tipg_check else "-"
 
             def cell(s, key, fmt="{:.1f}"):
                 return fmt.format(s[key]) if s else "-"
@@ -109,7 +178,8 @@ def markdown(results: dict) -> str:
                 f"| {cell(api, 'rps', '{:.0f}')} | {cell(api, 'p50_ms')} | {cell(api, 'p95_ms')} "
                 f"| {cell(api, 'p99_ms')} | {cell(revalidate, 'rps', '{:.0f}')} "
                 f"| {cell(revalidate, 'p50_ms')} | {cell(floor, 'rps', '{:.0f}')} "
-                f"| {cell(floor, 'p50_ms')} | {cell(floor, 'p95_ms')} |"
+                f"| {cell(floor, 'p50_ms')} | {cell(floor, 'p95_ms')} "
+                f"| {cell(tipg, 'rps', '{:.0f}')} | {cell(tipg, 'p50_ms')} | {tipg_kb} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -127,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per zoom")
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--skip-revalidate", action="store_true")
+    parser.add_argument("--tipg-python", help="python of a venv with tipg 1.6.1: compare")
+    parser.add_argument("--tipg-port", type=int, default=8772)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed: apt-get install -y wrk")
@@ -208,6 +280,34 @@ def main(argv: list[str] | None = None) -> int:
                         )
     finally:
         server.__exit__(None, None, None)
+    tipg_checks: dict = {}
+    try:
+        if args.tipg_python:
+            with TipgServer(
+                python=args.tipg_python,
+                port=args.tipg_port,
+                workers=args.workers,
+                log_path=common.RESULTS_DIR / f"tipg-{stamp}.log",
+            ) as tipg:
+                for z in zooms:
+                    # A sample: tipg takes up to a second or two per tile here.
+                    check = check_tiles(tipg.base_url, tiles[z][:20], path=tipg_path)
+                    check.pop("etags")
+                    tipg_checks[str(z)] = check
+                    print(f"  tipg z{z}: {check}", flush=True)
+                    paths = workdir / f"tipg-z{z}.txt"
+                    paths.write_text("\n".join(tipg_path(t) for t in tiles[z]) + "\n")
+                    for conc in concurrencies:
+                        for repeat in range(args.repeats):
+                            result = run_wrk(tipg.base_url, paths, conc, args.duration, repeat)
+                            raw[str(z)][str(conc)].setdefault("tipg", []).append(result)
+                            print(
+                                f"[{repeat + 1}/{args.repeats}] z{z:<2} c={conc} tipg "
+                                f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:7.1f}"
+                                f"  p95 {result['p95_ms']:7.1f} ms  errors {result['errors']}",
+                                flush=True,
+                            )
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
     summary = {
@@ -225,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "args": vars(args),
         "command": " ".join([".venv/bin/python", "bench/run_tiles.py", *(argv or sys.argv[1:])]),
         "checks": checks,
+        "tipg_checks": tipg_checks,
         "summary": summary,
         "raw": raw,
     }
@@ -235,8 +336,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_wrk_etag(base_url: str, etag_file: Path, concurrency: int, duration: float) -> dict:
     """run_wrk with If-None-Match set to each tile's current ETag (every answer a 304)."""
-    import subprocess
-
     command = [
         "wrk", f"-t{min(concurrency, 2)}", f"-c{concurrency}", f"-d{int(duration)}s",
         "--timeout", "10s", "-s", str(WRK_ETAG_SCRIPT), base_url, "--", str(etag_file),
