@@ -162,7 +162,7 @@ def markdown(results: dict) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for z, per_zoom in results["summary"].items():
-        check = results["checks"][z]
+        check = results["checks"].get(z) or {"tiles": 0, "mean_bytes": 0, "mean_features": 0}
         for conc, runs in per_zoom.items():
             api, revalidate, floor = runs.get("api"), runs.get("revalidate"), runs.get("floor")
             tipg = runs.get("tipg")
@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-revalidate", action="store_true")
     parser.add_argument("--tipg-python", help="python of a venv with tipg 1.6.1: compare")
     parser.add_argument("--tipg-port", type=int, default=8772)
+    parser.add_argument(
+        "--skip-placemap", action="store_true", help="only tipg (with --tipg-python)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed: apt-get install -y wrk")
@@ -231,9 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         log_path=common.RESULTS_DIR / f"uvicorn-tiles-{stamp}.log",
     )
     try:
-        server.__enter__()
+        if args.skip_placemap:
+            zooms_placemap: list[int] = []
+        else:
+            zooms_placemap = zooms
+            server.__enter__()
         paths_files, etag_files = {}, {}
-        for z in zooms:
+        for z in zooms_placemap:
             check = check_tiles(server.base_url, tiles[z])
             etags = check.pop("etags")
             checks[str(z)] = {"tiles": len(tiles[z]), **check}
@@ -245,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
                 "\n".join(f"{tile_path(t)} {etags[t]}" for t in tiles[z]) + "\n"
             )
         statements = {
-            z: [locations_tile_sql(z=t[0], x=t[1], y=t[2]) for t in tiles[z]] for z in zooms
+            z: [locations_tile_sql(z=t[0], x=t[1], y=t[2]) for t in tiles[z]]
+            for z in zooms_placemap
         }
         for repeat in range(args.repeats):
-            for z in zooms:
+            for z in zooms_placemap:
                 if args.warmup:
                     run_wrk(server.base_url, paths_files[z], 8, args.warmup, 0)
                 for conc in concurrencies:
@@ -279,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                             flush=True,
                         )
     finally:
-        server.__exit__(None, None, None)
+        if not args.skip_placemap:
+            server.__exit__(None, None, None)
     tipg_checks: dict = {}
     try:
         if args.tipg_python:
