@@ -30,7 +30,8 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 if [ -z "$(pg_major)" ]; then missing+=(postgresql); fi
-for pkg in gdal-bin binutils redis-server curl; do
+# chromium: the map page's browser test (tests/locations/test_map_page.py).
+for pkg in gdal-bin binutils redis-server curl chromium; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Debian's python3 needs python3-venv for `python3 -m venv`; other Pythons carry ensurepip.

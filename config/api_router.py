@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.api import views as accounts_views
 from config.api_root import ApiRootView
 from config.exceptions import api_not_found
-from locations.api import export_views, ogc_views
+from locations.api import export_views, ogc_views, tile_views
 from locations.api import views as locations_views
 from media_store.api import views as media_store_views
 from moderation.api import views as moderation_views
@@ -27,6 +27,14 @@ urlpatterns = [
         locations_views.LocationViewportView.as_view(),
         name="locations-viewport",
     ),
+    # --- vector tiles (docs/tiles.md) ---
+    # Any text in z/x/y reaches the view, which refuses a bad one with a 400 naming it.
+    re_path(
+        r"^tiles/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/]+)\.mvt$",
+        tile_views.TileView.as_view(),
+        name="tile",
+    ),
+    path("tiles.json", tile_views.TileJSONView.as_view(), name="tilejson"),
     # <uuid:id> so that fixed words (search, viewport, export) never reach this view.
     path(
         "locations/<uuid:id>", locations_views.LocationDetailView.as_view(), name="location-detail"

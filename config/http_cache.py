@@ -23,6 +23,7 @@ session, CORS and deprecation middlewares add their headers around it.
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -40,21 +41,33 @@ PRIVATE_REUSABLE = "private"  # + max-age
 UNCACHEABLE_WITH_CREDENTIALS = "no-store"
 
 
-def public_read(view: Any = None, *, with_credentials: str = PRIVATE_REUSABLE) -> Any:
+@dataclass(frozen=True)
+class ReadPolicy:
+    with_credentials: str
+    max_age_setting: str
+
+
+def public_read(
+    view: Any = None,
+    *,
+    with_credentials: str = PRIVATE_REUSABLE,
+    max_age_setting: str = "PUBLIC_READ_MAX_AGE",
+) -> Any:
     """Mark a view as a public read. `with_credentials`: "private" (the answer does not
     depend on the caller) or "no-store" (it may show the caller something others don't
-    see)."""
+    see). `max_age_setting`: the setting holding its max-age (tiles: TILE_MAX_AGE)."""
     if with_credentials not in (PRIVATE_REUSABLE, UNCACHEABLE_WITH_CREDENTIALS):
         raise ValueError(f"with_credentials={with_credentials!r}")
+    policy = ReadPolicy(with_credentials, max_age_setting)
 
     def mark(target: Any) -> Any:
-        setattr(target, ATTRIBUTE, with_credentials)
+        setattr(target, ATTRIBUTE, policy)
         return target
 
     return mark(view) if view is not None else mark
 
 
-def _policy(view_func: Callable) -> str | None:
+def _policy(view_func: Callable) -> ReadPolicy | None:
     policy = getattr(view_func, ATTRIBUTE, None)
     if policy is None:
         policy = getattr(getattr(view_func, "view_class", None), ATTRIBUTE, None)
@@ -90,17 +103,17 @@ class HttpCacheMiddleware:
         cacheable = (
             policy is not None
             and request.method in ("GET", "HEAD")
-            and response.status_code == 200
+            and response.status_code in (200, 204)  # 204: an empty tile
             and not response.streaming
             and not response.has_header(STALE_HEADER)
         )
         if not cacheable:
             response["Cache-Control"] = NO_STORE
             return response
-        max_age = settings.PUBLIC_READ_MAX_AGE
+        max_age = getattr(settings, policy.max_age_setting)
         if not has_credentials(request):
             response["Cache-Control"] = f"public, max-age={max_age}"
-        elif policy == PRIVATE_REUSABLE:
+        elif policy.with_credentials == PRIVATE_REUSABLE:
             response["Cache-Control"] = f"private, max-age={max_age}"
         else:
             response["Cache-Control"] = NO_STORE

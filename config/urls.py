@@ -4,8 +4,12 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from config import health
 from config.exceptions import api_not_found
+from locations.views import MapPageView
 
 urlpatterns = [
+    # The map page (docs/tiles.md).
+    path("", MapPageView.as_view(), name="map"),
+    path("map/", MapPageView.as_view(), name="map-page"),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     path("api/v1/", include(("config.api_router", "api"), namespace="v1")),

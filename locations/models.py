@@ -137,6 +137,10 @@ class GridCell(models.Model):
             # (n >= 0) instead: PostgreSQL checks a proposed row before ON CONFLICT turns it
             # into an update, so every negative delta would fail.
             models.Index(fields=["n"], name="gridcell_not_positive", condition=Q(n__lte=0)),
+            # Vector tiles read wide, short bands of cells (a tile's whole width, a few rows
+            # high: locations.selectors.tiles); the primary key, column-first, would scan
+            # every row of every column in the band's width.
+            models.Index(fields=["level", "cy", "cx"], name="gridcell_level_row"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ import logging
 from urllib.parse import urlsplit
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env, env_bool, env_float, env_int
 from config.logging import build_logging, configure_structlog
@@ -534,6 +535,16 @@ PLACES_STALE_CACHE_SECONDS = env_int("PLACES_STALE_CACHE_SECONDS", 900, minimum=
 PLACES_RETRY_AFTER_SECONDS = env_int("PLACES_RETRY_AFTER_SECONDS", 5, minimum=1)
 # Seconds POST /locations remembers an Idempotency-Key and its response.
 PLACES_IDEMPOTENCY_TTL_SECONDS = env_int("PLACES_IDEMPOTENCY_TTL_SECONDS", 86400, minimum=60)
+
+# --- Vector tiles and the map page (docs/tiles.md) -----------------------------------
+# Up to this zoom tiles hold grid clusters; above it, one point per place.
+TILE_CLUSTER_MAX_ZOOM = env_int("TILE_CLUSTER_MAX_ZOOM", 14, minimum=0)
+if TILE_CLUSTER_MAX_ZOOM > 22:
+    raise ImproperlyConfigured(f"TILE_CLUSTER_MAX_ZOOM={TILE_CLUSTER_MAX_ZOOM} must be 0..22.")
+# Cache-Control max-age (seconds) of a tile: how stale a browser or CDN may show it.
+TILE_MAX_AGE = env_int("TILE_MAX_AGE", 60, minimum=0)
+# The map page's basemap (a MapLibre style URL); empty: a plain built-in style.
+MAP_STYLE_URL = env.str("MAP_STYLE_URL", default="")
 
 # --- Photos (media_store) ------------------------------------------------------------
 # See docs/photos.md. Uploads larger than this are refused (413) before their body is

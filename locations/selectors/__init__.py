@@ -4,6 +4,7 @@
   and digest);
 - search and viewport: the public list reads, each one SQL statement built by a
   `*_sql()` function; sql: what they share (filters, the statement timeout);
+- tiles: the vector tiles (ST_AsMVT) and their TileJSON summary;
 - clustering: the grid geometry of zoomed-out viewports (pure Python, no database);
 - ogc: the OGC API - Features collection (keyset pages of items, one item, the extent).
 
@@ -59,6 +60,7 @@ from locations.selectors.places import (
 )
 from locations.selectors.search import locations_search_json, locations_search_sql
 from locations.selectors.sql import public_read_timeout, run_public_read
+from locations.selectors.tiles import locations_tile_mvt, locations_tile_sql, tileset_summary
 from locations.selectors.viewport import locations_viewport_json, locations_viewport_sql
 
 # The viewport's rectangle is the one BBox (tests and the benchmark know it by this name).
@@ -85,6 +87,8 @@ __all__ = [
     "locations_pending_digest",
     "locations_search_json",
     "locations_search_sql",
+    "locations_tile_mvt",
+    "locations_tile_sql",
     "locations_viewport_json",
     "locations_viewport_sql",
     "ogc_item_json",
@@ -94,6 +98,7 @@ __all__ = [
     "ogc_places_extent_sql",
     "public_read_timeout",
     "run_public_read",
+    "tileset_summary",
     "viewport_summary_plan",
     "visible_locations",
 ]

@@ -3,6 +3,7 @@ the statement timeout every public read runs under."""
 
 from collections.abc import Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -44,8 +45,9 @@ def public_read_timeout():
         raise MapUnavailable() from exc
 
 
-def run_public_read(sql: str, params: dict) -> str:
-    """Run one public read under the statement timeout; return its single text value."""
+def run_public_read(sql: str, params: dict) -> Any:
+    """Run one public read under the statement timeout; return its single value (the
+    document as text, or a tile as bytes)."""
     return run_public_read_row(sql, params)[0]
 
 

@@ -1,0 +1,150 @@
+"""Vector tiles of the places (GET /tiles/{z}/{x}/{y}.mvt) and their TileJSON
+(GET /tiles.json). The SQL lives in locations.selectors (tiles); see docs/tiles.md.
+
+Caching (config.http_cache, with TILE_MAX_AGE): the ETag is a hash of the tile's bytes,
+so anything that changes what the tile shows (an approval, an edit, a removal inside it)
+changes it, and nothing else does; If-None-Match answers 304. Tiles of 1 kB and more are
+compressed when the client accepts it (config.compression).
+"""
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http_cache import public_read
+from config.params import QueryParamsSerializer
+from locations import selectors
+from locations.api.serializers import CategoryListField
+from locations.api.throttles import ReadRateThrottle
+from locations.selectors.tiles import TILE_FIELDS, TILE_LAYER, TILE_ZOOM_MAX
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+class _FixedNegotiation(BaseContentNegotiation):
+    """A tile is a tile whatever the Accept header says (MapLibre sends its own); the
+    only thing DRF renders on these routes is JSON (TileJSON, or a problem)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TileParamsSerializer(QueryParamsSerializer):
+    z = serializers.IntegerField(min_value=0, max_value=TILE_ZOOM_MAX)
+    x = serializers.IntegerField(min_value=0)
+    y = serializers.IntegerField(min_value=0)
+    category = CategoryListField(required=False)
+
+    def validate(self, attrs):
+        last = 2 ** attrs["z"] - 1
+        errors = {
+            name: [f"Must be 0..{last} at zoom {attrs['z']}."]
+            for name in ("x", "y")
+            if attrs[name] > last
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs.setdefault("category", [])
+        return attrs
+
+
+class TileSetParamsSerializer(QueryParamsSerializer):
+    category = CategoryListField(required=False)
+
+
+@public_read(max_age_setting="TILE_MAX_AGE")
+class TileView(APIView):
+    """GET /tiles/{z}/{x}/{y}.mvt: the `places` layer, clusters up to
+    TILE_CLUSTER_MAX_ZOOM, places above it."""
+
+    throttle_classes = [ReadRateThrottle]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FixedNegotiation
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("z", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..22"),
+            OpenApiParameter("x", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..2^z-1"),
+            OpenApiParameter("y", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..2^z-1"),
+            OpenApiParameter(
+                "category",
+                OpenApiTypes.STR,
+                description="Category slug(s), comma-separated (GET /api/v1/categories).",
+            ),
+            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        responses={
+            (200, MVT_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, "The tile."),
+            204: OpenApiResponse(description="No place in this tile."),
+            304: OpenApiResponse(description="The tile is unchanged (If-None-Match)."),
+        },
+    )
+    def get(self, request, z, x, y):
+        # The path's numbers go through the same strict checks as a query parameter.
+        query = request.query_params.copy()
+        query.update({"z": z, "x": x, "y": y})
+        params = TileParamsSerializer(data=query)
+        params.is_valid(raise_exception=True)
+        content = selectors.locations_tile_mvt(**params.validated_data)
+        if content:
+            return HttpResponse(content, content_type=MVT_CONTENT_TYPE)
+        # An empty tile is as cacheable as a full one (the ETag of no bytes).
+        response = HttpResponse(status=204)
+        del response["Content-Type"]
+        return response
+
+
+class TileJSONView(APIView):
+    """GET /tiles.json: TileJSON 3.0 of the `places` tiles."""
+
+    throttle_classes = [ReadRateThrottle]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _FixedNegotiation
+
+    @extend_schema(
+        parameters=[TileSetParamsSerializer],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, "TileJSON 3.0.0")},
+    )
+    def get(self, request):
+        params = TileSetParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        categories = params.validated_data.get("category", [])
+        query = f"?category={','.join(categories)}" if categories else ""
+        template = request.build_absolute_uri("/api/v1/tiles/") + "{z}/{x}/{y}.mvt" + query
+        summary = selectors.tileset_summary()
+        bounds = summary.bounds or (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
+        if summary.center is not None:
+            center = [round(summary.center[0], 5), round(summary.center[1], 5), 8]
+        else:
+            center = [0.0, 0.0, 0]
+        return Response(
+            {
+                "tilejson": "3.0.0",
+                "name": "Placemap places",
+                "scheme": "xyz",
+                "tiles": [template],
+                "minzoom": 0,
+                "maxzoom": TILE_ZOOM_MAX,
+                "bounds": list(bounds),
+                "center": center,
+                "vector_layers": [
+                    {
+                        "id": TILE_LAYER,
+                        "fields": dict(TILE_FIELDS),
+                        "minzoom": 0,
+                        "maxzoom": TILE_ZOOM_MAX,
+                        "description": "Approved places; clusters up to zoom "
+                        f"{settings.TILE_CLUSTER_MAX_ZOOM}, single places above.",
+                    }
+                ],
+            }
+        )

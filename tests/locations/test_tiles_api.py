@@ -1,0 +1,352 @@
+"""GET /tiles/{z}/{x}/{y}.mvt and /tiles.json on the real PostGIS, tiles decoded with
+mapbox-vector-tile."""
+
+import math
+import random
+
+import mapbox_vector_tile
+import pytest
+from django.contrib.gis.geos import Point
+from django.db import connection
+
+from locations.models import GridCell, Location
+from locations.selectors.tiles import Tile, abbreviate_count, tile_summary_plan
+from locations.services import location_update
+from moderation.services import location_transition
+from tests.locations.conftest import API
+from tests.locations.factories import LocationFactory
+from tests.support import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def get_tile(client, z, x, y, **headers):
+    return client.get(f"{API}/tiles/{z}/{x}/{y}.mvt", **headers)
+
+
+def features_of(response) -> list[dict]:
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == MVT
+    layers = mapbox_vector_tile.decode(response.content)
+    assert set(layers) == {"places"}
+    assert layers["places"]["extent"] == 4096
+    return layers["places"]["features"]
+
+
+def approved(lon, lat, **fields):
+    return LocationFactory(point=Point(lon, lat, srid=4326), approved=True, **fields)
+
+
+def count_inside(tile: Tile) -> int:
+    """The true number of approved places inside the tile (edges included), counted
+    without the summary."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM locations_location WHERE status = 'approved'"
+            " AND point && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+            tile.bbox().as_list(),
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_tile_above_the_cluster_zoom_has_one_point_per_place(api_client):
+    inside = [
+        approved(13.4050, 52.5200, name="Brandenburg Gate", category="monument"),
+        approved(13.4060, 52.5210, name="Corner cafe", category="cafe"),
+    ]
+    approved(13.5, 52.6)  # another tile at z15
+    LocationFactory(point=Point(13.4055, 52.5205, srid=4326))  # pending: never shown
+
+    x, y = tile_xy(13.4055, 52.5205, 15)
+    features = features_of(get_tile(api_client, 15, x, y))
+
+    assert sorted(f["properties"]["id"] for f in features) == sorted(str(p.id) for p in inside)
+    by_id = {f["properties"]["id"]: f for f in features}
+    gate = by_id[str(inside[0].id)]
+    assert gate["properties"] == {
+        "id": str(inside[0].id),
+        "name": "Brandenburg Gate",
+        "category": "monument",
+    }
+    assert gate["geometry"]["type"] == "Point"
+    px, py = gate["geometry"]["coordinates"]
+    assert 0 <= px < 4096 and 0 <= py < 4096
+
+
+def test_a_place_just_outside_is_in_the_buffer_but_not_far_away(api_client):
+    z = 16
+    x, y = tile_xy(13.4055, 52.5205, z)
+    bbox = Tile(z, x, y).bbox()
+    width = bbox.max_lon - bbox.min_lon
+    near = approved(bbox.max_lon + width * 0.005, (bbox.min_lat + bbox.max_lat) / 2)
+    approved(bbox.max_lon + width * 0.5, (bbox.min_lat + bbox.max_lat) / 2)
+
+    ids = [f["properties"]["id"] for f in features_of(get_tile(api_client, z, x, y))]
+
+    assert ids == [str(near.id)]
+
+
+def test_zoomed_out_tiles_are_clusters_adding_up_to_the_places_inside(api_client):
+    rng = random.Random(15)
+    for _ in range(300):
+        approved(rng.uniform(-10, 30), rng.uniform(36, 60), category=rng.choice(["park", "cafe"]))
+    for z in (2, 4, 6):
+        x, y = tile_xy(10, 50, z)
+        features = features_of(get_tile(api_client, z, x, y))
+        clusters = [f for f in features if f["properties"].get("cluster")]
+        singles = [f for f in features if not f["properties"].get("cluster")]
+
+        # Dense enough for clusters at z <= 4; at z 6 most cells hold a single place.
+        assert clusters if z <= 4 else singles, z
+        total = sum(f["properties"]["point_count"] for f in clusters) + len(singles)
+        assert total == count_inside(Tile(z, x, y)), z
+        for feature in clusters:
+            props = feature["properties"]
+            assert props["cluster"] is True
+            assert props["point_count"] >= 2
+            assert props["point_count_abbreviated"] == abbreviate_count(props["point_count"])
+            assert props.get("count_park", 0) + props.get("count_cafe", 0) == props["point_count"]
+            assert isinstance(props["cluster_id"], int)
+            assert "id" not in props and "name" not in props
+        assert len({f["properties"]["cluster_id"] for f in clusters}) == len(clusters)
+        for feature in singles:
+            assert set(feature["properties"]) == {"id", "name", "category"}
+
+
+def test_the_summary_is_used_and_agrees_with_the_places(api_client):
+    # z=3 around Europe: summary cells inside the tile, strips at its top and bottom.
+    rng = random.Random(3)
+    for _ in range(200):
+        approved(rng.uniform(0, 45), rng.uniform(0, 66))
+    assert GridCell.objects.filter(level=6).exists()
+    x, y = tile_xy(20, 40, 3)
+
+    features = features_of(get_tile(api_client, 3, x, y))
+
+    total = sum(f["properties"].get("point_count", 1) for f in features)
+    assert total == count_inside(Tile(3, x, y)) > 100
+
+
+def test_a_cell_holding_one_place_is_that_place(api_client):
+    lonely = approved(-60.0, -30.0, name="Lonely bench", category="park")
+    for i in range(5):
+        approved(10.0 + i * 0.001, 50.0)
+
+    x, y = tile_xy(-60, -30, 3)
+    (feature,) = features_of(get_tile(api_client, 3, x, y))
+    assert feature["properties"] == {
+        "id": str(lonely.id),
+        "name": "Lonely bench",
+        "category": "park",
+    }
+    x, y = tile_xy(10, 50, 3)
+    (cluster,) = features_of(get_tile(api_client, 3, x, y))
+    assert cluster["properties"]["point_count"] == 5
+    assert cluster["properties"]["count_park"] == 5
+
+
+def test_the_category_filter_keeps_only_that_category(api_client):
+    for i in range(4):
+        approved(10 + i * 0.01, 50, category="cafe")
+    for i in range(3):
+        approved(10 + i * 0.01, 50.01, category="park")
+    x, y = tile_xy(10, 50, 5)
+
+    response = api_client.get(f"{API}/tiles/5/{x}/{y}.mvt?category=park")
+
+    features = features_of(response)
+    assert sum(f["properties"].get("point_count", 1) for f in features) == 3
+    assert all("count_cafe" not in f["properties"] for f in features)
+    x, y = tile_xy(10, 50, 18)
+    assert api_client.get(f"{API}/tiles/18/{x}/{y}.mvt?category=museum").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("23/0/0", "z"),
+        ("-1/0/0", "z"),
+        ("abc/0/0", "z"),
+        ("1/2/0", "x"),
+        ("1/0/2", "y"),
+        ("0/-1/0", "x"),
+        ("3/0/99999999999999999999999", "y"),
+    ],
+)
+def test_it_refuses_a_tile_outside_the_pyramid(api_client, path, field):
+    assert_problem(api_client.get(f"{API}/tiles/{path}.mvt"), 400, field=field)
+
+
+def test_it_refuses_an_unknown_or_empty_category(api_client):
+    assert_problem(api_client.get(f"{API}/tiles/0/0/0.mvt?category=volcano"), 400, field="category")
+    assert_problem(api_client.get(f"{API}/tiles/0/0/0.mvt?category="), 400, field="category")
+    assert_problem(api_client.get(f"{API}/tiles.json?category=volcano"), 400, field="category")
+
+
+def test_an_empty_tile_is_204_and_still_cacheable(api_client):
+    approved(13.4, 52.5)
+    response = get_tile(api_client, 10, 0, 0)
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert response["ETag"]
+
+
+def test_caching_headers_and_304(api_client, settings):
+    settings.TILE_MAX_AGE = 120
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 12)
+    first = get_tile(api_client, 12, x, y)
+    etag = first["ETag"]
+
+    again = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH=etag)
+    listed = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH=f'"nope", W/{etag}')
+    other = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH='"nope"')
+
+    assert first["Cache-Control"] == "public, max-age=120"
+    assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == etag and again["Cache-Control"] == "public, max-age=120"
+    assert listed.status_code == 304
+    assert other.status_code == 200 and other.content == first.content
+
+
+@pytest.mark.parametrize("z", [4, 12, 16])
+def test_an_approval_inside_the_tile_changes_its_etag_and_one_outside_does_not(
+    api_client, moderator, z
+):
+    approved(13.40, 52.50)
+    approved(13.41, 52.51)
+    x, y = tile_xy(13.405, 52.505, z)
+    bbox = Tile(z, x, y).bbox()
+    spot = Point(
+        bbox.min_lon + (bbox.max_lon - bbox.min_lon) * 0.3,
+        bbox.min_lat + (bbox.max_lat - bbox.min_lat) * 0.4,
+        srid=4326,
+    )
+    inside = LocationFactory(point=spot)
+    outside = LocationFactory(point=Point(-70, -40, srid=4326))
+    before = get_tile(api_client, z, x, y)["ETag"]
+
+    location_transition(location_id=outside.id, to_status="approved", moderator=moderator)
+    after_outside = get_tile(api_client, z, x, y)["ETag"]
+    location_transition(location_id=inside.id, to_status="approved", moderator=moderator)
+    after_inside = get_tile(api_client, z, x, y)
+    revalidated = get_tile(api_client, z, x, y, HTTP_IF_NONE_MATCH=before)
+    # An edit (a moderator's category change) shows in the tile at every zoom.
+    location_update(location=Location.objects.get(pk=inside.id), actor=moderator, category="cafe")
+    after_edit = get_tile(api_client, z, x, y)["ETag"]
+    location_transition(
+        location_id=inside.id,
+        to_status="rejected",
+        moderator=moderator,
+        reason_code="spam",
+        reason="Spam.",
+    )
+    after_removal = get_tile(api_client, z, x, y)["ETag"]
+
+    assert after_outside == before
+    assert after_inside["ETag"] != before
+    assert revalidated.status_code == 200 and revalidated.content == after_inside.content
+    assert after_edit != after_inside["ETag"]
+    assert after_removal not in {after_edit, after_inside["ETag"]}
+    assert after_removal == before  # the same tile as before the approval
+
+
+def test_places_beyond_mercator_latitudes_are_drawn_on_the_edge_tiles(api_client):
+    north = approved(20.0, 89.0, name="North pole camp")
+    south = approved(20.0, -89.5, name="South pole station")
+
+    for place, y in ((north, 0), (south, 2**16 - 1)):
+        x, _ = tile_xy(20.0, 0, 16)
+        (feature,) = features_of(get_tile(api_client, 16, x, y))
+        assert feature["properties"]["id"] == str(place.id)
+    (cluster_or_place,) = [
+        f for f in features_of(get_tile(api_client, 1, 1, 0)) if "North" in str(f["properties"])
+    ]
+    assert cluster_or_place["properties"]["id"] == str(north.id)
+
+
+def test_tilejson_describes_the_tiles(api_client):
+    approved(13.40, 52.50)
+    approved(2.35, 48.85)
+    approved(-74.0, 40.7)
+
+    response = api_client.get(f"{API}/tiles.json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["tilejson"] == "3.0.0"
+    assert body["tiles"] == ["http://testserver/api/v1/tiles/{z}/{x}/{y}.mvt"]
+    assert (body["minzoom"], body["maxzoom"]) == (0, 22)
+    west, south, east, north = body["bounds"]
+    assert west <= -74.0 < 2.35 < 13.40 <= east and east - west < 90
+    assert south <= 40.7 < 52.50 <= north and north - south < 15
+    lon, lat, zoom = body["center"]
+    assert west <= lon <= east and south <= lat <= north and 0 <= zoom <= 22
+    (layer,) = body["vector_layers"]
+    assert layer["id"] == "places"
+    assert {"id", "name", "category", "cluster", "point_count"} <= set(layer["fields"])
+    # Its template, filled in, is a working tile URL.
+    x, y = tile_xy(13.40, 52.50, 15)
+    tile_url = body["tiles"][0].format(z=15, x=x, y=y).removeprefix("http://testserver")
+    assert api_client.get(tile_url).status_code == 200
+
+    filtered = api_client.get(f"{API}/tiles.json?category=cafe,park").json()
+    assert filtered["tiles"][0].endswith("{z}/{x}/{y}.mvt?category=cafe,park")
+
+
+def test_tilejson_without_places_has_world_bounds(api_client):
+    body = api_client.get(f"{API}/tiles.json").json()
+
+    assert body["bounds"][0] == -180 and body["bounds"][2] == 180
+
+
+def test_clusters_add_up_in_every_tile_with_places_on_tile_and_cell_edges(api_client):
+    # Places on tile edges across (multiples of 360 / 2**z), on summary cell edges up and
+    # down (multiples of 360 / 2**level), and at random: each tile's clusters still add
+    # up to a plain count of its places (edges included, so a place on an edge shared by
+    # two tiles is in both).
+    rng = random.Random(4)
+    spots = [(0.0, 45.0), (22.5, 42.1875), (11.25, 50.625), (-11.25, 39.375), (45.0, 0.0)]
+    spots += [(rng.choice([0.0, 22.5, 5.625]), rng.uniform(30, 60)) for _ in range(30)]
+    spots += [(rng.uniform(-20, 40), rng.choice([45.0, 42.1875, 49.21875])) for _ in range(30)]
+    spots += [(rng.uniform(-20, 40), rng.uniform(30, 60)) for _ in range(150)]
+    for lon, lat in spots:
+        approved(lon, lat, category=rng.choice(["park", "cafe", "bar"]))
+    for z in (1, 2, 3, 4, 5):
+        tiles = {tile_xy(min(lon, 179.999), lat, z) for lon, lat in spots}
+        tiles |= {tile_xy(lon - 1e-9, lat, z) for lon, lat in spots if lon}  # west neighbours
+        for x, y in tiles:
+            response = get_tile(api_client, z, x, y)
+            total = sum(f["properties"].get("point_count", 1) for f in features_of(response))
+            assert total == count_inside(Tile(z, x, y)), (z, x, y)
+
+
+def test_a_tile_reads_whole_summary_rows_and_only_thin_strips_of_places():
+    for z, x, y in [(4, 8, 5), (3, 4, 2), (8, 137, 84), (1, 1, 0), (12, 2200, 1343)]:
+        bbox = Tile(z, x, y).bbox()
+        plan = tile_summary_plan(bbox, z + 3)
+        assert plan is not None
+        covered = 0.0
+        for rows in plan.rows:
+            size = 360.0 / 2**rows.level
+            assert rows.ix1 * size == bbox.min_lon and (rows.ix2 + 1) * size == bbox.max_lon
+            assert bbox.min_lat <= rows.iy1 * size and (rows.iy2 + 1) * size <= bbox.max_lat
+            covered += (rows.iy2 + 1 - rows.iy1) * size
+        strips = [s for s in plan.strips if s[0] != s[2] and s[1] != s[3]]  # not the edges
+        assert all(top - bottom < 360.0 / 2**16 for _, bottom, _, top in strips)
+        thin = sum(top - bottom for _, bottom, _, top in strips)
+        assert covered + thin == pytest.approx(bbox.max_lat - bbox.min_lat)
+    # Clusters finer than the finest summary level: no plan, the places are grouped.
+    assert tile_summary_plan(Tile(14, 8800, 5373).bbox(), 17) is None
