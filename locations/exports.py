@@ -44,6 +44,7 @@ CSV_COLUMNS = (
     "longitude",
     "latitude",
     "status",
+    "version",
     "created_at",
     "approved_at",
 )
@@ -70,6 +71,7 @@ EXPORT_PROPERTIES = (
     "category",
     "address",
     "status",
+    "version",
     "created_at",
     "approved_at",
 )

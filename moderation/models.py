@@ -2,7 +2,12 @@ from django.conf import settings
 from django.db import models
 
 from locations.constants import LocationStatus
-from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
+from moderation.constants import (
+    ACTION_STATUS,
+    LOG_ACTION_CHOICES,
+    REASON_CODE_CHOICES,
+    REASON_MAX_LENGTH,
+)
 
 
 class ModerationLog(models.Model):
@@ -31,6 +36,21 @@ class ModerationLog(models.Model):
         max_length=32, choices=REASON_CODE_CHOICES, blank=True, default=""
     )
     reason = models.TextField(blank=True, default="", max_length=REASON_MAX_LENGTH)
+    # --- Versions and revisions (docs/moderation.md) ---
+    # What was decided: the place's status, or a pending revision of an approved place
+    # (approved: published; rejected: discarded, the place unchanged), or a revert.
+    action = models.CharField(
+        max_length=24, choices=LOG_ACTION_CHOICES, default=ACTION_STATUS, db_default=ACTION_STATUS
+    )
+    revision = models.ForeignKey(
+        "locations.LocationRevision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_logs",
+    )
+    # The place's version once the decision was applied (null on rows older than it).
+    version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "channels",
+    # Audit rows of every place change (docs/moderation.md, "Versions and revisions").
+    "simple_history",
     "accounts",
     "locations",
     "media_store",
