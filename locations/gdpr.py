@@ -55,8 +55,10 @@ register_section(
 
 
 def location_revisions_export(*, user) -> list[dict]:
-    """Every revision the user wrote (proposals and applied versions), with its content
-    and how it was decided (not by whom: that is the moderator's data)."""
+    """Every revision the user wrote on their own places (proposals and applied
+    versions), with its content and how it was decided (not by whom: that is the
+    moderator's data). What a moderator wrote on someone else's place is that place's
+    history, not theirs (as with moderation decisions)."""
     return [
         {
             "id": str(revision.id),
@@ -75,7 +77,9 @@ def location_revisions_export(*, user) -> list[dict]:
             "reason_code": revision.reason_code,
             "reason": revision.reason,
         }
-        for revision in LocationRevision.objects.filter(author=user).order_by("created_at", "id")
+        for revision in LocationRevision.objects.filter(
+            author=user, location__submitter=user
+        ).order_by("created_at", "id")
     ]
 
 
@@ -90,7 +94,10 @@ def location_revisions_erase(*, user, delete_places: bool) -> dict[str, int]:
 
 
 def location_history_export(*, user) -> list[dict]:
-    """The audit rows of the changes the user made (simple-history's history_user)."""
+    """The audit rows of the changes the user made to their own places (simple-history's
+    history_user): which place, when, what kind of change, which version (the content
+    is in `locations` and `location_revisions`). A moderator's rows on someone else's
+    place are that place's history, not theirs."""
     return [
         {
             "location_id": str(row.id),
@@ -98,15 +105,8 @@ def location_history_export(*, user) -> list[dict]:
             "change": row.get_history_type_display(),
             "reason": row.history_change_reason,
             "version": row.version,
-            "name": row.name,
-            "description": row.description,
-            "category": row.category,
-            "address": row.address,
-            "longitude": row.point.x,
-            "latitude": row.point.y,
-            "status": row.status,
         }
-        for row in Location.history.filter(history_user=user).order_by(
+        for row in Location.history.filter(history_user=user, submitter_id=user.pk).order_by(
             "history_date", "history_id"
         )
     ]
