@@ -44,7 +44,6 @@ CSV_COLUMNS = (
     "longitude",
     "latitude",
     "status",
-    "version",
     "created_at",
     "approved_at",
 )
@@ -71,7 +70,6 @@ EXPORT_PROPERTIES = (
     "category",
     "address",
     "status",
-    "version",
     "created_at",
     "approved_at",
 )
