@@ -62,6 +62,7 @@ def locations_for_review(*, status: str = LocationStatus.PENDING) -> QuerySet[Lo
     """Places in `status`, oldest first (the longest waiting is decided first), with
     their submitter, ready photos and pending revision loaded. The pending queue also
     holds the approved places with a pending revision, ordered by when it was proposed."""
+    queryset: QuerySet[Location]
     if status == LocationStatus.PENDING:
         pending_revision = _pending_revision_of_row()
         queryset = (

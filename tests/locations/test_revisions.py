@@ -154,9 +154,12 @@ def test_an_owner_edit_of_an_approved_place_is_a_pending_revision_the_public_doe
     )
     export = api_client.get(f"{API}/locations/export", {"format": "csv"})
     assert "Corner bakery" in b"".join(export.streaming_content).decode()
-    assert "PILLS" not in b"".join(
-        api_client.get(f"{API}/locations/export", {"format": "csv"}).streaming_content
-    ).decode()
+    assert (
+        "PILLS"
+        not in b"".join(
+            api_client.get(f"{API}/locations/export", {"format": "csv"}).streaming_content
+        ).decode()
+    )
     # ...and open maps heard nothing.
     assert map_feed.received_nothing()
     place.refresh_from_db()
@@ -194,7 +197,9 @@ def test_a_new_edit_replaces_the_pending_revision_and_builds_on_it(user_client, 
     pending = second["pending_revision"]
     assert pending["version"] == 3
     assert set(pending["changes"]) == {"name", "description"}
-    statuses = dict(LocationRevision.objects.filter(location=place).values_list("version", "status"))
+    statuses = dict(
+        LocationRevision.objects.filter(location=place).values_list("version", "status")
+    )
     assert statuses == {2: "superseded", 3: "pending"}
     place.refresh_from_db()
     assert (place.name, place.description) == ("Green park", "Old words")
@@ -331,7 +336,9 @@ def _write_csv(path, rows):
 def test_the_import_writes_history_and_revisions_set_wise_with_versions(tmp_path):
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     _write_csv(first, [["a", "Alpha place", "park", 13.4, 52.5], ["b", "Beta place", "park", 1, 2]])
-    _write_csv(second, [["a", "Alpha place", "park", 13.5, 52.6], ["b", "Beta place", "park", 1, 2]])
+    _write_csv(
+        second, [["a", "Alpha place", "park", 13.5, 52.6], ["b", "Beta place", "park", 1, 2]]
+    )
 
     locations_import(path=first, status="approved")
     report = locations_import(path=second, status="approved")
@@ -400,7 +407,9 @@ def test_erasure_keeping_places_unnames_revisions_and_audit_rows(
     assert Location.history.filter(id=pending_place.id).exists()
 
 
-def test_erasure_deleting_places_removes_their_revisions_and_audit_rows(user_client, user, place_of):
+def test_erasure_deleting_places_removes_their_revisions_and_audit_rows(
+    user_client, user, place_of
+):
     from accounts.services import user_erase
 
     place = place_of(user, "pending")

@@ -93,8 +93,9 @@ def test_the_queue_holds_pending_revisions_with_their_diff_oldest_first(
     approved_location.name = "Corner bakery"
     approved_location.save()
     owner_edit(
-        owner_client, approved_location, {"name": "Corner bakery & cafe", "latitude": 52.6,
-                                          "longitude": 13.5}
+        owner_client,
+        approved_location,
+        {"name": "Corner bakery & cafe", "latitude": 52.6, "longitude": 13.5},
     )
 
     items = moderator_client.get(QUEUE, {"status": "pending"}).json()["results"]
@@ -149,8 +150,9 @@ def test_approving_a_revision_publishes_it_and_tells_the_map(
 
     approved_location.point = Point(13.4, 52.5, srid=4326)
     approved_location.save()
-    owner_edit(owner_client, approved_location, {"name": "Renamed", "latitude": 52.6,
-                                                 "longitude": 13.5})
+    owner_edit(
+        owner_client, approved_location, {"name": "Renamed", "latitude": 52.6, "longitude": 13.5}
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = moderator_client.patch(
@@ -292,7 +294,11 @@ def test_a_moderator_reverts_to_an_earlier_version(
     assert event["event"] == "location.updated"
     assert event["feature"]["properties"]["name"] == original
     revision = LocationRevision.objects.get(version=3)
-    assert (revision.source, revision.reverted_from, revision.author) == ("revert", first, moderator)
+    assert (revision.source, revision.reverted_from, revision.author) == (
+        "revert",
+        first,
+        moderator,
+    )
     assert revision.changes == {"name": {"before": "Vandalised", "after": original}}
     log = ModerationLog.objects.get()
     assert (log.action, log.revision, log.version, log.moderator) == (
