@@ -419,3 +419,21 @@ def test_erasure_deleting_places_removes_their_revisions_and_audit_rows(
 
     assert not LocationRevision.objects.exists()
     assert not Location.history.filter(id=place.id).exists()
+
+
+def test_the_revisions_page_costs_the_same_queries_for_3_or_30_revisions(
+    user_client, user, place_of
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for edits in (3, 30):
+        place = place_of(user, "pending")
+        for n in range(edits):
+            patch(user_client, place, {"description": f"Words {n}"})
+        with CaptureQueriesContext(connection) as queries:
+            response = revisions(user_client, place)
+        assert len(response.json()["results"]) == edits
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
