@@ -126,7 +126,8 @@ def location_update(
         # Lock: a moderator's approval racing this edit must see it or be seen by it.
         location = Location.objects.select_for_update().get(pk=location.pk)
         span.set_attribute("placemap.location.id", str(location.id))
-        if location.status == LocationStatus.APPROVED and not user_is_moderator(actor):
+        moderator = user_is_moderator(actor)
+        if location.status == LocationStatus.APPROVED and not moderator:
             _revision_propose(location=location, author=actor, sent=sent)
             return location
         current = content_of(location)
@@ -136,7 +137,7 @@ def location_update(
         if not changed:
             return location
         extra: list[str] = []
-        if location.status == LocationStatus.REJECTED and not user_is_moderator(actor):
+        if location.status == LocationStatus.REJECTED and not moderator:
             location.status = LocationStatus.PENDING
             location.approved_at = None
             extra = ["status", "approved_at"]
@@ -144,7 +145,7 @@ def location_update(
             location=location,
             content=proposed,
             actor=actor,
-            source=SOURCE_MODERATOR_EDIT if user_is_moderator(actor) else SOURCE_EDIT,
+            source=SOURCE_MODERATOR_EDIT if moderator else SOURCE_EDIT,
             extra_fields=extra,
         )
     return location

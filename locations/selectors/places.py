@@ -195,7 +195,8 @@ def location_exists(*, location_id: UUID | str) -> bool:
 def locations_pending_digest(*, limit: int) -> tuple[int, list[dict]]:
     """How many places wait for review, and the `limit` oldest of them (the moderators'
     digest lists those first: they have waited longest)."""
-    pending = Location.objects.filter(status=LocationStatus.PENDING)
+    # Pending places and approved ones with an edit to review: the queue.
+    pending = Location.objects.filter(review_queue_filter())
     rows = pending.order_by("created_at", "id").values("id", "name", "category", "created_at")[
         :limit
     ]

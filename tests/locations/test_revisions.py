@@ -437,3 +437,31 @@ def test_the_revisions_page_costs_the_same_queries_for_3_or_30_revisions(
         assert len(response.json()["results"]) == edits
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_backfill_gives_places_from_before_versions_a_first_version(user, place_of):
+    import importlib
+
+    from django.db import connection
+
+    backfill = importlib.import_module("locations.migrations.0006_backfill_first_versions")
+    old = place_of(user, "approved", name="Older than versions", lon=13.4, lat=52.5)
+    Location.history.filter(id=old.id).delete()  # as before simple-history
+
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.BACKFILL)
+        cursor.execute(backfill.BACKFILL)  # idempotent
+
+    revision = LocationRevision.objects.get(location=old)
+    assert (revision.version, revision.status, revision.source, revision.author) == (
+        1,
+        "applied",
+        "submit",
+        user,
+    )
+    assert revision.changes["point"] == {
+        "before": None,
+        "after": {"type": "Point", "coordinates": [13.4, 52.5]},
+    }
+    baseline = Location.history.get(id=old.id)
+    assert (baseline.history_type, baseline.history_change_reason) == ("+", "baseline")
