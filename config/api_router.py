@@ -39,6 +39,11 @@ urlpatterns = [
     path(
         "locations/<uuid:id>", locations_views.LocationDetailView.as_view(), name="location-detail"
     ),
+    path(
+        "locations/<uuid:id>/revisions",
+        locations_views.LocationRevisionsView.as_view(),
+        name="location-revisions",
+    ),
     path("me/locations", locations_views.MyLocationsView.as_view(), name="me-locations"),
     path(
         "locations/<uuid:id>/flags",
@@ -59,6 +64,11 @@ urlpatterns = [
         "admin/locations/<uuid:id>/status",
         moderation_views.LocationStatusView.as_view(),
         name="moderation-location-status",
+    ),
+    path(
+        "admin/locations/<uuid:id>/revert",
+        moderation_views.LocationRevertView.as_view(),
+        name="moderation-location-revert",
     ),
     path(
         "admin/locations/<uuid:id>/log",

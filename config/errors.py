@@ -4,8 +4,9 @@ A service raises an ApplicationError subclass; the problem+json handler
 (config/exceptions.py) answers it, so no view maps its services' errors itself. Each
 class carries what the problem body needs: an HTTP status, a code (the problem type's
 last path segment, "not_found" -> https://placemap.dev/problems/not-found), a default
-detail, optionally the field it concerns (or several field errors) and, for a dependency
-that is away, how long the client should wait (Retry-After).
+detail, optionally the field it concerns (or several field errors), extension members
+the client can act on (`extensions`, e.g. a conflict's `current_version`) and, for a
+dependency that is away, how long the client should wait (Retry-After).
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ class ApplicationError(Exception):
         *,
         errors: Mapping[str, Sequence[str] | str] | None = None,
         retry_after: int | None = None,
+        extensions: Mapping[str, object] | None = None,
     ) -> None:
         self.detail = str(detail) if detail is not None else self.default_detail
         super().__init__(self.detail)
+        # RFC 9457 extension members added to the problem body (e.g. current_version).
+        self.extensions: dict[str, object] = dict(extensions or {})
         if errors is not None:
             self.errors: dict[str, list[str]] | None = {
                 name: [messages] if isinstance(messages, str) else [str(m) for m in messages]

@@ -141,6 +141,7 @@ def _application_error_as_api_exception(exc: ApplicationError) -> exceptions.API
         api_exc = exceptions.APIException(exc.detail, exc.code)
     api_exc.status_code = int(exc.status)
     api_exc.retry_after = exc.retry_after  # type: ignore[attr-defined]
+    api_exc.problem_extensions = exc.extensions  # type: ignore[attr-defined]
     return api_exc
 
 
@@ -215,6 +216,9 @@ def problem_exception_handler(exc, context):
     body = problem_body(
         request, status_code=exc.status_code, detail=detail, code=code, errors=errors
     )
+    # Extension members never override the standard ones.
+    for name, value in (getattr(exc, "problem_extensions", None) or {}).items():
+        body.setdefault(name, value)
     return Response(
         body, status=exc.status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE
     )

@@ -99,15 +99,14 @@ class HttpCacheMiddleware:
         api = request.path == "/api" or request.path.startswith("/api/")
         if not api or response.has_header("Cache-Control"):
             return response
-        policy = getattr(request, "_http_cache_policy", None)
+        policy: ReadPolicy | None = getattr(request, "_http_cache_policy", None)
         cacheable = (
-            policy is not None
-            and request.method in ("GET", "HEAD")
+            request.method in ("GET", "HEAD")
             and response.status_code in (200, 204)  # 204: an empty tile
             and not response.streaming
             and not response.has_header(STALE_HEADER)
         )
-        if not cacheable:
+        if policy is None or not cacheable:
             response["Cache-Control"] = NO_STORE
             return response
         max_age = getattr(settings, policy.max_age_setting)

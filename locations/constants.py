@@ -13,6 +13,16 @@ class LocationStatus(models.TextChoices):
     HIDDEN = "hidden", "Hidden"
 
 
+class RevisionStatus(models.TextChoices):
+    """A revision of a place's content (locations.models.LocationRevision)."""
+
+    APPLIED = "applied", "Applied"  # written directly (no review needed)
+    PENDING = "pending", "Pending"  # an owner's edit of an approved place, awaiting review
+    APPROVED = "approved", "Approved"  # published by a moderator
+    REJECTED = "rejected", "Rejected"  # discarded by a moderator, with a reason
+    SUPERSEDED = "superseded", "Superseded"  # replaced by the owner's newer edit
+
+
 CATEGORIES: dict[str, str] = {
     "restaurant": "Restaurant",
     "cafe": "Café",

@@ -18,6 +18,9 @@ Rules an operator should know (docs/import-export.md):
   a moderator decided on. An unchanged row is not rewritten.
 - A later row repeating an external_id already seen in the file is a bad row.
 - Imports do not notify the live map feed: a bulk load is not a stream of approvals.
+- Each created or changed place gets a new version: `version` (1, or +1), an audit row
+  in simple-history's table and an applied revision (source "import"), written set-wise
+  in the merge statement itself.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from opentelemetry import trace
 from rest_framework import serializers
 
 from locations.api.serializers import LocationCreateInputSerializer
+from locations.constants import COORDINATE_DECIMALS
 from locations.models import LocationStatus
 
 tracer = trace.get_tracer(__name__)
@@ -382,15 +386,42 @@ RETURNING r.number, r.external_id, r.first_number
 _CHANGED = """(l.name, l.description, l.category, l.address, l.point)
     IS DISTINCT FROM ({p}name, {p}description, {p}category, {p}address, {p}point)"""
 
+# The content before the merge, for the revisions' before/after: every part of one
+# statement reads the same snapshot, so `old` sees the rows as they were.
+_CHANGES_SQL = f"""(
+    SELECT COALESCE(
+        jsonb_object_agg(f.key, jsonb_build_object('before', f.before, 'after', f.after)),
+        '{{}}'::jsonb
+    )
+    FROM (VALUES
+        ('name', to_jsonb(o.name), to_jsonb(m.name)),
+        ('description', to_jsonb(o.description), to_jsonb(m.description)),
+        ('category', to_jsonb(o.category), to_jsonb(m.category)),
+        ('address', to_jsonb(o.address), to_jsonb(m.address)),
+        ('point', ST_AsGeoJSON(o.point, {COORDINATE_DECIMALS})::jsonb,
+                  ST_AsGeoJSON(m.point, {COORDINATE_DECIMALS})::jsonb)
+    ) AS f(key, before, after)
+    WHERE o.id IS NULL OR f.before IS DISTINCT FROM f.after
+)"""  # noqa: S608 (constant fragments only)
+
+# One statement per batch writes the places, their audit rows (simple-history's table,
+# as HistoricalRecords would, but set-wise: no row-by-row save()) and their revisions
+# (an applied version each, source "import").
 _MERGE_BATCH = f"""
-WITH merged AS (
+WITH old AS (
+    SELECT l.id, l.name, l.description, l.category, l.address, l.point
+    FROM locations_location l
+    JOIN {_TEMP_TABLE} t ON t.external_id = l.external_id
+    WHERE t.seq > %(after)s AND t.seq <= %(until)s
+),
+merged AS (
     INSERT INTO locations_location AS l (
         id, name, description, category, address, point, status, submitter_id,
-        external_id, created_at, updated_at, approved_at
+        external_id, created_at, updated_at, approved_at, version
     )
     SELECT gen_random_uuid(), t.name, t.description, t.category, t.address,
            ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), %(status)s, NULL,
-           t.external_id, %(now)s, %(now)s, %(approved_at)s
+           t.external_id, %(now)s, %(now)s, %(approved_at)s, 1
     FROM {_TEMP_TABLE} t
     WHERE t.seq > %(after)s AND t.seq <= %(until)s
     ON CONFLICT (external_id) DO UPDATE SET
@@ -399,11 +430,36 @@ WITH merged AS (
         category = EXCLUDED.category,
         address = EXCLUDED.address,
         point = EXCLUDED.point,
-        updated_at = EXCLUDED.updated_at
+        updated_at = EXCLUDED.updated_at,
+        version = l.version + 1
     -- An unchanged row is not rewritten: re-importing a file is a no-op.
     WHERE {_CHANGED.format(p="EXCLUDED.")}
     -- xmax = 0 only on a freshly inserted row version.
-    RETURNING (xmax = 0) AS inserted
+    RETURNING l.id, l.name, l.description, l.category, l.address, l.point, l.status,
+              l.submitter_id, l.external_id, l.created_at, l.updated_at, l.approved_at,
+              l.version, (xmax = 0) AS inserted
+),
+history AS (
+    INSERT INTO locations_historicallocation (
+        id, name, description, category, address, point, status, submitter_id,
+        external_id, created_at, updated_at, approved_at, version,
+        history_date, history_change_reason, history_type, history_user_id
+    )
+    SELECT m.id, m.name, m.description, m.category, m.address, m.point, m.status,
+           m.submitter_id, m.external_id, m.created_at, m.updated_at, m.approved_at,
+           m.version, %(now)s, 'import', CASE WHEN m.inserted THEN '+' ELSE '~' END, NULL
+    FROM merged m
+),
+revisions AS (
+    INSERT INTO locations_locationrevision (
+        id, location_id, name, description, category, address, point, base_version,
+        version, status, author_id, source, changes, created_at, reason_code, reason
+    )
+    SELECT gen_random_uuid(), m.id, m.name, m.description, m.category, m.address,
+           m.point, m.version - 1, m.version, 'applied', NULL, 'import',
+           {_CHANGES_SQL}, %(now)s, '', ''
+    FROM merged m
+    LEFT JOIN old o ON o.id = m.id
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
 """  # noqa: S608 (constant fragments; values are query parameters)

@@ -7,6 +7,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db.models import F, Q
 from django.db.models.functions import Cast, Length, Trim
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
+from simple_history.models import HistoricalRecords
 
 from locations.constants import (
     ADDRESS_MAX_LENGTH,
@@ -16,9 +17,19 @@ from locations.constants import (
     NAME_MIN_LENGTH,
     SEARCH_CONFIG,
     LocationStatus,
+    RevisionStatus,
 )
 
-__all__ = ["APPROVED_ONLY", "GRID_LEVELS", "GridCell", "Location", "LocationStatus"]
+__all__ = [
+    "APPROVED_ONLY",
+    "CONTENT_FIELDS",
+    "GRID_LEVELS",
+    "GridCell",
+    "Location",
+    "LocationRevision",
+    "LocationStatus",
+    "RevisionStatus",
+]
 
 APPROVED_ONLY = Q(status=LocationStatus.APPROVED)
 
@@ -53,6 +64,9 @@ class Location(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Incremented on every content change and on every pending revision created or
+    # replaced: a moderator's decision names the version it saw (expected_version).
+    version = models.PositiveIntegerField(default=1, db_default=1)
     search_vector = models.GeneratedField(
         expression=SearchVector("name", weight="A", config=SEARCH_CONFIG)
         + SearchVector("description", weight="B", config=SEARCH_CONFIG),
@@ -100,8 +114,85 @@ class Location(models.Model):
             ),
         ]
 
+    # The audit trail of every row change (who, when, each field before and after):
+    # written by save() through django-simple-history, and set-wise by the bulk import.
+    history = HistoricalRecords(excluded_fields=["search_vector"])
+
     def __str__(self) -> str:
         return self.name
+
+
+# The content of a place: what a version and a revision hold.
+CONTENT_FIELDS = ("name", "description", "category", "address", "point")
+
+
+class LocationRevision(models.Model):
+    """One version of a place's content: applied at once (a submission, an edit of a
+    pending place, a moderator's edit, an import, a revert) or proposed by the owner of
+    an approved place and decided by a moderator (moderation.services).
+
+    `changes` ({field: {"before", "after"}}, the point as GeoJSON) is frozen when the
+    revision is applied or decided; a pending revision's diff is computed against the
+    place as it is now, which is exactly what approving it would publish.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="revisions")
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    address = models.CharField(max_length=ADDRESS_MAX_LENGTH, blank=True, default="")
+    point = models.PointField(srid=4326, spatial_index=False)
+    # The place's version the author edited, and the version this revision gave it (a
+    # proposal: the version its creation gave; once approved: the published version).
+    base_version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=RevisionStatus.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="location_revisions",
+    )
+    # What kind of change applied it: submit, edit, moderator_edit, import, revert.
+    source = models.CharField(max_length=16, default="edit")
+    reverted_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changes = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason_code = models.CharField(max_length=32, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["location", "created_at"], name="revision_location_created"),
+            models.Index(fields=["author"], name="revision_author"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RevisionStatus.values), name="revision_status_valid"
+            ),
+            # One pending proposal per place: a new edit replaces (supersedes) it.
+            models.UniqueConstraint(
+                fields=["location"],
+                condition=Q(status=RevisionStatus.PENDING),
+                name="revision_one_pending_per_location",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} v{self.version} ({self.status})"
 
 
 # Grid levels kept in GridCell: a level-L cell is 360 / 2**L degrees (22.5° at 4, about

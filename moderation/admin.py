@@ -19,18 +19,28 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.gis.admin import GISModelAdmin
-from django.core.exceptions import PermissionDenied
+from django.contrib.gis.geos import MultiPoint, Point
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from config.admin_inlines import ReadOnlyInline
+from config.errors import ApplicationError
 from config.map_widget import OfflineMapWidget
 from locations.admin_import import ImportPages
 from locations.constants import LocationStatus
 from locations.models import Location
+from locations.selectors import (
+    location_pending_revision_dict,
+    location_revisions,
+    pending_revisions_prefetch,
+    review_queue_filter,
+    revision_dict,
+)
 from locations.services import location_delete
 from media_store.admin import ImageThumbnailInline, thumbnail_tag
 from media_store.selectors import images_ready_prefetch
@@ -85,13 +95,25 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         current = self._current()
+        if current == LocationStatus.PENDING:
+            # The queue: pending places and approved ones with an edit to review.
+            return queryset.filter(review_queue_filter())
         return queryset if current == self.ALL else queryset.filter(status=current)
 
 
 class ModerationLogInline(ReadOnlyInline):
     model = ModerationLog
     fk_name = "location"
-    fields = ("created_at", "moderator", "from_status", "to_status", "reason_code", "reason")
+    fields = (
+        "created_at",
+        "moderator",
+        "action",
+        "from_status",
+        "to_status",
+        "version",
+        "reason_code",
+        "reason",
+    )
     readonly_fields = fields
     verbose_name_plural = "moderation history"
 
@@ -114,6 +136,9 @@ class LocationDecisionForm(forms.ModelForm):
     # The status the moderator saw: if another moderator decided meanwhile, this
     # decision is refused instead of being applied to a state nobody looked at.
     seen_status = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The version the page showed (content and pending revision): a place edited since
+    # is refused like a stale PATCH .../status with expected_version.
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     class Meta:
         model = Location
@@ -124,6 +149,7 @@ class LocationDecisionForm(forms.ModelForm):
         # Disabled: the posted value is ignored and the instance's point kept.
         self.fields["point"].disabled = True
         self.fields["seen_status"].initial = self.instance.status
+        self.fields["seen_version"].initial = self.instance.version
 
     def clean(self):
         cleaned = super().clean()
@@ -139,13 +165,26 @@ class LocationDecisionForm(forms.ModelForm):
             self.add_error(field if field in self.fields else "decision", field_errors)
         # An early answer on the page; the service checks again under the row lock.
         seen = cleaned.get("seen_status") or self.instance.status
+        seen_version = cleaned.get("seen_version")
         if seen != self.instance.status:
             self.add_error("decision", f"Another moderator made this place {self.instance.status}.")
+        elif seen_version is not None and seen_version != self.instance.version:
+            self.add_error(
+                "decision",
+                f"This place changed since you opened it (you saw version {seen_version}, "
+                f"it is now version {self.instance.version}). Review it again.",
+            )
+        elif self.instance.status == services.APPROVED and _has_pending_revision(self.instance):
+            pass  # the decision is on the pending revision: approve or reject both allowed
         elif (self.instance.status, decision) not in services.ALLOWED_TRANSITIONS:
             self.add_error(
                 "decision", f"A {self.instance.status} place cannot be {decision} again."
             )
         return cleaned
+
+
+def _has_pending_revision(location: Location) -> bool:
+    return location_pending_revision_dict(location, as_moderator=True) is not None
 
 
 class RejectionForm(forms.Form):
@@ -165,7 +204,15 @@ class LocationAdmin(GISModelAdmin):
     form = LocationDecisionForm
     gis_widget = ReadOnlyOSMWidget
     gis_widget_kwargs = {"attrs": {"default_zoom": 16}}
-    list_display = ("name", "category", "status", "submitter", "created_at", "thumbnails")
+    list_display = (
+        "name",
+        "category",
+        "status",
+        "submitter",
+        "created_at",
+        "thumbnails",
+        "version_shown",
+    )
     list_filter = (StatusFilter, "category", ("created_at", admin.DateFieldListFilter))
     search_fields = ("name", "description", "address", "submitter__username")
     # Oldest first: whoever waits longest is decided first.
@@ -186,6 +233,9 @@ class LocationAdmin(GISModelAdmin):
         "updated_at",
         "external_id",
         "coordinates",
+        "version",
+        "pending_revision_diff",
+        "revision_history",
     )
     fieldsets = (
         (
@@ -203,8 +253,19 @@ class LocationAdmin(GISModelAdmin):
                 )
             },
         ),
-        ("Status", {"fields": ("status", "approved_at", "updated_at", "external_id")}),
-        ("Decision", {"fields": ("decision", "reason_code", "reason", "seen_status")}),
+        (
+            "Pending revision (the owner's edit awaiting review)",
+            {"fields": ("pending_revision_diff",)},
+        ),
+        (
+            "Status",
+            {"fields": ("status", "version", "approved_at", "updated_at", "external_id")},
+        ),
+        (
+            "Decision",
+            {"fields": ("decision", "reason_code", "reason", "seen_status", "seen_version")},
+        ),
+        ("Revisions", {"classes": ("collapse",), "fields": ("revision_history",)}),
     )
     inlines = [ImageThumbnailInline, ModerationLogInline]
 
@@ -213,7 +274,7 @@ class LocationAdmin(GISModelAdmin):
             super()
             .get_queryset(request)
             .select_related("submitter")
-            .prefetch_related(images_ready_prefetch())
+            .prefetch_related(images_ready_prefetch(), pending_revisions_prefetch())
         )
 
     def has_add_permission(self, request):
@@ -223,11 +284,11 @@ class LocationAdmin(GISModelAdmin):
     # Deleting (superusers only) goes through the same service as DELETE /locations/{id}:
     # photos leave storage after commit and a public place leaves open maps.
     def delete_model(self, request, obj):
-        location_delete(location=obj)
+        location_delete(location=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for location in queryset:
-            location_delete(location=location)
+            location_delete(location=location, actor=request.user)
 
     @admin.display(description="latitude, longitude")
     def coordinates(self, location: Location) -> str:
@@ -257,6 +318,7 @@ class LocationAdmin(GISModelAdmin):
                 reason_code=form.cleaned_data.get("reason_code", ""),
                 reason=form.cleaned_data.get("reason", ""),
                 expected_status=form.cleaned_data.get("seen_status") or None,
+                expected_version=form.cleaned_data.get("seen_version"),
             )
         except (services.ModerationError, PermissionDenied) as exc:
             # Lost a race after the form's checks: tell the moderator, change nothing.
@@ -288,6 +350,10 @@ class LocationAdmin(GISModelAdmin):
             )
             return None  # back to the changelist
         places = list(queryset.order_by("created_at", "id"))
+        # Carried to the confirmation page, so the rejection names what the queue showed.
+        seen = _versions_seen(request)
+        for place in places:
+            place.seen_version = seen.get(str(place.pk))
         context = {
             **self.admin_site.each_context(request),
             "title": "Reject places",
@@ -307,6 +373,7 @@ class LocationAdmin(GISModelAdmin):
         """One transaction per place: a place another moderator already decided on is
         reported and skipped, and does not undo the others."""
         done, refused = 0, []
+        seen = _versions_seen(request)
         for location_id, name in queryset.order_by("created_at", "id").values_list("pk", "name"):
             try:
                 services.location_transition(
@@ -315,6 +382,8 @@ class LocationAdmin(GISModelAdmin):
                     moderator=request.user,
                     reason_code=reason_code,
                     reason=reason,
+                    # The version the row showed; a row edited since is refused and named.
+                    expected_version=seen.get(str(location_id)),
                 )
             except services.PlaceNotFound:
                 refused.append(f"{name} (deleted meanwhile)")
@@ -333,7 +402,147 @@ class LocationAdmin(GISModelAdmin):
     # --- bulk import page (locations.admin_import) ---------------------------------
 
     def get_urls(self):
-        return ImportPages(self).urls() + super().get_urls()
+        return ImportPages(self).urls() + self._revision_urls() + super().get_urls()
+
+    # --- Versions and revisions (docs/moderation.md) --------------------------------
+
+    @admin.display(description="version")
+    def version_shown(self, location: Location) -> str:
+        # Inside the changelist form: the bulk actions post the version each row showed
+        # (read by _versions_seen), so a place edited meanwhile is refused, not decided.
+        revision = " (edit to review)" if _has_pending_revision(location) else ""
+        return format_html(
+            '<input type="hidden" name="{}{}" value="{}">{}{}',
+            VERSION_INPUT_PREFIX,
+            location.pk,
+            location.version,
+            location.version,
+            revision,
+        )
+
+    @admin.display(description="changes proposed")
+    def pending_revision_diff(self, location: Location) -> str:
+        revision = location_pending_revision_dict(location, as_moderator=True)
+        if revision is None:
+            return "None."
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            (
+                (field, _shown(change["before"]), _shown(change["after"]))
+                for field, change in revision["changes"].items()
+            ),
+        )
+        points = ""
+        if "point" in revision["changes"]:
+            before = revision["changes"]["point"]["before"]["coordinates"]
+            after = revision["changes"]["point"]["after"]["coordinates"]
+            # Both positions on one map: the published one and the proposed one.
+            widget = ReadOnlyOSMWidget(attrs={"geom_type": "MULTIPOINT", "default_zoom": 15})
+            points = widget.render(
+                "revision_points",
+                MultiPoint(Point(*before), Point(*after), srid=4326),
+                attrs={"id": "id_revision_points", "disabled": True},
+            )
+        return format_html(
+            "<p>By {} on {}, version {}. Approving publishes the right-hand column; "
+            "rejecting (with a reason) keeps the place as it is.</p>"
+            '<table class="revision-diff"><thead><tr><th>field</th><th>published</th>'
+            "<th>proposed</th></tr></thead><tbody>{}</tbody></table>{}",
+            revision["author"] or "a deleted user",
+            revision["created_at"],
+            revision["version"],
+            rows,
+            points,
+        )
+
+    @admin.display(description="revisions")
+    def revision_history(self, location: Location) -> str:
+        revisions = list(location_revisions(location_id=location.pk)[:REVISIONS_SHOWN])
+        url = reverse("admin:locations_location_revert", args=[location.pk])
+        rows = []
+        for revision in revisions:
+            shown = revision_dict(revision, as_moderator=True, location=location)
+            button = ""
+            if revision.status in ("applied", "approved") and revision.version != location.version:
+                # Submits the page's form (CSRF token, seen_version) to the revert view.
+                button = format_html(
+                    '<button type="submit" formaction="{}" name="revision" value="{}">'
+                    "Revert to this version</button>",
+                    url,
+                    revision.pk,
+                )
+            rows.append(
+                format_html(
+                    "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    shown["version"],
+                    shown["status"],
+                    shown["source"],
+                    shown["author"] or "—",
+                    shown["created_at"],
+                    ", ".join(shown["changes"]) or "—",
+                )
+                + button
+            )
+        return format_html(
+            "<table><thead><tr><th>version</th><th>status</th><th>source</th><th>by</th>"
+            "<th>when</th><th>changed</th></tr></thead><tbody>{}</tbody></table>",
+            mark_safe("".join(rows)),  # noqa: S308 (each row built by format_html)
+        )
+
+    def _revision_urls(self):
+        return [
+            path(
+                "<path:object_id>/revert/",
+                self.admin_site.admin_view(self.revert_view),
+                name="locations_location_revert",
+            )
+        ]
+
+    def revert_view(self, request, object_id):
+        """POST from a place's page: restore the chosen revision as a new version,
+        through the same service as POST /api/v1/admin/locations/{id}/revert."""
+        obj = self.get_object(request, object_id)
+        if request.method != "POST" or obj is None:
+            return HttpResponseRedirect(reverse("admin:locations_location_changelist"))
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        seen = request.POST.get("seen_version", "")
+        try:
+            log = services.location_revert_to(
+                location_id=obj.pk,
+                revision_id=request.POST.get("revision", ""),
+                moderator=request.user,
+                expected_version=int(seen) if seen.isdigit() else None,
+            )
+        except (ApplicationError, PermissionDenied, ValidationError) as exc:
+            self.message_user(request, f"Revert refused: {exc}", messages.ERROR)
+        else:
+            self.message_user(
+                request, f"Reverted: the place is now version {log.version}.", messages.SUCCESS
+            )
+        return HttpResponseRedirect(reverse("admin:locations_location_change", args=[obj.pk]))
+
+
+# The changelist's hidden input carrying a row's version: `_version_<pk>`.
+VERSION_INPUT_PREFIX = "_version_"
+# How many revisions a place's page lists (newest first); the API pages through all.
+REVISIONS_SHOWN = 20
+
+
+def _versions_seen(request) -> dict[str, int]:
+    """{pk: version} the changelist rows showed (their `_version_<pk>` inputs)."""
+    seen = {}
+    for key, value in request.POST.items():
+        if key.startswith(VERSION_INPUT_PREFIX) and value.isdigit():
+            seen[key.removeprefix(VERSION_INPUT_PREFIX)] = int(value)
+    return seen
+
+
+def _shown(value) -> str:
+    if isinstance(value, dict):  # a point
+        return "{}, {}".format(*value["coordinates"])
+    return "—" if value in (None, "") else str(value)
 
 
 @admin.register(ModerationLog)

@@ -24,3 +24,15 @@ FLAG_REASONS: dict[str, str] = {
 }
 FLAG_REASON_CHOICES = list(FLAG_REASONS.items())
 FLAG_COMMENT_MAX_LENGTH = 2000
+# ModerationLog.action: what a decision was about (docs/moderation.md, "Versions and
+# revisions").
+ACTION_STATUS = "status"  # the place's status changed (approve, reject, take down)
+ACTION_REVISION_APPROVED = "revision_approved"  # a pending revision was published
+ACTION_REVISION_REJECTED = "revision_rejected"  # a pending revision was discarded
+ACTION_REVERT = "revert"  # the content of an earlier revision restored as a new version
+LOG_ACTION_CHOICES = [
+    (ACTION_STATUS, "Status decision"),
+    (ACTION_REVISION_APPROVED, "Revision approved"),
+    (ACTION_REVISION_REJECTED, "Revision rejected"),
+    (ACTION_REVERT, "Reverted"),
+]

@@ -16,6 +16,10 @@ def moderation_decisions_export(*, user) -> list[dict]:
             "to_status": log.to_status,
             "reason_code": log.reason_code,
             "reason": log.reason,
+            # Versions and revisions: what was decided, on which version.
+            "action": log.action,
+            "revision_id": str(log.revision_id) if log.revision_id else None,
+            "version": log.version,
             "created_at": export_timestamp(log.created_at),
         }
         for log in ModerationLog.objects.filter(location__submitter=user).order_by(

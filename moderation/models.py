@@ -4,8 +4,10 @@ from django.db import models
 from locations.constants import LocationStatus
 from media_store.models import Image, ImageModeration
 from moderation.constants import (
+    ACTION_STATUS,
     FLAG_COMMENT_MAX_LENGTH,
     FLAG_REASON_CHOICES,
+    LOG_ACTION_CHOICES,
     REASON_CODE_CHOICES,
     REASON_MAX_LENGTH,
 )
@@ -37,6 +39,21 @@ class ModerationLog(models.Model):
         max_length=32, choices=REASON_CODE_CHOICES, blank=True, default=""
     )
     reason = models.TextField(blank=True, default="", max_length=REASON_MAX_LENGTH)
+    # --- Versions and revisions (docs/moderation.md) ---
+    # What was decided: the place's status, or a pending revision of an approved place
+    # (approved: published; rejected: discarded, the place unchanged), or a revert.
+    action = models.CharField(
+        max_length=24, choices=LOG_ACTION_CHOICES, default=ACTION_STATUS, db_default=ACTION_STATUS
+    )
+    revision = models.ForeignKey(
+        "locations.LocationRevision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_logs",
+    )
+    # The place's version once the decision was applied (null on rows older than it).
+    version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

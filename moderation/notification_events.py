@@ -3,7 +3,12 @@ submitter's decision mails and the moderators' digest."""
 
 from accounts.selectors import moderators_wanting_digest
 from locations.constants import LocationStatus
-from locations.events import LOCATION_APPROVED, LOCATION_REJECTED
+from locations.events import (
+    LOCATION_APPROVED,
+    LOCATION_REJECTED,
+    LOCATION_REVISION_APPROVED,
+    LOCATION_REVISION_REJECTED,
+)
 from locations.notification_events import add_place_url, place_url
 from moderation.constants import REASON_CODES
 from moderation.events import FLAG_RESOLVED_EVENT, IMAGE_REJECTED_EVENT, MODERATION_DIGEST
@@ -46,6 +51,33 @@ register_event(
         "notifications/location_rejected",
         frozenset({"location_id", "location_name", "reason_code", "reason"}),
         context=rejection_context,
+    )
+)
+# --- Versions and revisions: the owner hears how their edit of an approved place ended.
+
+
+def revision_rejection_context(payload: dict) -> dict:
+    return {
+        **add_place_url(payload),
+        "reason_label": payload.get("reason_label")
+        or REASON_CODES.get(payload["reason_code"], payload["reason_code"]),
+    }
+
+
+register_event(
+    Event(
+        LOCATION_REVISION_APPROVED,
+        "notifications/location_revision_approved",
+        frozenset({"location_id", "location_name", "revision_id", "version"}),
+        context=add_place_url,
+    )
+)
+register_event(
+    Event(
+        LOCATION_REVISION_REJECTED,
+        "notifications/location_revision_rejected",
+        frozenset({"location_id", "location_name", "revision_id", "reason_code", "reason"}),
+        context=revision_rejection_context,
     )
 )
 register_event(

@@ -28,13 +28,26 @@ from accounts.selectors import user_by_username, user_is_moderator
 from accounts.services import suspension_create, suspension_lift
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from locations.constants import LocationStatus
-from locations.events import LOCATION_APPROVED, LOCATION_REJECTED
+from locations.events import (
+    LOCATION_APPROVED,
+    LOCATION_REJECTED,
+    LOCATION_REVISION_APPROVED,
+    LOCATION_REVISION_REJECTED,
+)
 from locations.selectors import (
     location_get_visible,
     location_ids_of_submitter,
+    location_pending_revision,
     locations_pending_digest,
 )
-from locations.services import location_lock, location_status_set, location_update
+from locations.services import (
+    location_lock,
+    location_revert,
+    location_revision_discard,
+    location_revision_publish,
+    location_status_set,
+    location_update,
+)
 from media_store.models import ImageModeration
 from media_store.selectors import image_get_visible
 from media_store.services import (
@@ -44,6 +57,9 @@ from media_store.services import (
     images_lock_of_uploader,
 )
 from moderation.constants import (
+    ACTION_REVERT,
+    ACTION_REVISION_APPROVED,
+    ACTION_REVISION_REJECTED,
     FLAG_COMMENT_MAX_LENGTH,
     FLAG_REASONS,
     REASON_CODES,
@@ -55,7 +71,7 @@ from notifications.services import notify
 
 if TYPE_CHECKING:
     from accounts.models import Suspension, User
-    from locations.models import Location
+    from locations.models import Location, LocationRevision
     from media_store.models import Image
 
 tracer = trace.get_tracer(__name__)
@@ -67,7 +83,9 @@ HIDDEN = LocationStatus.HIDDEN
 
 # (from, to) -> whether the decision needs a reason code and a reason text.
 # approved -> rejected is a take-down of a public place; rejected -> approved a re-review.
-# Nothing moves a place back to pending here: an owner's edit does that (locations).
+# Nothing moves a place back to pending here: an owner's edit of a rejected place does
+# that (locations). An approved place with a pending revision: the decision is on the
+# revision (revision_decide), the place stays approved.
 ALLOWED_TRANSITIONS: dict[tuple[str, str], bool] = {
     (PENDING, APPROVED): False,
     (PENDING, REJECTED): True,
@@ -81,6 +99,8 @@ ALLOWED_TRANSITIONS: dict[tuple[str, str], bool] = {
 # Kept for callers of the old names; defined once in locations.events.
 EVENT_APPROVED = LOCATION_APPROVED
 EVENT_REJECTED = LOCATION_REJECTED
+EVENT_REVISION_APPROVED = LOCATION_REVISION_APPROVED
+EVENT_REVISION_REJECTED = LOCATION_REVISION_REJECTED
 
 
 class ModerationError(ApplicationError):
@@ -115,6 +135,22 @@ class IllegalTransition(ModerationError, ConflictError):
         else:
             message = f"A {from_status} place cannot be {to_status}."
         super().__init__(message)
+
+
+class StaleVersion(ModerationError, ConflictError):
+    """The place changed (content, or a revision proposed) since the moderator saw it:
+    409 with `current_version`, so the client can reload and decide again."""
+
+    code = "stale_version"
+
+    def __init__(self, *, expected_version: int, current_version: int):
+        self.expected_version = expected_version
+        self.current_version = current_version
+        super().__init__(
+            f"The place changed since you saw it: you saw version {expected_version}, "
+            f"it is now version {current_version}. Reload it and decide again.",
+            extensions={"current_version": current_version},
+        )
 
 
 class InvalidDecision(ModerationError):
@@ -152,14 +188,17 @@ def location_transition(
     reason_code: str = "",
     reason: str = "",
     expected_status: str | None = None,
+    expected_version: int | None = None,
 ) -> ModerationLog:
-    """Move a place to `to_status` on behalf of `moderator` and record the decision.
+    """Move a place to `to_status` on behalf of `moderator` and record the decision;
+    on an approved place with a pending revision, decide that revision instead
+    (revision_decide: `approved` publishes it, `rejected` discards it).
 
-    `expected_status`, when given, is the status the moderator saw: if the place has
-    moved on meanwhile the decision is refused rather than applied to a state the
-    moderator never looked at. Raises PlaceNotFound (also the model's DoesNotExist),
-    IllegalTransition, InvalidDecision or PermissionDenied; on any of them nothing is
-    written.
+    `expected_status` and `expected_version`, when given, are what the moderator saw:
+    if the place has moved on meanwhile the decision is refused rather than applied to
+    a state the moderator never looked at. Raises PlaceNotFound (also the model's
+    DoesNotExist), IllegalTransition, StaleVersion, InvalidDecision or
+    PermissionDenied; on any of them nothing is written.
     """
     reason = reason.strip()
     reason_code = reason_code.strip()
@@ -189,6 +228,17 @@ def location_transition(
             raise IllegalTransition(
                 from_status=from_status, to_status=to_status, expected_status=expected_status
             )
+        _check_version(location=location, expected_version=expected_version)
+        revision = location_pending_revision(location_id=location.id)
+        if revision is not None and from_status == APPROVED:
+            return _revision_decide(
+                location=location,
+                revision=revision,
+                to_status=to_status,
+                moderator=moderator,
+                reason_code=reason_code,
+                reason=reason,
+            )
         if (from_status, to_status) not in ALLOWED_TRANSITIONS:
             raise IllegalTransition(from_status=from_status, to_status=to_status)
 
@@ -196,7 +246,7 @@ def location_transition(
         # first, so the Feature the live feed gets carries the photos approved with it.
         images_follow_place(location_id=location.id, to_status=to_status, moderator=moderator)
         # Sets approved_at with the status and tells open maps after the commit.
-        location_status_set(location=location, status=to_status)
+        location_status_set(location=location, status=to_status, actor=moderator)
         log = ModerationLog.objects.create(
             location=location,
             location_ref=location.id,
@@ -205,6 +255,7 @@ def location_transition(
             to_status=to_status,
             reason_code=reason_code,
             reason=reason,
+            version=location.version,
         )
         _notify_submitter(location=location, log=log)
         span.set_attribute("placemap.moderation.log_id", log.id)
@@ -218,8 +269,10 @@ def location_approve(
     reason_code: str = "",
     reason: str = "",
     expected_status: str | None = None,
+    expected_version: int | None = None,
 ) -> ModerationLog:
-    """Approve a pending place, or re-approve a rejected one."""
+    """Approve a pending place, or re-approve a rejected one, or publish an approved
+    place's pending revision."""
     return location_transition(
         location_id=location_id,
         to_status=APPROVED,
@@ -227,6 +280,7 @@ def location_approve(
         reason_code=reason_code,
         reason=reason,
         expected_status=expected_status,
+        expected_version=expected_version,
     )
 
 
@@ -237,8 +291,10 @@ def location_reject(
     reason_code: str,
     reason: str,
     expected_status: str | None = None,
+    expected_version: int | None = None,
 ) -> ModerationLog:
-    """Reject a pending place, or take an approved one down; both need a reason."""
+    """Reject a pending place, take an approved one down, or discard an approved
+    place's pending revision; all need a reason."""
     return location_transition(
         location_id=location_id,
         to_status=REJECTED,
@@ -246,6 +302,7 @@ def location_reject(
         reason_code=reason_code,
         reason=reason,
         expected_status=expected_status,
+        expected_version=expected_version,
     )
 
 
@@ -270,6 +327,106 @@ def _notify_submitter(*, location: Location, log: ModerationLog) -> None:
         # One notification per decision, however often the delivery is retried.
         dedupe_key=f"{log.id}",
     )
+
+
+# --- Versions and revisions (docs/moderation.md, "Versions and revisions") -------------
+
+
+def _check_version(*, location: Location, expected_version: int | None) -> None:
+    # Under the row lock: an edit or a proposal committed before it is seen here.
+    if expected_version is not None and expected_version != location.version:
+        raise StaleVersion(expected_version=expected_version, current_version=location.version)
+
+
+def _revision_decide(
+    *,
+    location: Location,
+    revision: LocationRevision,
+    to_status: str,
+    moderator: User,
+    reason_code: str,
+    reason: str,
+) -> ModerationLog:
+    """Decide the locked, approved place's pending revision: publish or discard it. The
+    place stays approved either way; the log row says which (`action`), and the owner
+    is told (with the reason when discarded)."""
+    if to_status == APPROVED:
+        location_revision_publish(location=location, revision=revision, moderator=moderator)
+        action = ACTION_REVISION_APPROVED
+    else:
+        location_revision_discard(
+            location=location,
+            revision=revision,
+            moderator=moderator,
+            reason_code=reason_code,
+            reason=reason,
+        )
+        action = ACTION_REVISION_REJECTED
+    log = ModerationLog.objects.create(
+        location=location,
+        location_ref=location.id,
+        moderator=moderator,
+        from_status=location.status,
+        to_status=location.status,
+        reason_code=reason_code,
+        reason=reason,
+        action=action,
+        revision=revision,
+        version=location.version,
+    )
+    recipient = revision.author if revision.author_id is not None else location.submitter
+    if recipient is not None:
+        notify(
+            recipient=recipient,
+            event=(
+                EVENT_REVISION_APPROVED
+                if action == ACTION_REVISION_APPROVED
+                else EVENT_REVISION_REJECTED
+            ),
+            context={
+                "location_id": str(location.id),
+                "location_name": location.name,
+                "revision_id": str(revision.id),
+                "version": location.version,
+                "reason_code": reason_code,
+                "reason_label": REASON_CODES.get(reason_code, ""),
+                "reason": reason,
+            },
+            dedupe_key=f"{log.id}",
+        )
+    return log
+
+
+def location_revert_to(
+    *,
+    location_id: UUID | str,
+    revision_id: UUID | str,
+    moderator: User,
+    expected_version: int | None = None,
+) -> ModerationLog:
+    """Restore the content of an earlier revision of a place as its next version, on
+    behalf of `moderator`, and log it (action `revert`, the new revision). Open maps
+    hear `location.updated` for a public place. Raises PlaceNotFound, StaleVersion,
+    PermissionDenied, or locations' RevisionNotRevertible (400 naming `revision`)."""
+    if not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators revert places.")
+    with tracer.start_as_current_span("placemap.moderation.revert"), transaction.atomic():
+        try:
+            location = location_lock(location_id=location_id)
+        except ObjectDoesNotExist as exc:
+            raise _place_not_found_type(type(exc))() from exc  # type: ignore[arg-type]
+        _check_version(location=location, expected_version=expected_version)
+        revision = location_revert(location=location, revision_id=revision_id, moderator=moderator)
+        return ModerationLog.objects.create(
+            location=location,
+            location_ref=location.id,
+            moderator=moderator,
+            from_status=location.status,
+            to_status=location.status,
+            action=ACTION_REVERT,
+            revision=revision,
+            version=location.version,
+        )
 
 
 def moderation_digest_content(*, period: date) -> dict | None:

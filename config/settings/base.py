@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "channels",
+    # Audit rows of every place change (docs/moderation.md, "Versions and revisions").
+    "simple_history",
     "accounts",
     "locations",
     "media_store",

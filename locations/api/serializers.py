@@ -13,6 +13,7 @@ from config.params import CURSOR_PARAM, CursorField, QueryParamsSerializer
 from config.text import CleanCharField
 from locations import constants
 from locations.geo import BBox, BBoxError, parse_bbox, quantize_degrees
+from locations.selectors import revision_dict
 from media_store.selectors import image_ids_unattachable
 
 CATEGORY_CHOICES = list(constants.CATEGORIES)
@@ -114,6 +115,47 @@ class LocationUpdateInputSerializer(_LocationFieldsMixin):
 
 
 # --- Outputs --------------------------------------------------------------------------
+
+
+class _PointSchema(serializers.Serializer):
+    type = serializers.CharField()
+    coordinates = serializers.ListField(child=serializers.FloatField())
+
+
+class _ChangeSchema(serializers.Serializer):
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class RevisionOutputSerializer(serializers.Serializer):
+    """A revision of a place (locations.selectors.revision_dict renders it): a version
+    applied at once (`applied`), or a proposal (`pending`, `approved`, `rejected`,
+    `superseded`), with every changed field before and after (the point as GeoJSON)."""
+
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    base_version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=constants.RevisionStatus.choices)
+    source = serializers.CharField()
+    author = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+    changes = serializers.DictField(child=_ChangeSchema())
+    reverted_from = serializers.UUIDField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.CharField(allow_null=True)
+    reason_code = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "LocationRevision"
+
+    def to_representation(self, instance):
+        # The caller's role, checked once per page (LocationRevisionsView's context).
+        return revision_dict(
+            instance,
+            as_moderator=self.context["as_moderator"],
+            viewer_id=self.context.get("viewer_id"),
+        )
 
 
 class CategoryOutputSerializer(serializers.Serializer):

@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 from accounts.permissions import NotSuspended
 from accounts.selectors import user_is_moderator
 from config.http_cache import public_read
-from config.params import CURSOR_PARAM, cursor_encode, link_header, page_link
+from config.params import (
+    CURSOR_PARAM,
+    StrictLimitOffsetPagination,
+    cursor_encode,
+    link_header,
+    page_link,
+)
 from config.renderers import GeoJSONViewMixin
 from locations import constants, selectors, services
 from locations.api import idempotency
@@ -32,6 +38,7 @@ from locations.api.serializers import (
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
     LocationViewportParamsSerializer,
+    RevisionOutputSerializer,
 )
 from locations.api.throttles import ReadRateThrottle, SubmissionRateThrottle
 from locations.errors import LocationNotFound, NotYourPlace
@@ -189,11 +196,23 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
             raise NotYourPlace()
         return location
 
+    def _with_pending_revision(self, location, feature: dict) -> dict:
+        # The owner sees their edit awaiting review (null when none); nobody else does.
+        user = self.request.user
+        if user.is_authenticated and location.submitter_id == user.pk:
+            feature["properties"]["pending_revision"] = selectors.location_pending_revision_dict(
+                location, as_moderator=user_is_moderator(user), viewer_id=user.pk
+            )
+        return feature
+
     @extend_schema(responses={200: PlaceFeatureSerializer})
     def get(self, request, id):
         # Bounded like the list reads; an outage is MapUnavailable (503).
         with selectors.public_read_timeout():
-            feature = LocationFeatureSerializer(self._visible(id)).data
+            location = self._visible(id)
+            feature = self._with_pending_revision(
+                location, LocationFeatureSerializer(location).data
+            )
         return Response(feature)
 
     @extend_schema(
@@ -210,9 +229,8 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
         location = services.location_update(
             location=location, actor=request.user, **data.validated_data
         )
-        return Response(
-            selectors.location_public_feature(location_id=location.id, viewer=request.user)
-        )
+        feature = selectors.location_public_feature(location_id=location.id, viewer=request.user)
+        return Response(self._with_pending_revision(location, feature))
 
     @extend_schema(
         request=None,
@@ -222,8 +240,38 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
         },
     )
     def delete(self, request, id):
-        services.location_delete(location=self._editable(id))
+        services.location_delete(location=self._editable(id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevisionsPagination(StrictLimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+class LocationRevisionsView(ListAPIView):
+    """GET /locations/{id}/revisions: every version and proposal of a place, newest
+    first, for its owner and moderators (404 to anyone else, like an unknown place)."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ReadRateThrottle]
+    pagination_class = RevisionsPagination
+    serializer_class = RevisionOutputSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        location = selectors.location_get_visible(location_id=self.kwargs["id"], user=user)
+        if location is None or (location.submitter_id != user.pk and not user_is_moderator(user)):
+            raise LocationNotFound()
+        return selectors.location_revisions(location_id=location.id)
+
+    def get_serializer_context(self):
+        user = self.request.user
+        return {
+            **super().get_serializer_context(),
+            "as_moderator": user_is_moderator(user),
+            "viewer_id": user.pk,
+        }
 
 
 class MyLocationsView(GeoJSONViewMixin, ListAPIView):

@@ -3,12 +3,16 @@ queue and digest."""
 
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.selectors import user_is_moderator
+from config.timestamps import utc_timestamp
 from locations import constants
+from locations.constants import RevisionStatus
 from locations.geojson import LocationFeatureSerializer
-from locations.models import Location, LocationStatus
+from locations.models import Location, LocationRevision, LocationStatus
+from locations.revisions import content_changes, content_of
 from media_store.selectors import images_ready_prefetch, images_visible_prefetch
 
 
@@ -59,13 +63,35 @@ def locations_of_submitter(*, user) -> QuerySet[Location]:
 
 def locations_for_review(*, status: str = LocationStatus.PENDING) -> QuerySet[Location]:
     """Places in `status`, oldest first (the longest waiting is decided first), with
-    their submitter and ready photos loaded. Served by the (status, created_at) index."""
-    return (
-        Location.objects.filter(status=status)
-        .select_related("submitter")
-        .prefetch_related(images_ready_prefetch())
-        .order_by("created_at", "id")
+    their submitter, ready photos and pending revision loaded. The pending queue also
+    holds the approved places with a pending revision, ordered by when it was proposed."""
+    queryset: QuerySet[Location]
+    if status == LocationStatus.PENDING:
+        pending_revision = _pending_revision_of_row()
+        queryset = (
+            Location.objects.filter(review_queue_filter())
+            .annotate(
+                queued_at=Coalesce(
+                    Subquery(pending_revision.values("created_at")[:1]), "created_at"
+                )
+            )
+            .order_by("queued_at", "id")
+        )
+    else:
+        queryset = Location.objects.filter(status=status).order_by("created_at", "id")
+    return queryset.select_related("submitter").prefetch_related(
+        images_ready_prefetch(), pending_revisions_prefetch()
     )
+
+
+def _pending_revision_of_row() -> QuerySet[LocationRevision]:
+    return LocationRevision.objects.filter(location=OuterRef("pk"), status=RevisionStatus.PENDING)
+
+
+def review_queue_filter() -> Q:
+    """The places waiting for a moderator: pending ones, and approved ones with a
+    pending revision (the API's and the console's pending queue)."""
+    return Q(status=LocationStatus.PENDING) | Q(Exists(_pending_revision_of_row()))
 
 
 def location_for_review(*, location_id: UUID | str) -> Location:
@@ -73,8 +99,94 @@ def location_for_review(*, location_id: UUID | str) -> Location:
     Location.DoesNotExist."""
     return (
         Location.objects.select_related("submitter")
-        .prefetch_related(images_ready_prefetch())
+        .prefetch_related(images_ready_prefetch(), pending_revisions_prefetch())
         .get(pk=location_id)
+    )
+
+
+# --- Versions and revisions ------------------------------------------------------------
+
+
+def pending_revisions_prefetch() -> Prefetch:
+    """Loads a place's pending revision (at most one) into `location.pending_revisions`."""
+    return Prefetch(
+        "revisions",
+        queryset=LocationRevision.objects.filter(status=RevisionStatus.PENDING).select_related(
+            "author"
+        ),
+        to_attr="pending_revisions",
+    )
+
+
+def location_pending_revision(*, location_id: UUID | str) -> LocationRevision | None:
+    """The place's pending revision (an owner's edit awaiting review), or None."""
+    return (
+        LocationRevision.objects.filter(location_id=location_id, status=RevisionStatus.PENDING)
+        .select_related("author")
+        .first()
+    )
+
+
+def location_revisions(*, location_id: UUID | str) -> QuerySet[LocationRevision]:
+    """Every revision of a place, newest first (GET /locations/{id}/revisions)."""
+    return (
+        LocationRevision.objects.filter(location_id=location_id)
+        .select_related("author", "decided_by", "location")
+        .order_by("-created_at", "-id")
+    )
+
+
+def revision_dict(
+    revision: LocationRevision,
+    *,
+    as_moderator: bool,
+    viewer_id: int | None = None,
+    location: Location | None = None,
+) -> dict:
+    """A revision as the API shows it: who, when, what changed (before/after), and the
+    decision. A pending revision's diff is against the place as it is now (`location`,
+    else its own), which is what approving it would publish. Only moderators (and the
+    author) see who wrote a revision and who decided it: an owner sees their own name."""
+    if revision.status == RevisionStatus.PENDING:
+        place = location if location is not None else revision.location
+        changes = content_changes(content_of(place), content_of(revision))
+    else:
+        changes = revision.changes or {}
+    moderator = as_moderator
+    author = revision.author
+    show_author = author is not None and (moderator or author.pk == viewer_id)
+    return {
+        "id": str(revision.id),
+        "version": revision.version,
+        "base_version": revision.base_version,
+        "status": revision.status,
+        "source": revision.source,
+        "author": author.username if show_author and author is not None else None,
+        "created_at": utc_timestamp(revision.created_at),
+        "changes": changes,
+        "reverted_from": str(revision.reverted_from_id) if revision.reverted_from_id else None,
+        "decided_by": (
+            revision.decided_by.username if moderator and revision.decided_by is not None else None
+        ),
+        "decided_at": utc_timestamp(revision.decided_at),
+        "reason_code": revision.reason_code,
+        "reason": revision.reason,
+    }
+
+
+def location_pending_revision_dict(
+    location: Location, *, as_moderator: bool, viewer_id: int | None = None
+) -> dict | None:
+    """The place's pending revision as revision_dict shows it, or None. Uses
+    `location.pending_revisions` when prefetched (pending_revisions_prefetch)."""
+    if hasattr(location, "pending_revisions"):
+        revision = location.pending_revisions[0] if location.pending_revisions else None
+    else:
+        revision = location_pending_revision(location_id=location.id)
+    if revision is None:
+        return None
+    return revision_dict(
+        revision, as_moderator=as_moderator, viewer_id=viewer_id, location=location
     )
 
 
@@ -86,7 +198,8 @@ def location_exists(*, location_id: UUID | str) -> bool:
 def locations_pending_digest(*, limit: int) -> tuple[int, list[dict]]:
     """How many places wait for review, and the `limit` oldest of them (the moderators'
     digest lists those first: they have waited longest)."""
-    pending = Location.objects.filter(status=LocationStatus.PENDING)
+    # Pending places and approved ones with an edit to review: the queue.
+    pending = Location.objects.filter(review_queue_filter())
     rows = pending.order_by("created_at", "id").values("id", "name", "category", "created_at")[
         :limit
     ]

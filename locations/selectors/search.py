@@ -19,6 +19,7 @@ SEARCH_PROPERTIES = (
     "address",
     "description",
     "status",
+    "version",
     "created_at",
     "updated_at",
     "approved_at",
@@ -125,7 +126,7 @@ FROM (
     SELECT row_number() OVER (ORDER BY {order}) AS position,
            {feature} AS feature
     FROM (
-        SELECT l.id, l.name, l.description, l.category, l.address, l.status, l.point,
+        SELECT l.id, l.name, l.description, l.category, l.address, l.status, l.version, l.point,
                l.created_at, l.updated_at, l.approved_at,
                {distance} AS distance_m, {rank} AS rank
         FROM {", ".join(from_items)}

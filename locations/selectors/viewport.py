@@ -14,7 +14,7 @@ from locations.selectors.sql import run_public_read, text_and_category_filters
 tracer = trace.get_tracer(__name__)
 
 # A map marker needs little: the rest is one GET /locations/{id} away.
-VIEWPORT_PROPERTIES = ("id", "name", "category", "address", "approved_at")
+VIEWPORT_PROPERTIES = ("id", "name", "category", "address", "approved_at", "version")
 
 
 def _summary_cells_sql(*, plan: SummaryPlan, categories: Sequence[str], params: dict) -> str:
@@ -162,7 +162,7 @@ def locations_viewport_sql(
     # Only fixed SQL fragments are interpolated; every value is a bound parameter.
     sql = f"""
 WITH first_page AS MATERIALIZED (
-    SELECT l.id, l.name, l.category, l.address, l.approved_at, l.point
+    SELECT l.id, l.name, l.category, l.address, l.approved_at, l.version, l.point
     FROM locations_location l
     WHERE {where_sql}
     LIMIT %(limit)s + 1

@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from locations.api.serializers import LocationUpdateInputSerializer
+from locations.api.serializers import LocationUpdateInputSerializer, RevisionOutputSerializer
 from locations.constants import LocationStatus
+from locations.selectors import location_pending_revision_dict
 from media_store.api.serializers import ImageDetailSerializer, ImagePublicSerializer
 from moderation import services
 from moderation.constants import (
@@ -29,6 +30,9 @@ class LocationStatusInputSerializer(serializers.Serializer):
     expected_status = serializers.ChoiceField(
         choices=LocationStatus.choices, required=False, default=None
     )
+    # The version the moderator saw (the place's detail or queue item); a place that
+    # changed since, or got a new proposal, answers 409 with `current_version`.
+    expected_version = serializers.IntegerField(min_value=1, required=False, default=None)
 
     def validate(self, attrs):
         # The service's own rules, so the API and the admin console refuse the same input.
@@ -61,10 +65,25 @@ class ModerationLocationOutputSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField(allow_null=True)  # null until approved
     # Prefetched (ready photos only) by the moderation selectors: no query per place.
     images = ImagePublicSerializer(many=True, read_only=True)
+    # What a decision's expected_version names, and the owner's edit awaiting review
+    # (null when none), its diff against the content shown above.
+    version = serializers.IntegerField()
+    pending_revision = serializers.SerializerMethodField()
 
     @extend_schema_field(ModerationPointOutputSerializer)
     def get_point(self, location) -> dict:
         return {"type": "Point", "coordinates": [location.point.x, location.point.y]}
+
+    @extend_schema_field(RevisionOutputSerializer(allow_null=True))
+    def get_pending_revision(self, location) -> dict | None:
+        # Only moderators reach these views: they see who wrote the revision.
+        return location_pending_revision_dict(location, as_moderator=True)
+
+
+class LocationRevertInputSerializer(serializers.Serializer):
+    # The id of an applied or approved revision (GET /locations/{id}/revisions).
+    revision = serializers.UUIDField()
+    expected_version = serializers.IntegerField(min_value=1, required=False, default=None)
 
 
 class ModerationLogOutputSerializer(serializers.Serializer):
@@ -73,6 +92,11 @@ class ModerationLogOutputSerializer(serializers.Serializer):
     moderator = serializers.CharField(source="moderator.username", default=None)
     from_status = serializers.CharField()
     to_status = serializers.CharField()
+    # status, revision_approved, revision_rejected or revert; the revision decided (or,
+    # for a revert, written) and the place's version after the decision.
+    action = serializers.CharField()
+    revision_id = serializers.UUIDField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
     reason_code = serializers.CharField()
     reason_label = serializers.SerializerMethodField()
     reason = serializers.CharField()

@@ -21,6 +21,7 @@ from moderation.api.serializers import (
     FlagResolutionOutputSerializer,
     FlagResolveInputSerializer,
     ImageStatusInputSerializer,
+    LocationRevertInputSerializer,
     LocationStatusInputSerializer,
     ModerationImageOutputSerializer,
     ModerationLocationOutputSerializer,
@@ -82,9 +83,38 @@ class LocationStatusView(APIView):
             reason_code=data.validated_data["reason_code"],
             reason=data.validated_data["reason"],
             expected_status=data.validated_data["expected_status"],
+            expected_version=data.validated_data["expected_version"],
         )
         location = selectors.moderation_location(location_id=id)
-        return Response(ModerationLocationOutputSerializer(location).data)
+        return Response(
+            ModerationLocationOutputSerializer(location, context={"request": request}).data
+        )
+
+
+class LocationRevertView(APIView):
+    """POST /admin/locations/{id}/revert: restore an earlier revision's content as the
+    place's next version (logged; open maps hear location.updated)."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(
+        tags=["moderation"],
+        request=LocationRevertInputSerializer,
+        responses={200: ModerationLocationOutputSerializer},
+    )
+    def post(self, request, id):
+        data = LocationRevertInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.location_revert_to(
+            location_id=id,
+            revision_id=data.validated_data["revision"],
+            moderator=request.user,
+            expected_version=data.validated_data["expected_version"],
+        )
+        location = selectors.moderation_location(location_id=id)
+        return Response(
+            ModerationLocationOutputSerializer(location, context={"request": request}).data
+        )
 
 
 class LocationModerationLogView(ListAPIView):

@@ -39,6 +39,8 @@ def _export(user) -> tuple[services.ExportSummary, dict, zipfile.ZipFile]:
 def test_every_app_registers_its_section_in_the_export_order():
     assert [section.key for section in gdpr.sections()] == [
         "locations",
+        "location_revisions",
+        "location_history",
         "images",
         "moderation_decisions",
         "photo_decisions",
@@ -74,6 +76,8 @@ def test_a_registered_section_appears_in_the_export_at_its_place_with_its_files(
         "generated_at",
         "profile",
         "locations",
+        "location_revisions",
+        "location_history",
         "stamps",
         "images",
         "moderation_decisions",

@@ -18,9 +18,11 @@ def patch(client, place, body):
     return client.patch(f"{API}/locations/{place.id}", body, format="json")
 
 
-def test_an_owners_edit_of_an_approved_place_sends_it_back_to_review_and_off_the_map(
+def test_an_owners_edit_of_an_approved_place_is_reviewed_and_the_place_stays_on_the_map(
     user_client, user, place_of, map_feed, django_capture_on_commit_callbacks
 ):
+    # Was: the edit sent the place back to pending and off the map (issue 13 changed it:
+    # the edit becomes a pending revision, tests/locations/test_revisions.py).
     place = place_of(user, "approved", lon=13.4, lat=52.5)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -28,16 +30,13 @@ def test_an_owners_edit_of_an_approved_place_sends_it_back_to_review_and_off_the
 
     assert response.status_code == 200, response.content
     props = response.json()["properties"]
-    assert props["name"] == "Renamed place"
-    assert props["status"] == "pending"
-    assert props["approved_at"] is None
+    assert props["name"] == place.name
+    assert props["status"] == "approved"
+    assert props["approved_at"] is not None
+    assert props["pending_revision"]["changes"]["name"]["after"] == "Renamed place"
     place.refresh_from_db()
-    assert (place.status, place.approved_at) == ("pending", None)
-    event = map_feed.receive()
-    assert event["event"] == "location.removed"
-    assert event["id"] == str(place.id)
-    assert event["feature"] is None
-    assert (event["lon"], event["lat"]) == (13.4, 52.5)
+    assert place.status == "approved"
+    assert map_feed.received_nothing()
 
 
 def test_a_moderators_edit_keeps_the_place_public_and_tells_the_map(

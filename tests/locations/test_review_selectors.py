@@ -70,8 +70,9 @@ def test_the_review_queue_lists_one_status_oldest_first_with_ready_photos_only()
         queue = list(locations_for_review(status=LocationStatus.PENDING))
         assert [place.submitter.username for place in queue] == submitters
         assert [image.id for image in queue[0].images.all()] == [ready.id]
-    # The places with their submitters, then one query for all their photos.
-    assert len(queries) == 2
+    # The places with their submitters, then one query for all their photos and one for
+    # their pending revisions.
+    assert len(queries) == 3
     assert [place.id for place in queue] == [older.id, newer.id]
 
 
