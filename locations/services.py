@@ -24,6 +24,9 @@ from notifications.services import notify
 
 tracer = trace.get_tracer(__name__)
 
+# Statuses whose content a moderator approved: an owner may only propose changes to it.
+PUBLISHED_CONTENT = (LocationStatus.APPROVED, LocationStatus.HIDDEN)
+
 
 def location_create(
     *,
@@ -97,7 +100,7 @@ def location_update(
 ) -> Location:
     """Edit a place (its owner or a moderator; the caller checks who may).
 
-    - The owner of an approved place proposes: the edit becomes (or replaces) the place's
+    - The owner of an approved (or hidden) place proposes: the edit becomes (or replaces) the place's
       pending revision, decided by a moderator (moderation.services); the public keeps
       the approved content meanwhile. An edit that brings the proposal back to the
       approved content withdraws it.
@@ -127,7 +130,9 @@ def location_update(
         location = Location.objects.select_for_update().get(pk=location.pk)
         span.set_attribute("placemap.location.id", str(location.id))
         moderator = user_is_moderator(actor)
-        if location.status == LocationStatus.APPROVED and not moderator:
+        # A hidden place (flagged, docs/moderation.md "Flags") was approved and is public
+        # again once a moderator dismisses its flags: its owner's edit is a proposal too.
+        if location.status in PUBLISHED_CONTENT and not moderator:
             _revision_propose(location=location, author=actor, sent=sent)
             return location
         current = content_of(location)

@@ -228,12 +228,12 @@ def location_ids_of_submitter(*, user, status: str) -> list[UUID]:
 
 
 def locations_by_id(*, location_ids) -> dict[UUID, Location]:
-    """The places `location_ids` (any status) with their submitter and photos (as the
-    review queue loads them), by id: two queries for a page of moderation items that
-    name places (photos, flags)."""
+    """The places `location_ids` (any status) with their submitter, photos and pending
+    revision (as the review queue loads them), by id: three queries for a page of
+    moderation items that name places (photos, flags)."""
     return {
         location.id: location
         for location in Location.objects.filter(id__in=list(location_ids))
         .select_related("submitter")
-        .prefetch_related(images_ready_prefetch())
+        .prefetch_related(images_ready_prefetch(), pending_revisions_prefetch())
     }

@@ -251,8 +251,8 @@ def test_the_queue_has_no_n_plus_one(moderator_client, django_assert_max_num_que
             flag(client_for(UserFactory()), place_flags(place))
         flag(client_for(UserFactory()), image_flags(image))
 
-    # auth, count, page, flags, photos, places, the places' photos
-    with django_assert_max_num_queries(8):
+    # auth, count, page, flags, photos, places, the places' photos and pending revisions
+    with django_assert_max_num_queries(9):
         assert len(moderator_client.get(QUEUE).json()["results"]) == 10
 
 
@@ -404,3 +404,27 @@ def test_only_moderators_resolve(public_place, user_client):
 
 def test_a_flag_id_beyond_the_column_is_404_not_500(moderator_client):
     assert_problem(moderator_client.patch(resolve_url(2**64), {"resolution": "dismissed"}), 404)
+
+
+@override_settings(FLAG_HIDE_THRESHOLD=2)
+def test_an_owners_edit_of_a_hidden_place_waits_for_review_after_unhiding(moderator_client):
+    owner = UserFactory()
+    place = LocationFactory(approved=True, submitter=owner, name="Corner bakery")
+    ids = [flag(client_for(UserFactory()), place_flags(place)).json()["id"] for _ in range(2)]
+    place.refresh_from_db()
+    assert place.status == "hidden"
+
+    edit = client_for(owner).patch(f"{API}/locations/{place.id}", {"name": "BUY CHEAP PILLS"})
+    assert edit.status_code == 200, edit.content
+    assert edit.json()["properties"]["pending_revision"]["changes"]["name"] == {
+        "before": "Corner bakery",
+        "after": "BUY CHEAP PILLS",
+    }
+    response = moderator_client.patch(resolve_url(ids[0]), {"resolution": "dismissed"})
+    assert response.status_code == 200, response.content
+
+    # Public again with the content a moderator approved; the edit still waits.
+    public = APIClient().get(f"{API}/locations/{place.id}")
+    assert public.json()["properties"]["name"] == "Corner bakery"
+    queue = moderator_client.get(f"{API}/admin/locations", {"status": "pending"}).json()
+    assert [item["id"] for item in queue["results"]] == [str(place.id)]
