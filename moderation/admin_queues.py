@@ -507,7 +507,8 @@ class ModerationUserAdmin(UserAdmin):
                     done += 1
                     self.message_user(
                         request,
-                        f"{user.username}: rejected {result.places_rejected} pending place(s) "
+                        f"{user.username}: rejected {result.places_rejected} pending place(s), "
+                        f"{result.revisions_rejected} pending edit(s) "
                         f"and {result.images_rejected} pending photo(s).",
                         messages.INFO,
                     )

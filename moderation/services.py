@@ -37,6 +37,7 @@ from locations.events import (
 from locations.selectors import (
     location_get_visible,
     location_ids_of_submitter,
+    location_ids_with_pending_revision_by,
     location_pending_revision,
     locations_pending_digest,
 )
@@ -346,10 +347,11 @@ def _revision_decide(
     moderator: User,
     reason_code: str,
     reason: str,
+    notify_author: bool = True,
 ) -> ModerationLog:
     """Decide the locked, approved place's pending revision: publish or discard it. The
     place stays approved either way; the log row says which (`action`), and the owner
-    is told (with the reason when discarded)."""
+    is told (with the reason when discarded) unless `notify_author` is False."""
     if to_status == APPROVED:
         location_revision_publish(location=location, revision=revision, moderator=moderator)
         action = ACTION_REVISION_APPROVED
@@ -375,7 +377,7 @@ def _revision_decide(
         version=location.version,
     )
     recipient = revision.author if revision.author_id is not None else location.submitter
-    if recipient is not None:
+    if recipient is not None and notify_author:
         notify(
             recipient=recipient,
             event=(
@@ -920,6 +922,7 @@ class SelfSuspension(ModerationError):
 class SuspensionResult:
     suspension: Suspension
     places_rejected: int = 0
+    revisions_rejected: int = 0
     images_rejected: int = 0
 
 
@@ -927,7 +930,7 @@ def user_suspend(
     *, username: str, moderator: User | None, reason: str, until: datetime | None = None
 ) -> SuspensionResult:
     """Suspend `username` (moderator None: an operator's command) and reject their
-    pending places and photos (reason code spam; photo objects are kept, so a moderator
+    pending places, revisions and photos (reason code spam; photo objects are kept, so a moderator
     can approve them again). Raises UserNotFound, InvalidDecision, PermissionDenied or
     accounts.services.AlreadySuspended (409)."""
     reason = reason.strip()
@@ -956,7 +959,7 @@ def user_suspend(
         images_rejected = len(
             images_lock_of_uploader(uploader=user, moderation_status=IMAGE_PENDING)
         )
-        places = 0
+        places = revisions = 0
         for location_id in location_ids_of_submitter(user=user, status=PENDING):
             location = location_lock(location_id=location_id)
             if location.status != PENDING:
@@ -971,6 +974,22 @@ def user_suspend(
                 remove_photo_objects=False,
             )
             places += 1
+        # Their edits awaiting review are discarded too; the places stay as approved.
+        for location_id in location_ids_with_pending_revision_by(user=user):
+            location = location_lock(location_id=location_id)
+            revision = location_pending_revision(location_id=location_id)
+            if revision is None or revision.author_id != user.pk:
+                continue
+            _revision_decide(
+                location=location,
+                revision=revision,
+                to_status=REJECTED,
+                moderator=moderator,  # type: ignore[arg-type]  # None: an operator's command
+                reason_code=SUSPENSION_REASON_CODE,
+                reason=why,
+                notify_author=False,
+            )
+            revisions += 1
         images = images_lock_of_uploader(uploader=user, moderation_status=IMAGE_PENDING)
         for image in images:
             image_moderation_set(image=image, status=IMAGE_REJECTED, remove_objects=False)
@@ -982,7 +1001,10 @@ def user_suspend(
                 reason=why,
             )
     return SuspensionResult(
-        suspension=suspension, places_rejected=places, images_rejected=images_rejected
+        suspension=suspension,
+        places_rejected=places,
+        revisions_rejected=revisions,
+        images_rejected=images_rejected,
     )
 
 

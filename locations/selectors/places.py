@@ -227,6 +227,16 @@ def location_ids_of_submitter(*, user, status: str) -> list[UUID]:
     )
 
 
+def location_ids_with_pending_revision_by(*, user) -> list[UUID]:
+    """The ids of the places on which `user` has a pending revision (a suspension
+    rejects them), oldest proposal first."""
+    return list(
+        LocationRevision.objects.filter(author=user, status=RevisionStatus.PENDING)
+        .order_by("created_at", "id")
+        .values_list("location_id", flat=True)
+    )
+
+
 def locations_by_id(*, location_ids) -> dict[UUID, Location]:
     """The places `location_ids` (any status) with their submitter, photos and pending
     revision (as the review queue loads them), by id: three queries for a page of

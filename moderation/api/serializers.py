@@ -274,4 +274,5 @@ class SuspensionOutputSerializer(serializers.Serializer):
 class SuspendOutputSerializer(SuspensionOutputSerializer):
     # What the suspension took out of the queue (rejected, reason code spam).
     places_rejected = serializers.IntegerField()
+    revisions_rejected = serializers.IntegerField()
     images_rejected = serializers.IntegerField()

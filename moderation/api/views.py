@@ -331,6 +331,7 @@ class UserSuspendView(APIView):
         )
         body = SuspensionOutputSerializer(result.suspension).data
         body["places_rejected"] = result.places_rejected
+        body["revisions_rejected"] = result.revisions_rejected
         body["images_rejected"] = result.images_rejected
         return Response(body)
 

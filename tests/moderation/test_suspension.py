@@ -15,6 +15,7 @@ from accounts.models import Suspension
 from config.timestamps import utc_timestamp
 from media_store import storage
 from moderation.models import ImageModerationLog, ModerationLog
+from notifications.models import Notification
 from tests.accounts.factories import ModeratorFactory, UserFactory
 from tests.locations.factories import LocationFactory
 from tests.media_store import samples
@@ -280,3 +281,25 @@ def test_the_commands_refuse_clearly(user):
         call_command("unsuspend_user", user.username)
     assert UserFactory()  # the refusals wrote nothing
     assert not Suspension.objects.exists()
+
+
+def test_their_edits_awaiting_review_are_discarded_and_the_places_stay_as_approved(
+    user, user_client, moderator_client, django_capture_on_commit_callbacks
+):
+    place = LocationFactory(submitter=user, approved=True, name="Corner bakery")
+    edit = user_client.patch(f"{API}/locations/{place.id}", {"name": "BUY CHEAP PILLS"})
+    assert edit.json()["properties"]["pending_revision"] is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        body = moderator_client.post(suspend_url(user.username), {"reason": "Spam ring."}).json()
+
+    assert body["revisions_rejected"] == 1
+    place.refresh_from_db()
+    assert (place.status, place.name) == ("approved", "Corner bakery")
+    assert place.revisions.get(status="rejected").reason_code == "spam"
+    log = ModerationLog.objects.get(location_ref=place.id, action="revision_rejected")
+    assert log.reason_code == "spam"
+    queue = moderator_client.get(f"{API}/admin/locations", {"status": "pending"}).json()
+    assert queue["results"] == []
+    # Like the places and photos it rejects, a suspension notifies nobody of each edit.
+    assert not Notification.objects.filter(event="location.revision_rejected").exists()

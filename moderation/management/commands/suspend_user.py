@@ -47,7 +47,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"{username} is suspended "
                 + (f"until {ends.isoformat()}" if ends else "until lifted")
-                + f"; rejected {result.places_rejected} pending place(s) and "
+                + f"; rejected {result.places_rejected} pending place(s), "
+                f"{result.revisions_rejected} pending edit(s) and "
                 f"{result.images_rejected} pending photo(s)."
             )
         )
