@@ -622,7 +622,7 @@ def _location_decide(
         reason=reason,
         remove_objects=remove_photo_objects,
     )
-    location_status_set(location=location, status=to_status)
+    location_status_set(location=location, status=to_status, actor=moderator)
     log = ModerationLog.objects.create(
         location=location,
         location_ref=location.id,
@@ -631,6 +631,7 @@ def _location_decide(
         to_status=to_status,
         reason_code=reason_code,
         reason=reason,
+        version=location.version,
     )
     if notify_submitter and to_status in (APPROVED, REJECTED):
         _notify_submitter(location=location, log=log)
