@@ -471,6 +471,21 @@ def test_an_owner_sees_a_pending_place_with_no_approval_time(spec, world):
     assert response.json()["properties"]["approved_at"] is None
 
 
+def test_an_owner_sees_their_edit_awaiting_review(spec, world):
+    # An approved place's edit by its owner is a proposal, shown to the owner only.
+    response = world.owner.patch(
+        f"{API}/locations/{world.approved.id}", {"name": "Contract cafe, proposed"}, format="json"
+    )
+    check_answer(spec, "PATCH", "/locations/{id}", response, 200)
+    proposal = response.json()["properties"]["pending_revision"]
+    assert proposal["status"] == "pending"
+    response = world.owner.get(f"{API}/locations/{world.approved.id}")
+    check_answer(spec, "GET", "/locations/{id}", response, 200)
+    assert response.json()["properties"]["pending_revision"]["id"] == proposal["id"]
+    public = world.anonymous.get(f"{API}/locations/{world.approved.id}").json()
+    assert "pending_revision" not in public["properties"]
+
+
 def test_an_empty_tile_and_an_unchanged_one_answer_as_documented(spec, world):
     empty = world.anonymous.get(_tile_url(-30.0, 0.0, 12))  # mid-Atlantic
     check_answer(spec, "GET", "/tiles/{z}/{x}/{y}.mvt", empty, 204)
