@@ -90,6 +90,41 @@ _LINK = {
 _AUTHENTICATED_ONLY = (permissions.AllowAny, permissions.IsAuthenticated)
 
 
+# What a nullable reference admits besides its component (below).
+_NULL_SCHEMA = {"type": "object", "nullable": True, "enum": [None], "description": "null"}
+
+
+def nullable_references(result, generator, request, public):
+    """SPECTACULAR_SETTINGS POSTPROCESSING_HOOKS: say "this component or null" in a way
+    OpenAPI 3.0.3 validators read as such.
+
+    drf-spectacular writes a nullable nested serializer as `{allOf: [$ref], nullable:
+    true}`, but in OpenAPI 3.0.3 `nullable` only widens a `type` in the same Schema
+    Object, so a strict validator (openapi-schema-validator, a generated client's model)
+    refuses the null the API sends. `{oneOf: [$ref, {type: object, nullable: true,
+    enum: [null]}]}` admits exactly the component or null (the OpenAPI "Clarify
+    nullable" proposal's reading)."""
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            refs = node.get("allOf")
+            if (
+                node.get("nullable") is True
+                and "type" not in node
+                and isinstance(refs, list)
+                and len(refs) == 1
+                and set(refs[0]) == {"$ref"}
+            ):
+                rest = {k: v for k, v in node.items() if k not in ("allOf", "nullable")}
+                node = {"oneOf": [refs[0], dict(_NULL_SCHEMA)], **rest}
+            return {key: rewrite(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        return node
+
+    return rewrite(result)
+
+
 class SessionCookieScheme(SessionScheme):
     """config.authentication's session authenticator is the admin's session cookie, as
     documented for DRF's own (registered on import: this module is the schema class's)."""

@@ -123,7 +123,8 @@ def flagged_items(rows, *, status: str = FlagStatus.OPEN) -> tuple[list[dict], d
         by_object.setdefault(flag.location_id or flag.image_id, []).append(flag)
     images = images_by_id(image_ids=image_ids)
     places = locations_by_id(
-        location_ids=location_ids | {i.location_id for i in images.values() if i.location_id}
+        location_ids=location_ids | {i.location_id for i in images.values() if i.location_id},
+        pending_revision=True,  # a flagged place is shown whole, with its pending edit
     )
     items = []
     for row in rows:

@@ -447,6 +447,11 @@ SPECTACULAR_SETTINGS = {
         "ImageProcessingStatusEnum": ["processing", "ready", "failed"],
         "FlagStatusEnum": ["open", "dismissed", "actioned"],
     },
+    # The default enum hook, then nullable nested objects in OpenAPI 3.0.3's terms.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.nullable_references",
+    ],
 }
 
 # --- Uploads ----------------------------------------------------------------------

@@ -10,7 +10,13 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from locations import constants
+from locations.api.serializers import RevisionOutputSerializer
 from locations.geojson import _ImagePublicSchema
+
+_VERSION_HELP = (
+    "Increments with every change of content (and every proposal): what a moderator's "
+    "`expected_version` names."
+)
 
 
 @extend_schema_field({"type": "string", "enum": ["Feature"]})
@@ -52,6 +58,7 @@ class _PlaceBasics(serializers.Serializer):
 class _PlacePublicProperties(_PlaceBasics):
     description = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=constants.LocationStatus.choices)
+    version = serializers.IntegerField(min_value=1, help_text=_VERSION_HELP)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     approved_at = serializers.DateTimeField(allow_null=True, help_text="Null until approved.")
@@ -59,6 +66,12 @@ class _PlacePublicProperties(_PlaceBasics):
 
 class PlacePropertiesSerializer(_PlacePublicProperties):
     images = _ImagePublicSchema(many=True, help_text="Ready photos, oldest first.")
+    pending_revision = RevisionOutputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Only in the owner's GET and PATCH of the place: their edit awaiting "
+        "review, null when none.",
+    )
 
 
 class PlaceFeatureSerializer(serializers.Serializer):
@@ -95,6 +108,7 @@ class SearchFeatureCollectionSerializer(serializers.Serializer):
 
 class ViewportPlacePropertiesSerializer(_PlaceBasics):
     approved_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField(min_value=1, help_text=_VERSION_HELP)
 
 
 class ViewportPlaceFeatureSerializer(serializers.Serializer):

@@ -237,13 +237,17 @@ def location_ids_with_pending_revision_by(*, user) -> list[UUID]:
     )
 
 
-def locations_by_id(*, location_ids) -> dict[UUID, Location]:
-    """The places `location_ids` (any status) with their submitter, photos and pending
-    revision (as the review queue loads them), by id: three queries for a page of
-    moderation items that name places (photos, flags)."""
+def locations_by_id(*, location_ids, pending_revision: bool = False) -> dict[UUID, Location]:
+    """The places `location_ids` (any status) with their submitter and photos (as the
+    review queue loads them), by id: two queries for a page of moderation items that
+    name places (photos, flags); with `pending_revision`, a third loads each place's
+    pending revision (for items that show the whole place, not a brief)."""
+    prefetches = [images_ready_prefetch()]
+    if pending_revision:
+        prefetches.append(pending_revisions_prefetch())
     return {
         location.id: location
         for location in Location.objects.filter(id__in=list(location_ids))
         .select_related("submitter")
-        .prefetch_related(images_ready_prefetch(), pending_revisions_prefetch())
+        .prefetch_related(*prefetches)
     }

@@ -100,7 +100,12 @@ class LocationRevertView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=LocationRevertInputSerializer,
-        responses={200: ModerationLocationOutputSerializer},
+        responses={
+            200: ModerationLocationOutputSerializer,
+            409: OpenApiResponse(
+                description="The place changed since `expected_version` (with `current_version`)."
+            ),
+        },
     )
     def post(self, request, id):
         data = LocationRevertInputSerializer(data=request.data)
@@ -179,7 +184,13 @@ class ImageStatusView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=ImageStatusInputSerializer,
-        responses={200: ModerationImageOutputSerializer},
+        responses={
+            200: ModerationImageOutputSerializer,
+            409: OpenApiResponse(
+                description="Not a legal transition from the photo's status, or the photo "
+                "changed since `expected_version`."
+            ),
+        },
     )
     def patch(self, request, id):
         data = ImageStatusInputSerializer(data=request.data)
@@ -197,6 +208,12 @@ def _renamed(data) -> dict:
 
 
 # --- Flags -------------------------------------------------------------------------------
+
+
+_FLAG_CREATE_RESPONSES = {
+    201: FlagOutputSerializer,
+    409: OpenApiResponse(description="The caller's flag on it is still open."),
+}
 
 
 class _FlagCreateView(APIView):
@@ -219,7 +236,7 @@ class LocationFlagView(_FlagCreateView):
     target_type = services.FLAG_TARGET_LOCATION
 
     @extend_schema(
-        tags=["moderation"], request=FlagInputSerializer, responses={201: FlagOutputSerializer}
+        tags=["moderation"], request=FlagInputSerializer, responses=_FLAG_CREATE_RESPONSES
     )
     def post(self, request, id):
         return super().post(request, id)
@@ -231,7 +248,7 @@ class ImageFlagView(_FlagCreateView):
     target_type = services.FLAG_TARGET_IMAGE
 
     @extend_schema(
-        tags=["moderation"], request=FlagInputSerializer, responses={201: FlagOutputSerializer}
+        tags=["moderation"], request=FlagInputSerializer, responses=_FLAG_CREATE_RESPONSES
     )
     def post(self, request, id):
         return super().post(request, id)
@@ -283,7 +300,10 @@ class FlagResolveView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=FlagResolveInputSerializer,
-        responses={200: FlagResolutionOutputSerializer},
+        responses={
+            200: FlagResolutionOutputSerializer,
+            409: OpenApiResponse(description="The flag was resolved already."),
+        },
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
     )
     def patch(self, request, id):
@@ -321,7 +341,10 @@ class UserSuspendView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=SuspendInputSerializer,
-        responses={200: SuspendOutputSerializer},
+        responses={
+            200: SuspendOutputSerializer,
+            409: OpenApiResponse(description="The account is suspended already."),
+        },
     )
     def post(self, request, username):
         data = SuspendInputSerializer(data=request.data)
@@ -341,7 +364,14 @@ class UserUnsuspendView(APIView):
 
     permission_classes = [IsModerator, NotSuspended]
 
-    @extend_schema(tags=["moderation"], request=None, responses={200: SuspensionOutputSerializer})
+    @extend_schema(
+        tags=["moderation"],
+        request=None,
+        responses={
+            200: SuspensionOutputSerializer,
+            409: OpenApiResponse(description="The account is not suspended."),
+        },
+    )
     def post(self, request, username):
         suspension = services.user_unsuspend(username=username, moderator=request.user)
         return Response(SuspensionOutputSerializer(suspension).data)

@@ -2,6 +2,7 @@
 every write endpoint refused with the reason and end date, reads still served, pending
 content rejected (reversibly), expiry by the clock, lifting."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -168,6 +169,10 @@ def test_a_suspended_moderators_decisions_are_refused(user, moderator, moderator
         ),
         moderator_client.post(suspend_url(user.username), {"reason": "x"}),
         moderator_client.post(unsuspend_url(other_moderator.username)),
+        moderator_client.post(
+            reverse("v1:moderation-location-revert", kwargs={"id": place.id}),
+            {"revision": str(uuid.uuid4())},
+        ),
     ]
     for response in calls:
         assert_problem(response, 403)
