@@ -10,6 +10,7 @@ from django.db import transaction
 from opentelemetry import trace
 
 from config.breakers import guard_redis
+from locations import tile_cache
 from locations.events import FEED_EVENTS, LOCATION_APPROVED, LOCATION_REMOVED, LOCATION_UPDATED
 
 MAP_GROUP = "map"
@@ -77,3 +78,5 @@ def publish_on_commit(
         # (Django logs the failure with its traceback).
         robust=True,
     )
+    # The map changed: tiles remembered for revalidation are stale (locations.tile_cache).
+    tile_cache.map_changed_on_commit()

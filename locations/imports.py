@@ -41,6 +41,7 @@ from django.utils import timezone
 from opentelemetry import trace
 from rest_framework import serializers
 
+from locations import tile_cache
 from locations.api.serializers import LocationCreateInputSerializer
 from locations.constants import COORDINATE_DECIMALS
 from locations.models import LocationStatus
@@ -533,6 +534,9 @@ def locations_import(
                     )
                     if dry_run:
                         raise _Rollback
+                    # Not on the live feed, but tiles remembered for revalidation are
+                    # stale once it commits (locations.tile_cache).
+                    tile_cache.map_changed_on_commit()
             except _Rollback:
                 pass
             span.set_attribute("placemap.import.rows", report.rows_read)

@@ -8,7 +8,8 @@ compressed when the client accepts it (config.compression).
 """
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -17,9 +18,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http_cache import public_read
+from config import compression
+from config.http_cache import has_credentials, public_read, strong_etag
 from config.params import QueryParamsSerializer
-from locations import selectors
+from locations import selectors, tile_cache
 from locations.api.serializers import CategoryListField
 from locations.api.throttles import ReadRateThrottle
 from locations.selectors.tiles import TILE_FIELDS, TILE_LAYER, TILE_ZOOM_MAX
@@ -94,13 +96,50 @@ class TileView(APIView):
         query.update({"z": z, "x": x, "y": y})
         params = TileParamsSerializer(data=query)
         params.is_valid(raise_exception=True)
-        content = selectors.locations_tile_mvt(**params.validated_data)
+        tile = params.validated_data
+        memo = {
+            "z": tile["z"],
+            "x": tile["x"],
+            "y": tile["y"],
+            "category": tile["category"],
+            "coding": compression.accepted_coding(request.headers.get("Accept-Encoding", ""))
+            or "identity",
+        }
+        # Anonymous revalidation of a tile answered recently: 304 from the cache alone.
+        anonymous = not (request.user.is_authenticated or has_credentials(request))
+        if anonymous and (if_none_match := request.headers.get("If-None-Match")):
+            remembered = tile_cache.etag_remembered(**memo)
+            tags = _tags(if_none_match)
+            if remembered is not None and (remembered[0] in tags or "*" in tags):
+                return _not_modified(*remembered)
+        generation = tile_cache.generation_read()
+        content = selectors.locations_tile_mvt(**tile)
         if content:
-            return HttpResponse(content, content_type=MVT_CONTENT_TYPE)
-        # An empty tile is as cacheable as a full one (the ETag of no bytes).
-        response = HttpResponse(status=204)
-        del response["Content-Type"]
+            response = HttpResponse(content, content_type=MVT_CONTENT_TYPE)
+        else:
+            # An empty tile is as cacheable as a full one (the ETag of no bytes).
+            response = HttpResponse(status=204)
+            del response["Content-Type"]
+        if anonymous and generation is not None:
+            # The ETag config.http_cache will send (the same function, the same bytes).
+            etag = strong_etag(request, response)
+            varies = compression.compressible(request, response)
+            tile_cache.etag_remember(**memo, etag=etag, varies=varies, generation=generation)
         return response
+
+
+def _tags(if_none_match: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+
+
+def _not_modified(etag: str, varies: bool) -> HttpResponse:
+    # What config.http_cache sends with an anonymous 304 of a tile.
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={settings.TILE_MAX_AGE}"
+    if varies:
+        patch_vary_headers(response, ("Accept-Encoding",))
+    return response
 
 
 class TileJSONView(APIView):

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 
+from locations.imports import locations_import
 from locations.models import GridCell, Location
 from locations.selectors.tiles import Tile, abbreviate_count, tile_summary_plan
 from locations.services import location_update
@@ -350,3 +351,58 @@ def test_a_tile_reads_whole_summary_rows_and_only_thin_strips_of_places():
         assert covered + thin == pytest.approx(bbox.max_lat - bbox.min_lat)
     # Clusters finer than the finest summary level: no plan, the places are grouped.
     assert tile_summary_plan(Tile(14, 8800, 5373).bbox(), 17) is None
+
+
+# --- revalidation without PostgreSQL (locations.tile_cache) -----------------------------
+
+
+def test_an_anonymous_revalidation_is_answered_without_touching_postgresql(
+    api_client, django_assert_num_queries
+):
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 12)
+    first = get_tile(api_client, 12, x, y, HTTP_ACCEPT_ENCODING="gzip")
+    etag = first["ETag"]
+    with django_assert_num_queries(0):
+        again = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH=etag, HTTP_ACCEPT_ENCODING="gzip")
+        star = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH="*", HTTP_ACCEPT_ENCODING="gzip")
+    assert again.status_code == star.status_code == 304
+    # The same headers as the 304 config.http_cache makes after building the tile.
+    for header in ("ETag", "Cache-Control", "Vary"):
+        assert again[header] == first[header]
+    # A small tile is sent uncompressed either way: the same representation, also a 304
+    # (built, since the memo is kept per accepted coding).
+    identity = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH=etag)
+    assert identity.status_code == 304 and identity["ETag"] == etag
+
+
+@pytest.mark.parametrize("change", ["approval", "import"])
+def test_a_committed_change_retires_every_remembered_etag(
+    change, api_client, moderator, tmp_path, django_capture_on_commit_callbacks
+):
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 12)
+    before = get_tile(api_client, 12, x, y)["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        if change == "approval":
+            pending = LocationFactory(point=Point(13.401, 52.501, srid=4326))
+            location_transition(location_id=pending.id, to_status="approved", moderator=moderator)
+        else:
+            source = tmp_path / "places.csv"
+            source.write_text("name,category,latitude,longitude\nNew bakery,cafe,52.501,13.401\n")
+            locations_import(path=source, status="approved")
+
+    revalidated = get_tile(api_client, 12, x, y, HTTP_IF_NONE_MATCH=before)
+    assert revalidated.status_code == 200
+    assert revalidated["ETag"] != before
+
+
+def test_a_token_holders_revalidation_is_not_served_from_the_memo(
+    api_client, user_client, django_assert_max_num_queries
+):
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 12)
+    etag = get_tile(api_client, 12, x, y)["ETag"]
+    response = get_tile(user_client, 12, x, y, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response["Cache-Control"].startswith("private")
