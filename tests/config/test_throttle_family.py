@@ -72,10 +72,10 @@ def test_its_counters_live_under_the_cache_prefix(settings):
     allowed(PerClient, request_from("192.0.2.9"), 1)
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     keys = list(
-        placemap_redis.redis_client().scan_iter(match=f"{prefix}:*throttle:family:192.0.2.9:*")
+        placemap_redis.throttle_client().scan_iter(match=f"{prefix}:*throttle:family:192.0.2.9:*")
     )
     assert len(keys) == 1
-    assert placemap_redis.redis_client().ttl(keys[0]) > 0
+    assert placemap_redis.throttle_client().ttl(keys[0]) > 0
 
 
 def test_it_lets_requests_through_while_redis_is_away(settings, caplog):
