@@ -333,6 +333,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "locations.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=45),
     },
+    "locations.purge-stale-import-uploads": {
+        "task": "locations.tasks.purge_stale_import_uploads",
+        "schedule": crontab(minute=50),
+    },
 }
 
 # --- Object storage (MinIO or any S3 API) -----------------------------------------
@@ -633,9 +637,8 @@ EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=100)
 EXPORT_THROTTLE_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["export"]
 # Largest file the admin import page accepts; bigger files go through import_locations.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
-# Where the admin page keeps an upload between its validation report and the confirmation
-# (server-side, never served); files older than a day are swept on the next upload.
-IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "imports"))
+# The admin page keeps an upload between its validation report and the confirmation in
+# object storage (imports/ in the bucket; locations/import_uploads.py), not on disk.
 # Rows per INSERT ... ON CONFLICT statement when importing (import_locations --batch-size).
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
 # Bad rows kept in an import report (all are counted; the command prints every one).

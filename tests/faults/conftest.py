@@ -126,7 +126,6 @@ def _env(postgres: Postgres, redis: Redis, s3: S3, mail_dir: Path, root: Path) -
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
         STATIC_ROOT=str(root / "static"),
-        IMPORT_UPLOAD_DIR=str(root / "imports"),
         LOG_FORMAT="console",
         LOG_LEVEL="WARNING",
         JOBS_OUTBOX_RELAY_SECONDS="2",
