@@ -79,7 +79,7 @@ class _FixedWindow(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         key = placemap_redis.key(name, window)
-        count = guard_redis(lambda: self._count(key))
+        count = guard_redis(lambda: self._count(key), role="throttle")
         if count <= self.num_requests:
             return True
         self._wait = (window + 1) * self.duration - now

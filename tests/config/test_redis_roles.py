@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from django.core.cache import cache
 
-from config import health
+from config import breakers, health
 from tests.support import free_port, port_is_open, run_python, stop_process, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +162,19 @@ def test_ready_checks_each_distinct_redis_once_naming_its_roles(client, settings
     assert checks["redis:cache+throttle"]["roles"] == ["cache", "throttle"]
     assert checks["redis:channel_layer+broker"]["status"] == "error"
     assert "redis" not in checks
+
+
+def test_a_dead_throttles_redis_opens_its_own_breaker_and_leaves_the_cache_alone(
+    settings, api_client
+):
+    settings.THROTTLE_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+
+    for _ in range(settings.BREAKER_FAIL_MAX + 1):
+        response = api_client.get("/api/v1/locations/search?lat=52.5&lon=13.4")
+        assert response.status_code == 200  # the throttle fails open
+
+    assert breakers.redis_breaker("throttle").current_state == "open"
+    assert breakers.redis_breaker("throttle").name == "redis:throttle"
+    assert breakers.redis_breaker("cache").current_state == "closed"
+    cache.set("roles:probe", 1)
+    assert cache.get("roles:probe") == 1
