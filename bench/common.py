@@ -72,6 +72,9 @@ def django_env(dbname: str = BENCH_DB, **extra: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url(dbname),
         REDIS_URL=BENCH_REDIS_URL,
+        CACHE_REDIS_URL=BENCH_REDIS_URL,
+        CHANNEL_LAYER_REDIS_URL=BENCH_REDIS_URL,
+        THROTTLE_REDIS_URL=BENCH_REDIS_URL,
         CELERY_BROKER_URL=BENCH_REDIS_URL,
         CACHE_KEY_PREFIX="placemap-bench",
         CHANNEL_LAYER_PREFIX="placemap-bench",

@@ -114,6 +114,16 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"postgis://placemap:placemap@127.0.0.1:{proxy.port}/{args.database}",
         REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        # Every Redis role on the throwaway Redis, whatever the outer environment says.
+        **dict.fromkeys(
+            (
+                "CACHE_REDIS_URL",
+                "CHANNEL_LAYER_REDIS_URL",
+                "THROTTLE_REDIS_URL",
+                "CELERY_BROKER_URL",
+            ),
+            f"redis://127.0.0.1:{redis_port}/0",
+        ),
         DB_POOL_MAX_SIZE="4",
         OTEL_SDK_DISABLED="true",
         LOG_LEVEL="ERROR",

@@ -8,7 +8,9 @@ a row the breaker opens and, for BREAKER_RESET_TIMEOUT seconds, calls fail at on
   handler answers 503 with Retry-After and the places reads serve their stale copy;
 - the Redis paths raise RedisCircuitOpen, a redis ConnectionError, so every caller that
   already fails open on Redis errors (throttles, fallback copies, the live feed) skips
-  at once (Idempotency-Keys live in PostgreSQL, not Redis).
+  at once (Idempotency-Keys live in PostgreSQL, not Redis). There is one Redis breaker
+  per distinct Redis (config.redis.instances()): roles sharing a Redis learn its outage
+  together, and a throttles' Redis of its own that is down leaves the cache alone.
 
 Then one trial call goes through; success closes the breaker.
 
@@ -28,6 +30,8 @@ from django.conf import settings
 from django.db import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from config import redis as redis_roles
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ def _not_a_redis_outage(exc: BaseException) -> bool:
 
 @lru_cache(maxsize=16)
 def _breaker(name: str, fail_max: int, reset_timeout: int) -> ConcurrentCircuitBreaker:
-    exclude = [_not_a_redis_outage] if name == "redis" else []
+    exclude = [_not_a_redis_outage] if name.startswith("redis") else []
     breaker = ConcurrentCircuitBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout,
@@ -91,8 +95,12 @@ def database_breaker() -> ConcurrentCircuitBreaker:
     return _breaker("database", settings.BREAKER_FAIL_MAX, settings.BREAKER_RESET_TIMEOUT)
 
 
-def redis_breaker() -> ConcurrentCircuitBreaker:
-    return _breaker("redis", settings.BREAKER_FAIL_MAX, settings.BREAKER_RESET_TIMEOUT)
+def redis_breaker(role: str = "cache") -> ConcurrentCircuitBreaker:
+    """The breaker of the Redis serving `role` (config.redis.ROLES), named like its /ready
+    check: "redis" while one Redis serves every role, else "redis:<role>+<role>"."""
+    roles = redis_roles.instances()[redis_roles.role_urls()[role]]
+    name = "redis" if len(roles) == len(redis_roles.ROLES) else "redis:" + "+".join(roles)
+    return _breaker(name, settings.BREAKER_FAIL_MAX, settings.BREAKER_RESET_TIMEOUT)
 
 
 def guard_database(fn: Callable[[], T]) -> T:
@@ -105,10 +113,10 @@ def guard_database(fn: Callable[[], T]) -> T:
         ) from None
 
 
-def guard_redis(fn: Callable[[], T]) -> T:
-    """Run `fn` (a Redis round trip) under the Redis breaker."""
+def guard_redis(fn: Callable[[], T], *, role: str) -> T:
+    """Run `fn` (a round trip to the Redis of `role`) under that Redis' breaker."""
     try:
-        return redis_breaker().call(fn)
+        return redis_breaker(role).call(fn)
     except pybreaker.CircuitBreakerError:
         raise RedisCircuitOpen(
             "Redis is unavailable (circuit breaker open); not trying it for now."
@@ -117,5 +125,5 @@ def guard_redis(fn: Callable[[], T]) -> T:
 
 def reset_all() -> None:
     """Close every breaker of this process (tests, and operators after a fix)."""
-    for cb in (database_breaker(), redis_breaker(), *_created):
+    for cb in (database_breaker(), *_created):
         cb.close()

@@ -26,7 +26,7 @@ def _guarded(name: str):
     unguarded = getattr(RedisCacheClient, name)
 
     def call(self, *args, **kwargs):
-        return guard_redis(lambda: unguarded(self, *args, **kwargs))
+        return guard_redis(lambda: unguarded(self, *args, **kwargs), role="cache")
 
     call.__name__ = name
     return call

@@ -3,7 +3,9 @@
 /health touches nothing: it answers as long as the process serves requests.
 /ready runs each registered check concurrently, each bounded by READY_CHECK_TIMEOUT, so
 a dead dependency costs the probe at most that long. The platform registers its own
-dependencies (database, Redis); an app registers its own from its AppConfig.ready()
+dependencies (database, Redis: one check per distinct Redis, as the roles are spread over
+them, config.redis.instances(); named "redis" while one Redis serves every role, else
+"redis:<role>+<role>"); an app registers its own from its AppConfig.ready()
 (media_store: photo storage; jobs: the worker heartbeat), so this module imports no app.
 """
 
@@ -12,11 +14,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
 
 import redis
-from django.conf import settings
 from django.db import connections, transaction
 from django.http import JsonResponse
+
+from config import redis as redis_roles
 
 READY_CHECK_TIMEOUT = 2.0
 
@@ -37,17 +41,32 @@ def check_database() -> dict:
     return {}
 
 
-def check_redis() -> dict:
+def _ping_redis(url: str, roles: tuple[str, ...]) -> dict:
     client = redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=READY_CHECK_TIMEOUT,
-        socket_timeout=READY_CHECK_TIMEOUT,
+        url, socket_connect_timeout=READY_CHECK_TIMEOUT, socket_timeout=READY_CHECK_TIMEOUT
     )
     try:
         client.ping()
     finally:
         client.close()
-    return {}
+    return {"roles": list(roles)}
+
+
+def redis_checks() -> dict[str, Callable[[], dict]]:
+    """One check per distinct Redis of the live settings, each naming the roles it serves:
+    a dead broker Redis then shows as such, not as "Redis"."""
+    found = redis_roles.instances()
+    if len(found) == 1:
+        [(url, roles)] = found.items()
+        return {"redis": partial(_ping_redis, url, roles)}
+    return {
+        f"redis:{'+'.join(roles)}": partial(_ping_redis, url, roles) for url, roles in found.items()
+    }
+
+
+def check_redis() -> dict:
+    """Stands in the registry for redis_checks(), which registered_checks() expands."""
+    raise NotImplementedError("expanded by registered_checks()")
 
 
 # name -> check; a check returns extra detail for the body or raises. Registration order
@@ -69,7 +88,13 @@ def register_check(name: str, check: Callable[[], dict], *, advisory: bool = Fal
 
 
 def registered_checks() -> dict[str, Callable[[], dict]]:
-    return dict(CHECKS)
+    checks: dict[str, Callable[[], dict]] = {}
+    for name, check in CHECKS.items():
+        if check is check_redis:
+            checks.update(redis_checks())
+        else:
+            checks[name] = check
+    return checks
 
 
 register_check("database", check_database)

@@ -1,10 +1,19 @@
-"""The public way to reach the cache's Redis for what Django's cache API cannot do in
+"""Redis by role, and the public way to reach it for what Django's cache API cannot do in
 one round trip (INCR + EXPIRE in a pipeline, SCAN).
 
-`redis_client()` talks to the Redis of CACHES["default"] with its timeouts; `key(*parts)`
-names a key the way the cache does (KEY_PREFIX and version), so such keys sit next to
-the cache's own and go with them (tests clear the prefix between tests).
-Calls on the client are not behind the Redis circuit breaker: wrap round trips in
+Each role may be its own Redis (docs/scaling.md, "Redis by role"); unset, each is
+REDIS_URL. `role_urls()` names the URL of every role from the live settings:
+
+- cache (CACHE_REDIS_URL, CACHES["default"]): fallback copies, the worker heartbeat, the
+  storage breaker's state, the media sweep's cursor;
+- channel_layer (CHANNEL_LAYER_REDIS_URL, CHANNEL_LAYERS["default"]): the live feed;
+- throttle (THROTTLE_REDIS_URL): rate-limit counters, through `throttle_client()`;
+- broker (CELERY_BROKER_URL): Celery's queues.
+
+`redis_client()` talks to the cache's Redis with its timeouts; `key(*parts)` names a key
+the way the cache does (KEY_PREFIX and version), so such keys share the cache's prefix
+(tests clear the prefix between tests) whichever Redis holds them.
+Calls on the clients are not behind the Redis circuit breaker: wrap round trips in
 config.breakers.guard_redis where a dead Redis must cost nothing.
 """
 
@@ -16,11 +25,31 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 
+ROLES = ("cache", "channel_layer", "throttle", "broker")
+
 
 @lru_cache(maxsize=8)
 def _client(url: str, connect_timeout: float | None, timeout: float | None) -> redis.Redis:
     # One client (and connection pool) per process and URL: clients are thread-safe.
     return redis.Redis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=timeout)
+
+
+def role_urls() -> dict[str, str]:
+    """The Redis URL of each role (ROLES), from the live settings."""
+    return {
+        "cache": settings.CACHE_REDIS_URL,
+        "channel_layer": settings.CHANNEL_LAYER_REDIS_URL,
+        "throttle": settings.THROTTLE_REDIS_URL,
+        "broker": settings.CELERY_BROKER_URL,
+    }
+
+
+def instances() -> dict[str, tuple[str, ...]]:
+    """Each distinct Redis (its URL) and the roles it serves, in ROLES order."""
+    found: dict[str, tuple[str, ...]] = {}
+    for role, url in role_urls().items():
+        found[url] = (*found.get(url, ()), role)
+    return found
 
 
 def redis_client() -> redis.Redis:
@@ -30,6 +59,12 @@ def redis_client() -> redis.Redis:
     url = location[0] if isinstance(location, list | tuple) else location
     options = config.get("OPTIONS", {})
     return _client(url, options.get("socket_connect_timeout"), options.get("socket_timeout"))
+
+
+def throttle_client() -> redis.Redis:
+    """The Redis client of the throttles' counters (THROTTLE_REDIS_URL)."""
+    timeout = settings.REDIS_TIMEOUT
+    return _client(settings.THROTTLE_REDIS_URL, timeout, timeout)
 
 
 def key(*parts: object) -> str:

@@ -4,10 +4,11 @@ Counters live in Redis. When Redis cannot be reached (or its circuit breaker is 
 config/breakers.py), a throttle lets the request through and logs it: losing rate
 limiting for a while beats failing logins, uploads and exports with 500s.
 Every throttle class of the API mixes FailOpenThrottle in
-(tests/config/test_faults_redis.py checks); FixedWindowRateThrottle already does.
+(tests/config/test_faults_redis.py checks); FixedWindowRateThrottle already does. DRF's
+own throttles count in the cache, not the throttles' Redis: use FixedWindowRateThrottle.
 
 FixedWindowRateThrottle counts with one INCR per request (one pipelined round trip on
-config.redis.redis_client()). DRF's own throttles keep the list of every request time in
+config.redis.throttle_client(): THROTTLE_REDIS_URL, which may be a Redis of its own). DRF's own throttles keep the list of every request time in
 the window and rewrite it on each request: at 600 reads a minute that is a 600-entry
 list pickled twice per request. A fixed window may let up to twice the rate through
 across a window edge; for abuse control that is fine. Rates come from
@@ -20,7 +21,7 @@ from typing import Literal
 
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 from config import redis as placemap_redis
 from config.breakers import guard_redis
@@ -41,17 +42,14 @@ class FailOpenThrottle:
             return True
 
 
-class FailOpenScopedRateThrottle(FailOpenThrottle, ScopedRateThrottle):
-    """DRF's ScopedRateThrottle (the view's `throttle_scope`), failing open."""
-
-
 class _FixedWindow(SimpleRateThrottle):
     # Who is counted: "user_or_ip" (the user when signed in, else the client IP), "ip"
     # (always the client IP) or "user" (signed-in users only; anonymous requests pass).
     ident: Literal["user_or_ip", "ip", "user"] = "user_or_ip"
     # AnonRateThrottle's rule: signed-in users are not limited by this throttle.
     anonymous_only = False
-    # Counter keys: <key_prefix>:<scope>:<who>:<window number> under the cache's prefix.
+    # Counter keys: <key_prefix>:<scope>:<who>:<window number> under the cache's prefix,
+    # in the throttles' Redis.
     key_prefix = "throttle"
 
     def get_rate(self):
@@ -81,7 +79,7 @@ class _FixedWindow(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         key = placemap_redis.key(name, window)
-        count = guard_redis(lambda: self._count(key))
+        count = guard_redis(lambda: self._count(key), role="throttle")
         if count <= self.num_requests:
             return True
         self._wait = (window + 1) * self.duration - now
@@ -90,7 +88,7 @@ class _FixedWindow(SimpleRateThrottle):
     def _count(self, key: str) -> int:
         # INCR creates the counter at 1, EXPIRE lets it die once its window is over.
         # (Django's cache.incr costs two round trips and refuses a missing key.)
-        pipe = placemap_redis.redis_client().pipeline(transaction=False)
+        pipe = placemap_redis.throttle_client().pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, self.duration + 1)
         count, _ = pipe.execute()

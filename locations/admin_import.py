@@ -1,11 +1,13 @@
 """Bulk import page of the Django admin: /admin/locations/location/import/.
 
 Two steps, like `import_locations --dry-run` then `import_locations`:
-1. upload: the file is stored server-side under IMPORT_UPLOAD_DIR with a random token as
-   its name, validated with a dry run, and the report shown; the token goes into the
-   uploader's session, so only that session can confirm it.
+1. upload: the file is validated with a dry run and, if readable, kept in object storage
+   under a random token (locations/import_uploads.py), and the report shown; the token
+   goes into the uploader's session, so only that session can confirm it.
 2. confirm: the stored file is imported (bad rows skipped, exactly those already shown),
-   then deleted. Cancel deletes it too; abandoned files are swept after a day.
+   then deleted. Cancel deletes it too; abandoned uploads are purged after a day.
+No web process keeps a file between the two requests (sessions are in PostgreSQL), so any
+replica can confirm an upload another one validated; storage being down is a 503 page.
 
 Only staff with the `locations.add_location` permission (superusers, operators) may
 import. Uploads are capped at IMPORT_MAX_UPLOAD_BYTES, checked on Content-Length before
@@ -14,9 +16,9 @@ the body is parsed and again while it is received; bigger files go through the c
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
-import time
 from pathlib import Path
 
 from django import forms
@@ -31,23 +33,20 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from config.env import BASE_DIR
 from locations import imports
+from locations.import_uploads import (
+    import_upload_delete,
+    import_upload_fetch,
+    import_upload_store,
+    scratch_file,
+)
 from locations.models import LocationStatus
+from media_store.storage import StorageError, StorageUnavailable
 
 SESSION_KEY = "placemap_imports"
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
-# Uploads nobody confirmed or cancelled are deleted after this long.
-STALE_UPLOAD_SECONDS = 24 * 3600
 PERMISSION = "locations.add_location"
-
-
-def upload_dir() -> Path:
-    directory = Path(settings.IMPORT_UPLOAD_DIR)
-    if not directory.is_absolute():
-        directory = BASE_DIR / directory
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+STORAGE_DOWN = "File storage is unavailable right now; try again in a moment."
 
 
 class _CappedUploadHandler(FileUploadHandler):
@@ -90,13 +89,6 @@ class ImportUploadForm(forms.Form):
     )
 
 
-def _sweep_stale_uploads(directory: Path) -> None:
-    cutoff = time.time() - STALE_UPLOAD_SECONDS
-    for stale in directory.glob("*.upload"):
-        if stale.stat().st_mtime < cutoff:
-            stale.unlink(missing_ok=True)
-
-
 def _pending(request) -> dict:
     return request.session.get(SESSION_KEY, {})
 
@@ -106,7 +98,9 @@ def _forget(request, token: str) -> None:
     entry = pending.pop(token, None)
     request.session[SESSION_KEY] = pending
     if entry is not None:
-        (upload_dir() / f"{token}.upload").unlink(missing_ok=True)
+        # Forgotten all the same if storage is down: the periodic purge deletes it later.
+        with contextlib.suppress(StorageError):
+            import_upload_delete(token=token)
 
 
 def _entry(request, token: str) -> dict | None:
@@ -186,6 +180,17 @@ class ImportPages:
             status=413,
         )
 
+    def _storage_down(self, request, form):
+        form.add_error(None, f"{STORAGE_DOWN} Nothing was kept.")
+        response = TemplateResponse(
+            request,
+            "admin/locations/location/import.html",
+            self._import_context(request, form=form),
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response
+
     def _upload(self, request):
         if request.method != "POST":
             form = ImportUploadForm()
@@ -204,32 +209,34 @@ class ImportPages:
                 self._import_context(request, form=form),
                 status=400,
             )
-        directory = upload_dir()
-        _sweep_stale_uploads(directory)
         uploaded = form.cleaned_data["file"]
         token = secrets.token_urlsafe(24)
-        stored = directory / f"{token}.upload"
-        head = b""
-        with stored.open("wb") as handle:
-            for chunk in uploaded.chunks():
-                if not head:
-                    head = chunk[:64]
-                handle.write(chunk)
         fmt = form.cleaned_data["format"]
-        if fmt == imports.FORMAT_AUTO:
-            fmt = imports.detect_format(Path(uploaded.name), head)
         status = form.cleaned_data["status"]
-        try:
-            report = imports.locations_import(path=stored, fmt=fmt, status=status, dry_run=True)
-        except imports.ImportFileError as exc:
-            stored.unlink(missing_ok=True)
-            form.add_error("file", f"{exc} Nothing can be imported from it.")
-            return TemplateResponse(
-                request,
-                "admin/locations/location/import.html",
-                self._import_context(request, form=form),
-                status=400,
-            )
+        with scratch_file() as scratch:
+            head = b""
+            with scratch.open("wb") as handle:
+                for chunk in uploaded.chunks():
+                    if not head:
+                        head = chunk[:64]
+                    handle.write(chunk)
+            if fmt == imports.FORMAT_AUTO:
+                fmt = imports.detect_format(Path(uploaded.name), head)
+            try:
+                report = imports.locations_import(
+                    path=scratch, fmt=fmt, status=status, dry_run=True
+                )
+                import_upload_store(token=token, path=scratch)
+            except imports.ImportFileError as exc:
+                form.add_error("file", f"{exc} Nothing can be imported from it.")
+                return TemplateResponse(
+                    request,
+                    "admin/locations/location/import.html",
+                    self._import_context(request, form=form),
+                    status=400,
+                )
+            except StorageUnavailable:
+                return self._storage_down(request, form)
         pending = _pending(request)
         pending[token] = {"name": uploaded.name[:200], "format": fmt, "status": status}
         request.session[SESSION_KEY] = pending
@@ -262,18 +269,23 @@ class ImportPages:
             _forget(request, token)
             messages.info(request, f"Import of {entry['name']} cancelled; the file was deleted.")
             return HttpResponseRedirect(changelist)
-        stored = upload_dir() / f"{token}.upload"
-        try:
-            report = imports.locations_import(
-                path=stored,
-                fmt=entry["format"],
-                status=entry["status"],
-                on_error=imports.ON_ERROR_SKIP,
-            )
-        except (imports.ImportFileError, FileNotFoundError) as exc:
-            _forget(request, token)
-            messages.error(request, f"Nothing was imported: {exc}")
-            return HttpResponseRedirect(f"{changelist}import/")
+        with scratch_file() as scratch:
+            try:
+                import_upload_fetch(token=token, path=scratch)
+                report = imports.locations_import(
+                    path=scratch,
+                    fmt=entry["format"],
+                    status=entry["status"],
+                    on_error=imports.ON_ERROR_SKIP,
+                )
+            except StorageUnavailable:
+                # Kept in the session and in storage: the same button works once it is back.
+                messages.error(request, f"Nothing was imported yet: {STORAGE_DOWN}")
+                return HttpResponseRedirect(f"{changelist}import/")
+            except (imports.ImportFileError, FileNotFoundError) as exc:
+                _forget(request, token)
+                messages.error(request, f"Nothing was imported: {exc}")
+                return HttpResponseRedirect(f"{changelist}import/")
         _forget(request, token)
         messages.success(request, f"{entry['name']}: {report.summary()}")
         return HttpResponseRedirect(changelist)

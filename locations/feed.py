@@ -51,7 +51,10 @@ def publish(
         span.set_attribute("placemap.location.id", str(location_id))
         # Behind the Redis breaker: while Redis is known to be down the send fails at once
         # instead of holding the committed request for the channel layer's timeouts.
-        guard_redis(lambda: async_to_sync(get_channel_layer().group_send)(MAP_GROUP, message))
+        guard_redis(
+            lambda: async_to_sync(get_channel_layer().group_send)(MAP_GROUP, message),
+            role="channel_layer",
+        )
 
 
 def publish_on_commit(

@@ -3,8 +3,8 @@
 Every call that goes over the network passes through `execute()`, which stacks, from the
 outside in:
 
-1. a circuit breaker (pybreaker) whose state lives in Redis, so every web and worker
-   process agrees that storage is down and fails at once (StorageUnavailable) instead of
+1. a circuit breaker (pybreaker) whose state lives in Redis (the cache's: CACHE_REDIS_URL,
+   state that may be lost), so every web and worker process agrees that storage is down and fails at once (StorageUnavailable) instead of
    each one paying its own timeouts;
 2. retries (tenacity) with exponential backoff and full jitter, for transient errors
    only: connection failures and timeouts, 5xx answers and throttling. A 4xx answer is a
@@ -220,7 +220,7 @@ def _not_a_storage_failure(exc: BaseException) -> bool:
 def _breaker_redis() -> redis.Redis:
     timeout = settings.STORAGE_BREAKER_REDIS_TIMEOUT
     return redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+        settings.CACHE_REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
     )
 
 
@@ -261,7 +261,7 @@ def breaker() -> ConcurrentCircuitBreaker:
     breaker is first built, this process falls back to a private in-memory breaker (and
     tries Redis again later) rather than failing storage calls for a Redis outage.
     Once built, pybreaker's Redis storage itself treats Redis errors as "closed"."""
-    redis_url = settings.REDIS_URL
+    redis_url = settings.CACHE_REDIS_URL
     if time.monotonic() >= _redis_down_until.get(redis_url, 0.0):
         try:
             return _redis_breaker(
@@ -459,7 +459,7 @@ def breaker_state_for_probe() -> dict:
     bounded by STORAGE_BREAKER_REDIS_TIMEOUT, without building the breaker (which costs
     several round trips). If Redis does not answer, the state is "unknown": a Redis
     outage is the redis check's to report, not a storage failure."""
-    redis_url = settings.REDIS_URL
+    redis_url = settings.CACHE_REDIS_URL
     if time.monotonic() < _redis_down_until.get(redis_url, 0.0):
         cb = _local_breaker(
             settings.STORAGE_BREAKER_FAIL_MAX, settings.STORAGE_BREAKER_RESET_TIMEOUT

@@ -55,12 +55,14 @@ def _clear_cache():
     # queues and the other workers' keys.
     from django.core.cache import cache
 
-    from config.redis import redis_client
+    from config.redis import redis_client, throttle_client
 
-    client = redis_client()
-    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
+    # The throttles' counters carry the cache's prefix, in their own Redis (the same one
+    # unless TEST_THROTTLE_REDIS_URL says otherwise).
+    for client in (redis_client(), throttle_client()):
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
     yield
 
 

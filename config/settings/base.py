@@ -177,6 +177,13 @@ else:
 
 # --- Redis, cache, channel layer -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis by role (docs/scaling.md, "Redis by role"): each may be its own instance; unset,
+# each is REDIS_URL. The cache also holds the fallback copies, the worker heartbeat and
+# the storage breaker's state; the throttles keep only their counters; the channel layer
+# carries the live feed; the broker (CELERY_BROKER_URL, below) the task queue.
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=REDIS_URL)
+CHANNEL_LAYER_REDIS_URL = env.str("CHANNEL_LAYER_REDIS_URL", default=REDIS_URL)
+THROTTLE_REDIS_URL = env.str("THROTTLE_REDIS_URL", default=REDIS_URL)
 # Every Redis call gives up after this many seconds instead of hanging a request.
 REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 2.0, minimum=0.1)
 
@@ -184,7 +191,7 @@ CACHES = {
     "default": {
         # Django's RedisCache behind the Redis circuit breaker (config/breakers.py).
         "BACKEND": "config.cache.BreakerRedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="placemap"),
         "OPTIONS": {
             "socket_connect_timeout": REDIS_TIMEOUT,
@@ -204,7 +211,7 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             "hosts": [
                 {
-                    "address": REDIS_URL,
+                    "address": CHANNEL_LAYER_REDIS_URL,
                     "socket_connect_timeout": REDIS_TIMEOUT,
                     "socket_timeout": CHANNEL_LAYER_BLOCKING_READ_SECONDS + REDIS_TIMEOUT,
                     "socket_keepalive": True,
@@ -325,6 +332,10 @@ CELERY_BEAT_SCHEDULE = {
     "locations.purge-idempotency-keys": {
         "task": "locations.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=45),
+    },
+    "locations.purge-stale-import-uploads": {
+        "task": "locations.tasks.purge_stale_import_uploads",
+        "schedule": crontab(minute=50),
     },
 }
 
@@ -631,9 +642,8 @@ EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=100)
 EXPORT_THROTTLE_RATE = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["export"]
 # Largest file the admin import page accepts; bigger files go through import_locations.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
-# Where the admin page keeps an upload between its validation report and the confirmation
-# (server-side, never served); files older than a day are swept on the next upload.
-IMPORT_UPLOAD_DIR = env.str("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "imports"))
+# The admin page keeps an upload between its validation report and the confirmation in
+# object storage (imports/ in the bucket; locations/import_uploads.py), not on disk.
 # Rows per INSERT ... ON CONFLICT statement when importing (import_locations --batch-size).
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
 # Bad rows kept in an import report (all are counted; the command prints every one).

@@ -9,9 +9,23 @@ from config.env import env
 os.environ.setdefault("DATABASE_URL", "postgis://placemap:placemap@127.0.0.1:5432/placemap")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "placemap")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "placemap-secret")
+# Tests never touch the development Redis: REDIS_URL is TEST_REDIS_URL, and each role
+# (docs/scaling.md) is TEST_<role> if set, else left unset so that base.py falls back to
+# REDIS_URL as in production (tests/config/test_redis_roles.py runs them apart).
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+for _role in (
+    "CACHE_REDIS_URL",
+    "CHANNEL_LAYER_REDIS_URL",
+    "THROTTLE_REDIS_URL",
+    "CELERY_BROKER_URL",
+):
+    if os.environ.get(f"TEST_{_role}"):
+        os.environ[_role] = os.environ[f"TEST_{_role}"]
+    else:
+        os.environ.pop(_role, None)
 
-from .base import *  # noqa: F403
-from .base import DATABASES
+from .base import *  # noqa: E402, F403
+from .base import DATABASES  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105 (tests only)
@@ -27,8 +41,6 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # In-process websocket tests (channels' WebsocketCommunicator) come from the test host.
 WS_ALLOWED_ORIGINS = [*WS_ALLOWED_ORIGINS, "http://testserver"]
 
-# Tests never touch the development Redis database or bucket.
-REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
 # pytest-xdist runs the suite in several processes (PYTEST_XDIST_WORKER = gw0, gw1, ...;
 # pytest-django suffixes the test database itself): each keeps its own Redis keys (cache,
 # channel layer, storage breaker, broker queues) and bucket. A child process a test starts
@@ -38,11 +50,9 @@ XDIST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
 TEST_KEY_PREFIX = env.str(
     "TEST_KEY_PREFIX", default=f"placemap-test-{XDIST_WORKER}" if XDIST_WORKER else "placemap-test"
 )
-CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = TEST_KEY_PREFIX
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = REDIS_URL
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_KEY_PREFIX
-CELERY_BROKER_URL = REDIS_URL
+# Tests never touch the development bucket either.
 AWS_STORAGE_BUCKET_NAME = env.str("TEST_BUCKET", default="placemap-test")
 if XDIST_WORKER:
     AWS_STORAGE_BUCKET_NAME = f"{AWS_STORAGE_BUCKET_NAME}-{XDIST_WORKER}"

@@ -6,7 +6,8 @@ CLOSED_PORT = "127.0.0.1:9"  # discard port: nothing listens on loopback here
 
 
 def test_health_answers_without_touching_dependencies(client, settings, django_assert_num_queries):
-    settings.REDIS_URL = f"redis://{CLOSED_PORT}/0"
+    for role in ("CACHE_REDIS_URL", "CHANNEL_LAYER_REDIS_URL", "THROTTLE_REDIS_URL"):
+        setattr(settings, role, f"redis://{CLOSED_PORT}/0")
     settings.AWS_S3_ENDPOINT_URL = f"http://{CLOSED_PORT}"
     with django_assert_num_queries(0):
         response = client.get("/health")
@@ -26,7 +27,10 @@ def test_ready_is_200_when_every_dependency_answers(client):
 
 
 def test_ready_is_503_naming_redis_when_redis_is_down(client, settings):
-    settings.REDIS_URL = f"redis://{CLOSED_PORT}/0"
+    # One Redis for every role (the default): one check, "redis".
+    for role in ("CACHE_REDIS_URL", "CHANNEL_LAYER_REDIS_URL", "THROTTLE_REDIS_URL"):
+        setattr(settings, role, f"redis://{CLOSED_PORT}/0")
+    settings.CELERY_BROKER_URL = f"redis://{CLOSED_PORT}/0"
     response = client.get("/ready")
     body = response.json()
     assert response.status_code == 503

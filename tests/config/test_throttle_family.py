@@ -1,5 +1,5 @@
 """config.throttling.FixedWindowRateThrottle, the base of every API rate limit: counted
-in the cache's Redis (config.redis), per user or per client IP, failing open."""
+in the throttles' Redis (THROTTLE_REDIS_URL, config.redis), per user or per client IP, failing open."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -72,15 +72,13 @@ def test_its_counters_live_under_the_cache_prefix(settings):
     allowed(PerClient, request_from("192.0.2.9"), 1)
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     keys = list(
-        placemap_redis.redis_client().scan_iter(match=f"{prefix}:*throttle:family:192.0.2.9:*")
+        placemap_redis.throttle_client().scan_iter(match=f"{prefix}:*throttle:family:192.0.2.9:*")
     )
     assert len(keys) == 1
-    assert placemap_redis.redis_client().ttl(keys[0]) > 0
+    assert placemap_redis.throttle_client().ttl(keys[0]) > 0
 
 
 def test_it_lets_requests_through_while_redis_is_away(settings, caplog):
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}
-    }
+    settings.THROTTLE_REDIS_URL = "redis://127.0.0.1:9/0"  # the throttles' Redis only
     assert allowed(PerClient, request_from("192.0.2.1"), 3) == [True, True, True]
     assert "not rate limited" in caplog.text

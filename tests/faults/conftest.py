@@ -110,6 +110,7 @@ def _env(postgres: Postgres, redis: Redis, s3: S3, mail_dir: Path, root: Path) -
         for key, value in os.environ.items()
         if not key.startswith(("OTEL_", "LOG_", "DJANGO_", "TEST_", "AWS_", "THROTTLE_"))
         and key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+        and key not in ("CACHE_REDIS_URL", "CHANNEL_LAYER_REDIS_URL")
     }
     env.update(
         # The base settings as production runs them (connection pool, timeouts, breaker),
@@ -117,7 +118,11 @@ def _env(postgres: Postgres, redis: Redis, s3: S3, mail_dir: Path, root: Path) -
         DJANGO_SETTINGS_MODULE="config.settings.base",
         SECRET_KEY="faults-only-key-" + "x" * 40,
         DATABASE_URL=postgres.url,
+        # Every Redis role on the one Redis the drills pause and kill (docs/scaling.md).
         REDIS_URL=redis.url,
+        CACHE_REDIS_URL=redis.url,
+        CHANNEL_LAYER_REDIS_URL=redis.url,
+        THROTTLE_REDIS_URL=redis.url,
         CELERY_BROKER_URL=redis.url,
         AWS_S3_ENDPOINT_URL=s3.url,
         AWS_STORAGE_BUCKET_NAME=BUCKET,
@@ -126,7 +131,6 @@ def _env(postgres: Postgres, redis: Redis, s3: S3, mail_dir: Path, root: Path) -
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
         STATIC_ROOT=str(root / "static"),
-        IMPORT_UPLOAD_DIR=str(root / "imports"),
         LOG_FORMAT="console",
         LOG_LEVEL="WARNING",
         JOBS_OUTBOX_RELAY_SECONDS="2",

@@ -19,6 +19,7 @@ import redis
 from django.conf import settings
 from django.db import connections
 
+from config import redis as redis_roles
 from tests.support import BASE_DIR, ServerProcess, child_env
 
 SEED = """
@@ -101,14 +102,16 @@ def _drop_bucket(client, bucket: str) -> None:
 
 
 def _drop_redis_prefix(prefix: str) -> None:
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        # Cache, channel layer, breaker and broker keys all start with the prefix.
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    # Cache, throttle, channel layer, breaker and broker keys all start with the prefix,
+    # in whichever Redis holds their role (docs/scaling.md).
+    for url in redis_roles.instances():
+        client = redis.Redis.from_url(url)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
 
 
 @pytest.fixture(scope="package")

@@ -20,7 +20,7 @@ def _breaker_keys(client: redis.Redis, namespace: str) -> list:
 @pytest.fixture(autouse=True)
 def closed_breaker():
     """Every test starts (and leaves) the shared storage breaker closed and at zero."""
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    client = redis.Redis.from_url(django_settings.CACHE_REDIS_URL)
 
     def reset():
         keys = _breaker_keys(client, django_settings.STORAGE_BREAKER_NAMESPACE)

@@ -16,7 +16,7 @@ def breaker_redis(settings):
     """A throwaway Redis holding the storage breaker, built (as in a running process)
     while Redis answered; the test pauses it."""
     server = ThrowawayRedis()
-    settings.REDIS_URL = f"redis://127.0.0.1:{server.port}/0"
+    settings.CACHE_REDIS_URL = f"redis://127.0.0.1:{server.port}/0"
     storage.breaker_state()
     yield server
     server.stop()
@@ -36,7 +36,7 @@ def test_ready_does_not_blame_storage_while_redis_is_paused(client, breaker_redi
 
     body = client.get("/ready").json()
 
-    assert body["checks"]["redis"]["status"] == "error"
+    assert body["checks"]["redis:cache"]["status"] == "error"
     check = body["checks"]["storage"]
     assert check["status"] == "ok", check
     # Not a made-up "closed": Redis could not say.

@@ -191,7 +191,7 @@ def test_place_and_photo_reads_keep_working_while_storage_is_down(
 def test_uploads_keep_working_with_a_process_local_breaker_when_redis_is_unreachable(
     upload, settings
 ):
-    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # the breaker's Redis only
+    settings.CACHE_REDIS_URL = "redis://127.0.0.1:9/0"  # the breaker's Redis only
 
     started = time.perf_counter()
     response = upload(samples.webp())

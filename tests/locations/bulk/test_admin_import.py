@@ -1,9 +1,15 @@
+import shutil
+import tempfile
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from locations import import_uploads, tasks
 from locations.models import Location
+from media_store import storage
 from tests.accounts.factories import UserFactory
 
 UPLOAD_URL = reverse("admin:locations_location_import")
@@ -18,10 +24,23 @@ GOOD_AND_BAD = (
 )
 
 
+def stored_uploads() -> list[str]:
+    """Keys of the uploads waiting in the real bucket (imports/)."""
+    return [obj["Key"] for obj in storage.iter_objects(prefix=import_uploads.KEY_PREFIX)]
+
+
 @pytest.fixture(autouse=True)
-def upload_dir(settings, tmp_path):
-    settings.IMPORT_UPLOAD_DIR = str(tmp_path / "imports")
-    return tmp_path / "imports"
+def upload_dir(monkeypatch, tmp_path):
+    """The web process's local disk: the scratch (temp) directory of these requests,
+    which must be empty after each. No uploads are waiting in the bucket at the start."""
+    storage.delete_objects(stored_uploads())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    yield scratch
+    # The tests that take storage away leave failures on the shared breaker.
+    storage.breaker().close()
+    storage.delete_objects(stored_uploads())
 
 
 def _upload(client, content=GOOD_AND_BAD, name="places.csv", status="pending"):
@@ -44,7 +63,8 @@ def test_the_upload_shows_the_validation_report_and_writes_nothing(operator_clie
     assert "Import 2 valid rows" in page
     assert "Ensure this value is less than or equal to 90." in page
     assert not Location.objects.exists()
-    assert len(list(upload_dir.iterdir())) == 1
+    assert stored_uploads() == [f"imports/{response.context['token']}.upload"]
+    assert list(upload_dir.iterdir()) == []  # nothing left on the web process's disk
 
 
 def test_confirming_imports_the_valid_rows_and_deletes_the_upload(operator_client, upload_dir):
@@ -58,6 +78,7 @@ def test_confirming_imports_the_valid_rows_and_deletes_the_upload(operator_clien
         ("a1", "approved"),
         ("a3", "approved"),
     ]
+    assert stored_uploads() == []
     assert list(upload_dir.iterdir()) == []
     # The same token cannot import twice.
     operator_client.post(CONFIRM_URL, {"token": token, "confirm": "1"})
@@ -70,7 +91,7 @@ def test_cancelling_deletes_the_upload(operator_client, upload_dir):
     response = operator_client.post(CONFIRM_URL, {"token": token, "cancel": "1"})
 
     assert response.status_code == 302
-    assert list(upload_dir.iterdir()) == []
+    assert stored_uploads() == []
     assert not Location.objects.exists()
 
 
@@ -112,7 +133,8 @@ def test_an_upload_over_the_cap_is_refused_and_not_stored(
 
     assert response.status_code == 413
     assert "larger than 1.0" in response.content.decode()
-    assert not upload_dir.exists() or list(upload_dir.iterdir()) == []
+    assert stored_uploads() == []
+    assert list(upload_dir.iterdir()) == []
     assert not Location.objects.exists()
 
 
@@ -123,6 +145,7 @@ def test_an_unreadable_file_is_refused_with_its_reason(operator_client, upload_d
 
     assert response.status_code == 400
     assert "Not valid JSON" in response.content.decode()
+    assert stored_uploads() == []
     assert list(upload_dir.iterdir()) == []
 
 
@@ -131,3 +154,70 @@ def test_the_places_list_links_to_the_import_page(operator_client):
 
     assert response.status_code == 200
     assert UPLOAD_URL in response.content.decode()
+
+
+def test_another_replica_confirms_an_upload_this_one_validated(operator, upload_dir, tmp_path):
+    """Two web processes share nothing but PostgreSQL (sessions) and the bucket."""
+    first = Client()
+    first.force_login(operator)
+    token = _upload(first, status="approved").context["token"]
+    # The first replica's disk is gone (another machine, a restarted container).
+    shutil.rmtree(upload_dir)
+    other_disk = tmp_path / "other-replica"
+    other_disk.mkdir()
+    tempfile.tempdir = str(other_disk)  # (monkeypatched: restored after the test)
+    second = Client()
+    second.cookies = first.cookies  # the same browser, routed to another replica
+
+    response = second.post(CONFIRM_URL, {"token": token, "confirm": "1"})
+
+    assert response.status_code == 302
+    assert response["Location"] == CHANGELIST_URL
+    assert sorted(Location.objects.values_list("external_id", flat=True)) == ["a1", "a3"]
+    assert stored_uploads() == []
+    assert list(other_disk.iterdir()) == []
+
+
+def test_a_confirmation_while_storage_is_down_keeps_the_upload_for_a_retry(
+    operator_client, settings
+):
+    token = _upload(operator_client).context["token"]
+    endpoint = settings.AWS_S3_ENDPOINT_URL
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    response = operator_client.post(CONFIRM_URL, {"token": token, "confirm": "1"}, follow=True)
+
+    assert "File storage is unavailable" in response.content.decode()
+    assert not Location.objects.exists()
+    settings.AWS_S3_ENDPOINT_URL = endpoint
+    operator_client.post(CONFIRM_URL, {"token": token, "confirm": "1"})
+    assert Location.objects.count() == 2
+    assert stored_uploads() == []
+
+
+def test_an_upload_while_storage_is_down_is_a_503_and_keeps_nothing(
+    operator_client, settings, upload_dir
+):
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+
+    response = _upload(operator_client)
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert "File storage is unavailable" in response.content.decode()
+    assert list(upload_dir.iterdir()) == []
+    assert operator_client.session.get("placemap_imports", {}) == {}
+
+
+def test_abandoned_uploads_are_purged_after_a_day(operator_client):
+    token = _upload(operator_client).context["token"]
+
+    assert import_uploads.import_uploads_purge_stale(older_than=timedelta(hours=1)) == 0
+    assert tasks.purge_stale_import_uploads() == 0  # the beat task: a day by default
+    assert stored_uploads() == [f"imports/{token}.upload"]
+    assert import_uploads.import_uploads_purge_stale(older_than=timedelta(0)) == 1
+    assert stored_uploads() == []
+    # Its page now says so rather than failing.
+    response = operator_client.post(CONFIRM_URL, {"token": token, "confirm": "1"}, follow=True)
+    assert "Nothing was imported" in response.content.decode()
+    assert not Location.objects.exists()
