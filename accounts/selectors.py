@@ -49,6 +49,9 @@ def user_personal_data(*, user: User) -> dict:
             "is_active": user.is_active,
             "is_moderator": user_is_moderator(user),
             "wants_moderation_digest": user.wants_moderation_digest,
+            # Who set it is the moderators' data, not the user's: left out.
+            "trust_override": user.trust_override,
+            "trust_set_at": export_timestamp(user.trust_set_at),
             "groups": sorted(user.groups.values_list("name", flat=True)),
             "api_tokens": [
                 {"created": export_timestamp(created)}

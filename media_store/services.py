@@ -207,6 +207,14 @@ def images_lock_of_location(*, location_id, moderation_status: str) -> list[Imag
     )
 
 
+def images_move(*, from_location_id, to_location_id) -> int:
+    """Move every photo of one place to another (a merge, inside the caller's
+    transaction); their moderation statuses and objects stay. Returns how many."""
+    return Image.objects.filter(location_id=from_location_id).update(
+        location_id=to_location_id, updated_at=timezone.now()
+    )
+
+
 def images_lock_of_uploader(*, uploader, moderation_status: str) -> list[Image]:
     """The photos `uploader` uploaded in `moderation_status`, locked (id order)."""
     return list(
