@@ -87,3 +87,9 @@ def user_suspensions(*, user) -> QuerySet[Suspension]:
 def user_by_username(*, username: str) -> User:
     """The account named `username`. Raises User.DoesNotExist."""
     return User.objects.get(username=username)
+
+
+def user_trust_override(user) -> str:
+    """The user's trust override as stored now (not as the request's user object was
+    loaded): a grant or withdrawal applies from the next write."""
+    return User.objects.filter(pk=user.pk).values_list("trust_override", flat=True).first() or ""

@@ -1184,6 +1184,26 @@ def _reject_as_spam(*, location: Location, submission, score: int, signals: list
         )
 
 
+def image_attached_review(*, image) -> None:
+    """The upload hook (media_store.targets): a trusted uploader's photo on an approved
+    place is approved at once (a photo on a pending place waits to follow its place)."""
+    from moderation.trust import user_is_trusted
+
+    if image.moderation_status != IMAGE_PENDING or not user_is_trusted(image.uploader):
+        return
+    location = location_lock(location_id=image.location_id)
+    if location.status != APPROVED:
+        return
+    image_moderation_set(image=image, status=IMAGE_APPROVED)
+    _image_log(
+        image=image,
+        from_status=IMAGE_PENDING,
+        moderator=None,
+        reason_code=REASON_TRUSTED,
+        reason="Approved automatically: the uploader is trusted.",
+    )
+
+
 class TrustUserNotFound(ModerationError, NotFoundError):
     default_detail = "No such user."
 

@@ -99,10 +99,12 @@ class BuiltinSpamChecker(SpamChecker):
         blocked = sorted(words & set(settings.SPAM_BLOCKED_WORDS))
         if blocked:
             fire("blocked_word", ", ".join(blocked))
-        letters = [ch for ch in text if ch.isalpha()]
-        capitals = sum(1 for ch in letters if ch.isupper())
-        if len(letters) >= SHOUTING_MIN_LETTERS and capitals / len(letters) >= SHOUTING_SHARE:
-            fire("shouting", f"{capitals}/{len(letters)} capitals")
+        for field_text in texts:  # a shouted name counts, even above a calm description
+            letters = [ch for ch in field_text if ch.isalpha()]
+            capitals = sum(1 for ch in letters if ch.isupper())
+            if len(letters) >= SHOUTING_MIN_LETTERS and capitals / len(letters) >= SHOUTING_SHARE:
+                fire("shouting", f"{capitals}/{len(letters)} capitals")
+                break
         if match := _REPEATED.search(text):
             fire("repeated_characters", match.group(0))
         removed = sum(

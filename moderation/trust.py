@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import TrustOverride
+from accounts.selectors import user_trust_override
 from config.timestamps import utc_timestamp
 from locations.constants import LocationStatus
 from locations.selectors import locations_count_of_submitter
@@ -44,9 +45,10 @@ def user_is_trusted(user) -> bool:
     spam or inappropriate rejection within TRUST_WINDOW_DAYS."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if user.trust_override == TrustOverride.GRANTED:
+    override = user_trust_override(user)
+    if override == TrustOverride.GRANTED:
         return True
-    if user.trust_override == TrustOverride.WITHDRAWN:
+    if override == TrustOverride.WITHDRAWN:
         return False
     approved = locations_count_of_submitter(user=user, status=LocationStatus.APPROVED)
     if approved < settings.TRUST_AUTO_APPROVE_AFTER:
