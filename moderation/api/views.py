@@ -108,7 +108,7 @@ class LocationRevertView(APIView):
     """POST /admin/locations/{id}/revert: restore an earlier revision's content as the
     place's next version (logged; open maps hear location.updated)."""
 
-    permission_classes = [IsModerator]
+    permission_classes = [IsModerator, NotSuspended]
 
     @extend_schema(
         tags=["moderation"],

@@ -267,3 +267,47 @@ def test_a_merged_place_cannot_be_edited_by_its_owner(pair, moderator_client):
 
     assert_problem(response, 409)
     assert Location.objects.get(pk=duplicate.pk).name == "Corner Bakery!"
+
+
+# --- the console ------------------------------------------------------------------------
+
+
+def test_the_console_lists_duplicates_and_merges_with_an_action(pair, staff_moderator_browser):
+    duplicate, target = pair
+    changelist = "/admin/locations/location/"
+
+    listed = staff_moderator_browser.get(changelist, {"status": "approved"})
+    # The duplicate's row links its candidate.
+    assert f"/admin/locations/location/{target.id}/change/".encode() in listed.content
+
+    # The action acts on the list as filtered: the approved places.
+    changelist += "?status=approved"
+    asked = staff_moderator_browser.post(
+        changelist, {"action": "merge_selected", "_selected_action": [str(duplicate.id)]}
+    )
+    assert b"Merge into" in asked.content
+    done = staff_moderator_browser.post(
+        changelist,
+        {
+            "action": "merge_selected",
+            "_selected_action": [str(duplicate.id)],
+            "apply": "yes",
+            "into": str(target.id),
+        },
+        follow=True,
+    )
+
+    assert b"Merged 1 place(s)" in done.content, done.content.decode()[-3000:]
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.merged_into_id) == ("merged", target.id)
+    itself = staff_moderator_browser.post(
+        changelist,
+        {
+            "action": "merge_selected",
+            "_selected_action": [str(target.id)],
+            "apply": "yes",
+            "into": str(target.id),
+        },
+        follow=True,
+    )
+    assert b"Not merged" in itself.content
