@@ -287,6 +287,38 @@ OPERATIONS = [
         200,
         lambda w: w.moderator.get(_id(f"{API}/admin/locations/{{id}}/log", w.decided.id)),
     ),
+    # --- issue 16: duplicates, merge, trust (kept together at the end for merging) ---
+    Call(
+        "GET",
+        "/locations/duplicates",
+        200,
+        lambda w: w.anonymous.get(
+            f"{API}/locations/duplicates", {"lat": 52.52, "lon": 13.40, "name": "Contract cafe"}
+        ),
+    ),
+    Call(
+        "POST",
+        "/admin/locations/{id}/merge",
+        200,
+        lambda w: w.moderator.post(
+            _id(f"{API}/admin/locations/{{id}}/merge", w.approved_2.id),
+            {"into": str(w.approved.id)},
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/admin/users/{username}/trust",
+        200,
+        lambda w: w.moderator.post(f"{API}/admin/users/{w.owner_user.username}/trust"),
+    ),
+    Call(
+        "DELETE",
+        "/admin/users/{username}/trust",
+        200,
+        lambda w: w.moderator.delete(f"{API}/admin/users/{w.owner_user.username}/trust"),
+    ),
+    # --- end of issue 16 ---
 ]
 
 
@@ -439,6 +471,8 @@ LISTS = {
         f"{API}/admin/locations/{_log_of_three(w)}/log",
         {},
     ),
+    # --- issue 16: no new paginated list (GET /locations/duplicates is a short,
+    # unpaginated answer of at most 5 candidates) ---
 }
 
 
