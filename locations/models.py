@@ -2,10 +2,9 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db.models import F, Q
-from django.contrib.postgres.indexes import OpClass
 from django.db.models.functions import Cast, Length, Lower, Trim
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from simple_history.models import HistoricalRecords

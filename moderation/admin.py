@@ -35,9 +35,9 @@ from locations.admin_import import ImportPages
 from locations.constants import LocationStatus
 from locations.models import Location
 from locations.selectors import (
-    locations_duplicates_by_id,
     location_pending_revision_dict,
     location_revisions,
+    locations_duplicates_by_id,
     pending_revisions_prefetch,
     review_queue_filter,
     revision_dict,

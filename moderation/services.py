@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from opentelemetry import trace
 
-from accounts.selectors import user_by_username, user_is_moderator
 from accounts.models import TrustOverride
+from accounts.selectors import user_by_username, user_is_moderator
 from accounts.services import suspension_create, suspension_lift, user_trust_set
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from locations.constants import LocationStatus
@@ -44,10 +44,10 @@ from locations.selectors import (
 from locations.services import (
     location_lock,
     location_merge_into,
-    location_spam_set,
     location_revert,
     location_revision_discard,
     location_revision_publish,
+    location_spam_set,
     location_status_set,
     location_update,
 )
@@ -1009,7 +1009,6 @@ def user_unsuspend(*, username: str, moderator: User | None) -> Suspension:
         except ObjectDoesNotExist:
             raise UserNotFound() from None
         return suspension_lift(user=user, lifted_by=moderator)
-
 
 
 # =========================================================================================

@@ -308,7 +308,9 @@ TRUST_WINDOW_DAYS = env_int("TRUST_WINDOW_DAYS", 90, minimum=1)
 # above the highest possible score (moderation.spam.max_score()) nothing is.
 SPAM_REJECT_SCORE = env_int("SPAM_REJECT_SCORE", 10, minimum=1)
 # Words (case-insensitive, whole words) that make a text score as spam.
-SPAM_BLOCKED_WORDS = [w.strip().lower() for w in env.list("SPAM_BLOCKED_WORDS", default=[]) if w.strip()]
+SPAM_BLOCKED_WORDS = [
+    w.strip().lower() for w in env.list("SPAM_BLOCKED_WORDS", default=[]) if w.strip()
+]
 # The checkers that score a submission (moderation.spam.SpamChecker subclasses, dotted
 # paths); the built-in one calls nothing outside.
 SPAM_CHECKERS = env.list("SPAM_CHECKERS", default=["moderation.spam.BuiltinSpamChecker"])

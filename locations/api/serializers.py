@@ -347,7 +347,9 @@ class LocationDuplicatesParamsSerializer(QueryParamsSerializer):
 
     lat = LatitudeField()
     lon = LongitudeField()
-    name = CleanCharField(min_length=constants.NAME_MIN_LENGTH, max_length=constants.NAME_MAX_LENGTH)
+    name = CleanCharField(
+        min_length=constants.NAME_MIN_LENGTH, max_length=constants.NAME_MAX_LENGTH
+    )
     category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False)
 
     def to_internal_value(self, data):

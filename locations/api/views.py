@@ -4,9 +4,9 @@ ValidationError from the services)."""
 
 import json
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from django.urls import reverse
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -35,9 +35,9 @@ from locations.api.schema import (
 )
 from locations.api.serializers import (
     CategoryOutputSerializer,
+    LocationCreateInputSerializer,
     LocationDuplicatesOutputSerializer,
     LocationDuplicatesParamsSerializer,
-    LocationCreateInputSerializer,
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
     LocationViewportParamsSerializer,
@@ -110,7 +110,9 @@ class LocationCollectionView(GeoJSONViewMixin, APIView):
 def _raw_text(data) -> list[str]:
     """The text fields as sent, before clean_text (a spam signal reads what was removed)."""
     return [
-        value for key in ("name", "description", "address") if isinstance(value := data.get(key), str)
+        value
+        for key in ("name", "description", "address")
+        if isinstance(value := data.get(key), str)
     ]
 
 

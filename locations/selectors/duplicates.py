@@ -28,7 +28,7 @@ def _candidates_sql(*, origin: str, name: str, category: str, exclude: str, pend
     name, category and the id to leave out), best first. `pending` is the extra
     condition on pending candidates ("false": approved only)."""
     branch = (
-        "SELECT l.id, l.name, l.category, "
+        "SELECT l.id, l.name, l.category, "  # noqa: S608 (constant fragments, bound values)
         f"ST_Distance({_GEOG}, {origin}) AS distance_m, "
         f"similarity(lower(l.name), {name}) AS similarity "
         "FROM locations_location l "
@@ -39,7 +39,7 @@ def _candidates_sql(*, origin: str, name: str, category: str, exclude: str, pend
     pending_branch = branch.format(status=constants.LocationStatus.PENDING) + f" AND ({pending})"
     weighted = f"c.similarity + CASE WHEN c.category = {category} THEN %(bonus)s ELSE 0 END"
     return (
-        "SELECT c.id, c.name, c.distance_m, c.similarity "
+        "SELECT c.id, c.name, c.distance_m, c.similarity "  # noqa: S608 (as above)
         f"FROM ({approved} UNION ALL {pending_branch}) c "
         f"WHERE {weighted} >= %(threshold)s "
         f"ORDER BY {weighted} DESC, c.distance_m, c.id LIMIT %(limit)s"
@@ -143,7 +143,7 @@ def locations_duplicates_by_id(*, location_ids: Iterable[UUID | str]) -> dict[st
         pending="true",
     )
     sql = (
-        "SELECT s.id, d.* FROM locations_location s "
+        "SELECT s.id, d.* FROM locations_location s "  # noqa: S608 (as above)
         f"CROSS JOIN LATERAL ({candidates}) d WHERE s.id = ANY(%(ids)s::uuid[])"
     )
     with connection.cursor() as cursor:

@@ -263,9 +263,7 @@ def locations_count_of_submitter(*, user, status: str | None = None, since=None)
     return queryset.count()
 
 
-def locations_with_text_count(
-    *, user, field: str, text: str, exclude_id: UUID | str, since
-) -> int:
+def locations_with_text_count(*, user, field: str, text: str, exclude_id: UUID | str, since) -> int:
     """How many other places of `user` created since `since` (any status but merged)
     carry exactly `text` in `field` (name or description), case-insensitively: the same
     text pasted across places. One submitter's recent places only, so the scan stays on

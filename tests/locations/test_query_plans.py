@@ -216,4 +216,3 @@ class _Capture:
     def __call__(self, execute, sql, params, many, context):
         self.statement = (sql, params)
         return execute(sql, params, many, context)
-
