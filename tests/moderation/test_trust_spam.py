@@ -269,3 +269,22 @@ def test_the_queue_shows_and_orders_by_spam_score(user_client, moderator_client)
     assert [item["id"] for item in ascending][:2] == [calm, loud]
     assert_problem(moderator_client.get(queue, {"ordering": "name"}), 400, field="ordering")
     assert_problem(moderator_client.get(queue, {"ordering": ""}), 400, field="ordering")
+
+
+def test_the_console_grants_and_withdraws_trust(staff_moderator_browser):
+    user = UserFactory()
+    changelist = "/admin/accounts/user/"
+
+    staff_moderator_browser.post(
+        changelist, {"action": "trust_selected", "_selected_action": [str(user.pk)]}
+    )
+    user.refresh_from_db()
+    assert user.trust_override == "granted"
+    assert user_is_trusted(user)
+
+    staff_moderator_browser.post(
+        changelist, {"action": "withdraw_trust_selected", "_selected_action": [str(user.pk)]}
+    )
+    user.refresh_from_db()
+    assert user.trust_override == "withdrawn"
+    assert not user_is_trusted(user)
