@@ -267,16 +267,24 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
     def get(self, request, id):
         # Bounded like the list reads; an outage is MapUnavailable (503).
         with selectors.public_read_timeout():
-            merged_into = selectors.location_merged_into(location_id=id)
+            location = selectors.location_get_visible(location_id=id, user=request.user)
+            # A merged place redirects everybody, its submitter included: it lives on as
+            # the target. The public cannot see it, so only a miss pays for the lookup.
+            if location is not None and location.status == constants.LocationStatus.MERGED:
+                merged_into = location.merged_into_id
+            else:
+                merged_into = (
+                    selectors.location_merged_into(location_id=id) if location is None else None
+                )
             if merged_into is not None:
-                # For everybody, the submitter included: the place lives on as the target.
                 target = request.build_absolute_uri(
                     reverse("v1:location-detail", kwargs={"id": merged_into})
                 )
                 return Response(
                     status=status.HTTP_301_MOVED_PERMANENTLY, headers={"Location": target}
                 )
-            location = self._visible(id)
+            if location is None:
+                raise LocationNotFound()
             feature = self._with_pending_revision(
                 location, LocationFeatureSerializer(location).data
             )
