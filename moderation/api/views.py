@@ -113,7 +113,10 @@ class LocationRevertView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=LocationRevertInputSerializer,
-        responses={200: ModerationLocationOutputSerializer},
+        responses={
+            200: ModerationLocationOutputSerializer,
+            409: OpenApiResponse(description="Stale `expected_version` (with `current_version`)."),
+        },
     )
     def post(self, request, id):
         data = LocationRevertInputSerializer(data=request.data)
@@ -232,7 +235,12 @@ class LocationFlagView(_FlagCreateView):
     target_type = services.FLAG_TARGET_LOCATION
 
     @extend_schema(
-        tags=["moderation"], request=FlagInputSerializer, responses={201: FlagOutputSerializer}
+        tags=["moderation"],
+        request=FlagInputSerializer,
+        responses={
+            201: FlagOutputSerializer,
+            409: OpenApiResponse(description="You already have an open flag on it."),
+        },
     )
     def post(self, request, id):
         return super().post(request, id)
@@ -244,7 +252,12 @@ class ImageFlagView(_FlagCreateView):
     target_type = services.FLAG_TARGET_IMAGE
 
     @extend_schema(
-        tags=["moderation"], request=FlagInputSerializer, responses={201: FlagOutputSerializer}
+        tags=["moderation"],
+        request=FlagInputSerializer,
+        responses={
+            201: FlagOutputSerializer,
+            409: OpenApiResponse(description="You already have an open flag on it."),
+        },
     )
     def post(self, request, id):
         return super().post(request, id)
@@ -299,7 +312,10 @@ class FlagResolveView(APIView):
     @extend_schema(
         tags=["moderation"],
         request=FlagResolveInputSerializer,
-        responses={200: FlagResolutionOutputSerializer},
+        responses={
+            200: FlagResolutionOutputSerializer,
+            409: OpenApiResponse(description="The flag was resolved already."),
+        },
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
     )
     def patch(self, request, id):
