@@ -41,5 +41,8 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Notifications", {"fields": ("wants_moderation_digest",)}),
+        # Written by the moderators' trust actions and API (docs/moderation.md).
+        ("Trust", {"fields": ("trust_override", "trust_set_at", "trust_set_by")}),
     )
+    readonly_fields = ("trust_override", "trust_set_at", "trust_set_by")
     list_display = ("username", "email", "is_staff", "is_active", "date_joined")

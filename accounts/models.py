@@ -4,6 +4,15 @@ from django.db import models
 from accounts.usernames import SKELETON_MAX_LENGTH, username_skeleton
 
 
+class TrustOverride(models.TextChoices):
+    """A moderator's hand on a user's trust (docs/moderation.md "Trust tiers"): `auto`
+    follows the rule (approved places, no recent spam or inappropriate rejection)."""
+
+    AUTO = "auto", "Automatic"
+    GRANTED = "granted", "Granted by a moderator"
+    WITHDRAWN = "withdrawn", "Withdrawn by a moderator"
+
+
 class User(AbstractUser):
     """A Placemap account. Moderators are members of the `moderators` group, or staff."""
 
@@ -15,6 +24,18 @@ class User(AbstractUser):
     # for accounts that already collided before it existed (migration 0002).
     username_skeleton = models.CharField(
         max_length=SKELETON_MAX_LENGTH, unique=True, null=True, editable=False
+    )
+    # Trust tiers: moderation.selectors.user_is_trusted reads it with the rule; written
+    # by accounts.services.user_trust_set only.
+    trust_override = models.CharField(
+        max_length=16,
+        choices=TrustOverride.choices,
+        default=TrustOverride.AUTO,
+        db_default=TrustOverride.AUTO,
+    )
+    trust_set_at = models.DateTimeField(null=True, blank=True)
+    trust_set_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     def save(self, *args, **kwargs):

@@ -49,6 +49,9 @@ def user_personal_data(*, user: User) -> dict:
             "is_active": user.is_active,
             "is_moderator": user_is_moderator(user),
             "wants_moderation_digest": user.wants_moderation_digest,
+            # Who set it is the moderators' data, not the user's: left out.
+            "trust_override": user.trust_override,
+            "trust_set_at": export_timestamp(user.trust_set_at),
             "groups": sorted(user.groups.values_list("name", flat=True)),
             "api_tokens": [
                 {"created": export_timestamp(created)}
@@ -84,3 +87,9 @@ def user_suspensions(*, user) -> QuerySet[Suspension]:
 def user_by_username(*, username: str) -> User:
     """The account named `username`. Raises User.DoesNotExist."""
     return User.objects.get(username=username)
+
+
+def user_trust_override(user) -> str:
+    """The user's trust override as stored now (not as the request's user object was
+    loaded): a grant or withdrawal applies from the next write."""
+    return User.objects.filter(pk=user.pk).values_list("trust_override", flat=True).first() or ""

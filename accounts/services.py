@@ -275,3 +275,16 @@ __all__ = [
     "user_export",
     "user_register",
 ]
+
+
+# --- Trust tiers (moderation decides; docs/moderation.md "Trust tiers") ---------------
+
+
+def user_trust_set(*, user: User, override: str, by: User | None) -> User:
+    """Set `user`'s trust override (auto, granted, withdrawn) inside the caller's
+    transaction; `by` None: the system (a spam rejection) or an operator."""
+    user.trust_override = override
+    user.trust_set_at = timezone.now()
+    user.trust_set_by = by
+    user.save(update_fields=["trust_override", "trust_set_at", "trust_set_by"])
+    return user

@@ -23,6 +23,11 @@ urlpatterns = [
     path("locations", locations_views.LocationCollectionView.as_view(), name="locations"),
     path("locations/search", locations_views.LocationSearchView.as_view(), name="locations-search"),
     path(
+        "locations/duplicates",
+        locations_views.LocationDuplicatesView.as_view(),
+        name="locations-duplicates",
+    ),
+    path(
         "locations/viewport",
         locations_views.LocationViewportView.as_view(),
         name="locations-viewport",
@@ -84,6 +89,16 @@ urlpatterns = [
     path("admin/flags", moderation_views.FlagQueueView.as_view(), name="moderation-flags"),
     path(
         "admin/flags/<int:id>", moderation_views.FlagResolveView.as_view(), name="moderation-flag"
+    ),
+    path(
+        "admin/locations/<uuid:id>/merge",
+        moderation_views.LocationMergeView.as_view(),
+        name="moderation-location-merge",
+    ),
+    path(
+        "admin/users/<str:username>/trust",
+        moderation_views.UserTrustView.as_view(),
+        name="moderation-user-trust",
     ),
     path(
         "admin/users/<str:username>/suspend",

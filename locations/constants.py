@@ -11,6 +11,9 @@ class LocationStatus(models.TextChoices):
     # Flagged by FLAG_HIDE_THRESHOLD users: off the public map until a moderator
     # resolves the flags (moderation.services, docs/moderation.md "Flags").
     HIDDEN = "hidden", "Hidden"
+    # Merged into another place (Location.merged_into) by a moderator: off every public
+    # read; GET /locations/{id} answers 301 to the place it was merged into.
+    MERGED = "merged", "Merged"
 
 
 class RevisionStatus(models.TextChoices):
@@ -83,6 +86,12 @@ COORDINATE_DECIMALS = 7
 # are noise, and rounding turns subnormal floats (5e-324), which PostgreSQL's float8
 # arithmetic refuses to divide, into 0 (locations.geo.quantize_degrees).
 COORDINATE_STORED_DECIMALS = 9
+
+# --- Duplicates (docs/moderation.md "Duplicates") ---------------------------------------
+# Candidates listed at most; a same-category candidate's similarity counts this much more
+# when ranking and against DUPLICATE_NAME_SIMILARITY.
+DUPLICATE_LIMIT = 5
+DUPLICATE_CATEGORY_BONUS = 0.15
 
 # --- Submissions ---------------------------------------------------------------------
 IMAGE_IDS_MAX = 10

@@ -22,6 +22,10 @@ def locations_export(*, user) -> list[dict]:
             "created_at": export_timestamp(place.created_at),
             "updated_at": export_timestamp(place.updated_at),
             "approved_at": export_timestamp(place.approved_at),
+            # An automatic judgement about their submission (docs/moderation.md).
+            "merged_into": str(place.merged_into_id) if place.merged_into_id else None,
+            "spam_score": place.spam_score,
+            "spam_signals": place.spam_signals,
         }
         for place in Location.objects.filter(submitter=user).order_by("created_at", "id")
     ]

@@ -2,10 +2,10 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db.models import F, Q
-from django.db.models.functions import Cast, Length, Trim
+from django.db.models.functions import Cast, Length, Lower, Trim
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from simple_history.models import HistoricalRecords
 
@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 APPROVED_ONLY = Q(status=LocationStatus.APPROVED)
+PENDING_ONLY = Q(status=LocationStatus.PENDING)
 
 
 class Location(models.Model):
@@ -67,6 +68,16 @@ class Location(models.Model):
     # Incremented on every content change and on every pending revision created or
     # replaced: a moderator's decision names the version it saw (expected_version).
     version = models.PositiveIntegerField(default=1, db_default=1)
+    # Set with status `merged` (moderation.services.location_merge): where its readers go.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    # The spam score of the latest submission or edit and the signals that fired
+    # (moderation.spam; docs/moderation.md "Spam score").
+    spam_score = models.PositiveSmallIntegerField(default=0, db_default=0)
+    spam_signals = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField())
+    )
     search_vector = models.GeneratedField(
         expression=SearchVector("name", weight="A", config=SEARCH_CONFIG)
         + SearchVector("description", weight="B", config=SEARCH_CONFIG),
@@ -87,6 +98,15 @@ class Location(models.Model):
                 condition=APPROVED_ONLY,
             ),
             GinIndex(fields=["search_vector"], name="location_search_gin"),
+            # Duplicates among pending places (approved ones use location_geog_approved_gist):
+            # the radius on the geography and the trigram similarity of the lower-cased
+            # name in one index (pg_trgm, migration 0011).
+            GistIndex(
+                Cast("point", output_field=models.PointField(geography=True)),
+                OpClass(Lower("name"), name="gist_trgm_ops"),
+                name="location_dup_pending_gist",
+                condition=PENDING_ONLY,
+            ),
             models.Index(fields=["status", "created_at"], name="location_status_created"),
             # OGC API items: the datetime filter and the collection's temporal extent
             # (min/max approved_at), approved places only.
@@ -112,11 +132,15 @@ class Location(models.Model):
                 condition=Q(approved_at__isnull=True) | Q(status=LocationStatus.APPROVED),
                 name="location_approved_at_only_when_approved",
             ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | Q(status=LocationStatus.MERGED),
+                name="location_merged_into_only_when_merged",
+            ),
         ]
 
     # The audit trail of every row change (who, when, each field before and after):
     # written by save() through django-simple-history, and set-wise by the bulk import.
-    history = HistoricalRecords(excluded_fields=["search_vector"])
+    history = HistoricalRecords(excluded_fields=["search_vector", "spam_score", "spam_signals"])
 
     def __str__(self) -> str:
         return self.name

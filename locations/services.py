@@ -13,19 +13,26 @@ from django.utils import timezone
 from opentelemetry import trace
 
 from accounts.selectors import user_is_moderator
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ConflictError
 from locations import events, feed
 from locations.constants import RevisionStatus
 from locations.models import CONTENT_FIELDS, Location, LocationRevision, LocationStatus
 from locations.revisions import content_changes, content_of, same_content, same_value
 from locations.selectors import location_pending_revision, location_public_feature
-from media_store.services import ImagesNotAttachable, images_attach
+from locations.submission_hooks import KIND_EDIT, KIND_SUBMIT, Submission, run_submission_hooks
+from media_store.services import ImagesNotAttachable, images_attach, images_move
 from notifications.services import notify
 
 tracer = trace.get_tracer(__name__)
 
 # Statuses whose content a moderator approved: an owner may only propose changes to it.
 PUBLISHED_CONTENT = (LocationStatus.APPROVED, LocationStatus.HIDDEN)
+
+
+class PlaceMerged(ConflictError):
+    """The place was merged into another: it is no longer edited (409)."""
+
+    code = "place_merged"
 
 
 def location_create(
@@ -38,11 +45,13 @@ def location_create(
     description: str = "",
     address: str = "",
     image_ids: Sequence[UUID] = (),
+    raw_text: Sequence[str] = (),
 ) -> Location:
     """Submit a place for review, attaching the submitter's own unattached photos.
 
-    The place, the photos' attachment and the submission notification commit together or
-    not at all. Raises ValidationError({"image_ids": ...}) for a photo that is unknown,
+    The place, the photos' attachment, the submission notification and the submission
+    hooks' decisions (spam score, trusted approval: moderation) commit together or
+    not at all; `raw_text` is the text as sent (before clean_text). Raises ValidationError({"image_ids": ...}) for a photo that is unknown,
     not the submitter's, failed, or already attached (including by a concurrent request).
     """
     with tracer.start_as_current_span("placemap.locations.create") as span, transaction.atomic():
@@ -84,6 +93,16 @@ def location_create(
                 context={"location_id": str(location.id), "location_name": location.name},
                 dedupe_key=str(location.id),
             )
+        run_submission_hooks(
+            Submission(
+                kind=KIND_SUBMIT,
+                location_id=location.id,
+                actor=submitter,
+                content=content_of(location),
+                raw_text=tuple(raw_text),
+            )
+        )
+        location.refresh_from_db()
     return location
 
 
@@ -97,6 +116,7 @@ def location_update(
     address: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
+    raw_text: Sequence[str] = (),
 ) -> Location:
     """Edit a place (its owner or a moderator; the caller checks who may).
 
@@ -129,11 +149,27 @@ def location_update(
         # Lock: a moderator's approval racing this edit must see it or be seen by it.
         location = Location.objects.select_for_update().get(pk=location.pk)
         span.set_attribute("placemap.location.id", str(location.id))
+        if location.status == LocationStatus.MERGED:
+            raise PlaceMerged(
+                f"This place was merged into {location.merged_into_id}; edit that one instead."
+            )
         moderator = user_is_moderator(actor)
         # A hidden place (flagged, docs/moderation.md "Flags") was approved and is public
         # again once a moderator dismisses its flags: its owner's edit is a proposal too.
         if location.status in PUBLISHED_CONTENT and not moderator:
-            _revision_propose(location=location, author=actor, sent=sent)
+            revision = _revision_propose(location=location, author=actor, sent=sent)
+            if revision is not None:
+                run_submission_hooks(
+                    Submission(
+                        kind=KIND_EDIT,
+                        location_id=location.id,
+                        actor=actor,
+                        content=content_of(revision),
+                        raw_text=tuple(raw_text),
+                        revision_id=revision.id,
+                    )
+                )
+                location.refresh_from_db()
             return location
         current = content_of(location)
         proposed = {**current, **sent}
@@ -153,6 +189,17 @@ def location_update(
             source=SOURCE_MODERATOR_EDIT if moderator else SOURCE_EDIT,
             extra_fields=extra,
         )
+        if not moderator:  # a moderator's own edit is not scored
+            run_submission_hooks(
+                Submission(
+                    kind=KIND_EDIT,
+                    location_id=location.id,
+                    actor=actor,
+                    content=content_of(location),
+                    raw_text=tuple(raw_text),
+                )
+            )
+            location.refresh_from_db()
     return location
 
 
@@ -228,14 +275,16 @@ def _version_bump(*, location: Location, actor, reason: str) -> None:
     location.save(update_fields=["version"])
 
 
-def _revision_propose(*, location: Location, author, sent: dict[str, Any]) -> None:
+def _revision_propose(
+    *, location: Location, author, sent: dict[str, Any]
+) -> LocationRevision | None:
     """The owner's edit of an approved place: create or replace its pending revision.
     The sent fields overlay the pending proposal (or the approved content if none)."""
     pending = location_pending_revision(location_id=location.id)
     base = content_of(pending) if pending is not None else content_of(location)
     proposed = {**base, **sent}
     if same_content(base, proposed):
-        return  # nothing new: the same proposal, or the approved content unchanged
+        return None  # nothing new: the same proposal, or the approved content unchanged
     if pending is not None:
         _revision_close(
             location=location, revision=pending, status=RevisionStatus.SUPERSEDED, actor=None
@@ -243,10 +292,10 @@ def _revision_propose(*, location: Location, author, sent: dict[str, Any]) -> No
     if same_content(content_of(location), proposed):
         # Back to the approved content: the proposal is withdrawn, nothing to review.
         _version_bump(location=location, actor=author, reason="revision withdrawn")
-        return
+        return None
     base_version = location.version
     _version_bump(location=location, actor=author, reason="revision proposed")
-    LocationRevision.objects.create(
+    return LocationRevision.objects.create(
         location=location,
         **proposed,
         base_version=base_version,
@@ -402,3 +451,54 @@ def location_status_set(*, location: Location, status: str, actor=None) -> None:
         feed.publish_on_commit(
             event=events.LOCATION_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
         )
+
+
+def location_merge_into(*, location: Location, target: Location, actor) -> int:
+    """Merge the locked place `location` into the locked place `target` (moderation
+    checks who may and which places): its photos move to the target, it becomes
+    `merged` with `merged_into` set (off every public read; its detail redirects), a
+    pending revision of it is superseded, and its revisions and audit rows stay. Open
+    maps hear `location.removed` for it (when it was public) and `location.updated`
+    for a public target. Returns how many photos moved."""
+    was_public = location.status == LocationStatus.APPROVED
+    pending = location_pending_revision(location_id=location.id)
+    if pending is not None:
+        _revision_close(
+            location=location, revision=pending, status=RevisionStatus.SUPERSEDED, actor=actor
+        )
+    moved = images_move(from_location_id=location.id, to_location_id=target.id)
+    location.status = LocationStatus.MERGED
+    location.merged_into = target
+    location.approved_at = None
+    location._history_user = actor  # type: ignore[attr-defined]
+    location._change_reason = f"merged into {target.id}"  # type: ignore[attr-defined]
+    location.save(update_fields=["status", "merged_into", "approved_at", "updated_at"])
+    if was_public:
+        feed.publish_on_commit(
+            event=events.LOCATION_REMOVED,
+            location_id=location.id,
+            lon=location.point.x,
+            lat=location.point.y,
+            feature=None,
+        )
+    if target.status == LocationStatus.APPROVED:
+        # Its photos changed: a new updated_at (and audit row) tells caches and readers.
+        target._history_user = actor  # type: ignore[attr-defined]
+        target._change_reason = f"merged from {location.id}"  # type: ignore[attr-defined]
+        target.save(update_fields=["updated_at"])
+        feed.publish_on_commit(
+            event=events.LOCATION_UPDATED,
+            location_id=target.id,
+            lon=target.point.x,
+            lat=target.point.y,
+            feature=location_public_feature(location_id=target.id),
+            previous=None,
+        )
+    return moved
+
+
+def location_spam_set(*, location_id: UUID | str, score: int, signals: list[dict]) -> None:
+    """Store the spam score of a place's latest submission or edit and the signals that
+    fired (moderation.spam computes them; the queue shows them). No audit row: a score
+    is not content."""
+    Location.objects.filter(pk=location_id).update(spam_score=score, spam_signals=signals)

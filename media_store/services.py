@@ -26,7 +26,7 @@ from jobs.services import enqueue, outbox_enqueued_args
 from media_store import constants, imaging, storage
 from media_store.models import Image, ImageModeration, ImageStatus
 from media_store.selectors import image_ids_unattachable
-from media_store.targets import check_attach_target
+from media_store.targets import check_attach_target, run_attached_hooks
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -111,6 +111,8 @@ def image_upload(*, uploader, data: bytes, location_id: uuid.UUID | None = None)
                     sha256=optimized.sha256,
                     status=ImageStatus.PROCESSING,
                 )
+                if location_id is not None:
+                    run_attached_hooks(image=image)
                 from media_store.tasks import make_thumbnails
 
                 enqueue(make_thumbnails, args=(str(image.id),))
@@ -204,6 +206,14 @@ def images_lock_of_location(*, location_id, moderation_status: str) -> list[Imag
         Image.objects.select_for_update()
         .filter(location_id=location_id, moderation_status=moderation_status)
         .order_by("id")
+    )
+
+
+def images_move(*, from_location_id, to_location_id) -> int:
+    """Move every photo of one place to another (a merge, inside the caller's
+    transaction); their moderation statuses and objects stay. Returns how many."""
+    return Image.objects.filter(location_id=from_location_id).update(
+        location_id=to_location_id, updated_at=timezone.now()
     )
 
 

@@ -44,3 +44,22 @@ def check_attach_target(*, uploader, target_id: UUID, lock: bool) -> None:
         raise ImageTargetInvalid()
     for check in _checks:
         check(uploader=uploader, target_id=target_id, lock=lock)
+
+
+# --- After an upload attached to a target (docs/moderation.md "Trust tiers") ----------
+
+# hook(*, image) -> None, inside the upload's transaction, the image row written.
+AttachedHook = Callable[..., None]
+_attached_hooks: list[AttachedHook] = []
+
+
+def register_attached_hook(hook: AttachedHook) -> None:
+    """Install a hook run on every photo uploaded onto a target (moderation approves a
+    trusted uploader's photo at once). Idempotent."""
+    if hook not in _attached_hooks:
+        _attached_hooks.append(hook)
+
+
+def run_attached_hooks(*, image) -> None:
+    for hook in _attached_hooks:
+        hook(image=image)

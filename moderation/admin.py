@@ -37,6 +37,7 @@ from locations.models import Location
 from locations.selectors import (
     location_pending_revision_dict,
     location_revisions,
+    locations_duplicates_by_id,
     pending_revisions_prefetch,
     review_queue_filter,
     revision_dict,
@@ -197,6 +198,31 @@ class RejectionForm(forms.Form):
     )
 
 
+class MergeForm(forms.Form):
+    into = forms.UUIDField(
+        label="Merge into (place id)",
+        help_text="The place these duplicate: it keeps their photos and their links.",
+    )
+
+
+def _duplicates_html(duplicates: list[dict]) -> str:
+    if not duplicates:
+        return "-"
+    return format_html_join(
+        mark_safe("<br>"),
+        '<a href="{}">{}</a> <span class="quiet">{} m, similarity {}</span>',
+        (
+            (
+                reverse("admin:locations_location_change", args=[d["id"]]),
+                d["name"],
+                d["distance_m"],
+                d["similarity"],
+            )
+            for d in duplicates
+        ),
+    )
+
+
 @admin.register(Location)
 class LocationAdmin(GISModelAdmin):
     # Other areas extend this class (e.g. a get_urls() for the bulk import page); keep
@@ -212,6 +238,8 @@ class LocationAdmin(GISModelAdmin):
         "created_at",
         "thumbnails",
         "version_shown",
+        "spam_score",
+        "possible_duplicates",
     )
     list_filter = (StatusFilter, "category", ("created_at", admin.DateFieldListFilter))
     search_fields = ("name", "description", "address", "submitter__username")
@@ -220,7 +248,7 @@ class LocationAdmin(GISModelAdmin):
     list_per_page = 50
     # The "N total" beside a filtered count is a full count(*) of every place on each load.
     show_full_result_count = False
-    actions = ["approve_selected", "reject_selected"]
+    actions = ["approve_selected", "reject_selected", "merge_selected"]
     readonly_fields = (
         "name",
         "category",
@@ -236,6 +264,10 @@ class LocationAdmin(GISModelAdmin):
         "version",
         "pending_revision_diff",
         "revision_history",
+        "merged_into",
+        "spam_score",
+        "spam_signals",
+        "possible_duplicates",
     )
     fieldsets = (
         (
@@ -259,7 +291,20 @@ class LocationAdmin(GISModelAdmin):
         ),
         (
             "Status",
-            {"fields": ("status", "version", "approved_at", "updated_at", "external_id")},
+            {
+                "fields": (
+                    "status",
+                    "version",
+                    "approved_at",
+                    "updated_at",
+                    "external_id",
+                    "merged_into",
+                )
+            },
+        ),
+        (
+            "Duplicates and spam",
+            {"fields": ("possible_duplicates", "spam_score", "spam_signals")},
         ),
         (
             "Decision",
@@ -280,6 +325,22 @@ class LocationAdmin(GISModelAdmin):
     def has_add_permission(self, request):
         # Places come from the API and the import, which validate and attach photos.
         return False
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        # One statement for the page's likely duplicates (the column reads them).
+        places = list(changelist.result_list)
+        duplicates = locations_duplicates_by_id(location_ids=[p.pk for p in places])
+        for place in places:
+            place.duplicates_found = duplicates[str(place.pk)]
+        return changelist
+
+    @admin.display(description="possible duplicates")
+    def possible_duplicates(self, location: Location) -> str:
+        duplicates = getattr(location, "duplicates_found", None)
+        if duplicates is None:  # the place's own page
+            duplicates = locations_duplicates_by_id(location_ids=[location.pk])[str(location.pk)]
+        return _duplicates_html(duplicates)
 
     # Deleting (superusers only) goes through the same service as DELETE /locations/{id}:
     # photos leave storage after commit and a public place leaves open maps.
@@ -368,6 +429,40 @@ class LocationAdmin(GISModelAdmin):
         return TemplateResponse(
             request, "admin/locations/location/reject_with_reason.html", context
         )
+
+    @admin.action(
+        description="Merge selected places into another (asks for it)", permissions=["change"]
+    )
+    def merge_selected(self, request, queryset):
+        form = MergeForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            into = form.cleaned_data["into"]
+            merged, refused = 0, []
+            for place in queryset.order_by("created_at", "id"):
+                try:
+                    services.location_merge(
+                        location_id=place.pk, into_id=into, moderator=request.user
+                    )
+                    merged += 1
+                except (services.ModerationError, PermissionDenied) as exc:
+                    refused.append(f"{place.name}: {exc}")
+            if merged:
+                self.message_user(request, f"Merged {merged} place(s) into {into}.")
+            if refused:
+                self.message_user(request, "Not merged: " + "; ".join(refused), messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge places",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "places": list(queryset.order_by("created_at", "id")),
+            "form": form,
+            "action": "merge_selected",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/locations/location/merge_into.html", context)
 
     def _decide(self, request, queryset, *, to_status: str, reason_code="", reason="") -> None:
         """One transaction per place: a place another moderator already decided on is

@@ -475,7 +475,9 @@ class ModerationUserAdmin(UserAdmin):
     """accounts' user admin plus the "Suspend" action, open to staff moderators (who
     may list users to suspend them, and change nothing else)."""
 
-    actions = ["suspend_selected"]
+    actions = ["suspend_selected", "trust_selected", "withdraw_trust_selected"]
+    list_display = (*UserAdmin.list_display, "trust_override")
+    list_filter = (*UserAdmin.list_filter, "trust_override")
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or self.has_suspend_permission(request)
@@ -526,6 +528,31 @@ class ModerationUserAdmin(UserAdmin):
             form=form,
             label="Suspend",
         )
+
+    # Trust tiers (docs/moderation.md): the same services as POST/DELETE
+    # /admin/users/{username}/trust.
+    @admin.action(
+        description="Trust selected users (approve their places at once)", permissions=["suspend"]
+    )
+    def trust_selected(self, request, queryset):
+        self._trust(request, queryset, grant=True)
+
+    @admin.action(description="Withdraw trust from selected users", permissions=["suspend"])
+    def withdraw_trust_selected(self, request, queryset):
+        self._trust(request, queryset, grant=False)
+
+    def _trust(self, request, queryset, *, grant: bool) -> None:
+        change = services.user_trust_grant if grant else services.user_trust_withdraw
+        done, refused = 0, []
+        for user in queryset.order_by("username"):
+            try:
+                change(username=user.username, moderator=request.user)
+            except (ApplicationError, PermissionDenied) as exc:
+                refused.append(f"{user.username} ({exc})")
+            else:
+                done += 1
+        verb = "Trusted users:" if grant else "Withdrew trust from:"
+        _report(self, request, verb=verb, done=done, refused=refused)
 
 
 admin.site.unregister(User)

@@ -7,6 +7,8 @@ REASON_CODES: dict[str, str] = {
     "other": "Other",
     # A system decision: hidden because FLAG_HIDE_THRESHOLD users flagged it.
     "flagged": "Flagged by several users",
+    # A system decision: approved at once, its submitter is trusted (TRUST_AUTO_APPROVE_AFTER).
+    "trusted": "Trusted submitter",
 }
 REASON_CODE_CHOICES = list(REASON_CODES.items())
 # ModerationLog.reason's max_length.
@@ -30,9 +32,11 @@ ACTION_STATUS = "status"  # the place's status changed (approve, reject, take do
 ACTION_REVISION_APPROVED = "revision_approved"  # a pending revision was published
 ACTION_REVISION_REJECTED = "revision_rejected"  # a pending revision was discarded
 ACTION_REVERT = "revert"  # the content of an earlier revision restored as a new version
+ACTION_MERGE = "merge"  # the place was merged into another (its duplicate)
 LOG_ACTION_CHOICES = [
     (ACTION_STATUS, "Status decision"),
     (ACTION_REVISION_APPROVED, "Revision approved"),
     (ACTION_REVISION_REJECTED, "Revision rejected"),
     (ACTION_REVERT, "Reverted"),
+    (ACTION_MERGE, "Merged"),
 ]

@@ -11,7 +11,13 @@ from locations.events import (
 )
 from locations.notification_events import add_place_url, place_url
 from moderation.constants import REASON_CODES
-from moderation.events import FLAG_RESOLVED_EVENT, IMAGE_REJECTED_EVENT, MODERATION_DIGEST
+from moderation.events import (
+    FLAG_RESOLVED_EVENT,
+    IMAGE_REJECTED_EVENT,
+    LOCATION_AUTO_REJECTED_EVENT,
+    LOCATION_MERGED_EVENT,
+    MODERATION_DIGEST,
+)
 from moderation.services import moderation_digest_content
 from notifications.digests import Digest, register_digest
 from notifications.events import Event, register_event
@@ -132,5 +138,30 @@ register_event(
         "notifications/flag_resolved",
         frozenset({"flag_id", "target_type", "resolution"}),
         context=flag_resolved_context,
+    )
+)
+
+
+# --- Duplicates and spam (docs/moderation.md) ------------------------------------------
+
+
+def merged_context(payload: dict) -> dict:
+    return {**add_place_url(payload), "into_url": place_url(payload["into_id"])}
+
+
+register_event(
+    Event(
+        LOCATION_MERGED_EVENT,
+        "notifications/location_merged",
+        frozenset({"location_id", "location_name", "into_id", "into_name"}),
+        context=merged_context,
+    )
+)
+register_event(
+    Event(
+        LOCATION_AUTO_REJECTED_EVENT,
+        "notifications/location_auto_rejected",
+        frozenset({"location_id", "location_name"}),
+        context=add_place_url,
     )
 )

@@ -28,10 +28,22 @@ if TYPE_CHECKING:
     from media_store.models import Image
 
 
-def moderation_queue(*, status: str = LocationStatus.PENDING) -> QuerySet[Location]:
-    """Places in `status`, oldest first (the longest waiting is decided first), with
-    their submitter and ready photos loaded. Served by the (status, created_at) index."""
-    return locations_for_review(status=status)
+# The queue's orderings besides the default (oldest first).
+QUEUE_ORDERINGS = ("spam_score", "-spam_score")
+
+
+def moderation_queue(
+    *, status: str = LocationStatus.PENDING, ordering: str | None = None
+) -> QuerySet[Location]:
+    """Places in `status`, oldest first (the longest waiting is decided first), or by
+    spam score (`ordering`, ties oldest first), with their submitter and ready photos
+    loaded. Served by the (status, created_at) index."""
+    queryset = locations_for_review(status=status)
+    if ordering is not None:
+        if ordering not in QUEUE_ORDERINGS:
+            raise ValueError(f"Unknown queue ordering {ordering!r}")
+        queryset = queryset.order_by(ordering, "created_at", "id")
+    return queryset
 
 
 def moderation_location(*, location_id: UUID | str) -> Location:

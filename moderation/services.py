@@ -24,8 +24,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from opentelemetry import trace
 
+from accounts.models import TrustOverride
 from accounts.selectors import user_by_username, user_is_moderator
-from accounts.services import suspension_create, suspension_lift
+from accounts.services import suspension_create, suspension_lift, user_trust_set
 from config.errors import ApplicationError, ConflictError, NotFoundError
 from locations.constants import LocationStatus
 from locations.events import (
@@ -43,9 +44,11 @@ from locations.selectors import (
 )
 from locations.services import (
     location_lock,
+    location_merge_into,
     location_revert,
     location_revision_discard,
     location_revision_publish,
+    location_spam_set,
     location_status_set,
     location_update,
 )
@@ -58,6 +61,7 @@ from media_store.services import (
     images_lock_of_uploader,
 )
 from moderation.constants import (
+    ACTION_MERGE,
     ACTION_REVERT,
     ACTION_REVISION_APPROVED,
     ACTION_REVISION_REJECTED,
@@ -66,7 +70,12 @@ from moderation.constants import (
     REASON_CODES,
     REASON_MAX_LENGTH,
 )
-from moderation.events import FLAG_RESOLVED_EVENT, IMAGE_REJECTED_EVENT
+from moderation.events import (
+    FLAG_RESOLVED_EVENT,
+    IMAGE_REJECTED_EVENT,
+    LOCATION_AUTO_REJECTED_EVENT,
+    LOCATION_MERGED_EVENT,
+)
 from moderation.models import Flag, FlagStatus, ImageModerationLog, ModerationLog
 from notifications.services import notify
 
@@ -81,6 +90,7 @@ PENDING = LocationStatus.PENDING
 APPROVED = LocationStatus.APPROVED
 REJECTED = LocationStatus.REJECTED
 HIDDEN = LocationStatus.HIDDEN
+MERGED = LocationStatus.MERGED
 
 # (from, to) -> whether the decision needs a reason code and a reason text.
 # approved -> rejected is a take-down of a public place; rejected -> approved a re-review.
@@ -259,6 +269,7 @@ def location_transition(
             version=location.version,
         )
         _notify_submitter(location=location, log=log)
+        _withdraw_trust_on_spam(location=location, log=log)
         span.set_attribute("placemap.moderation.log_id", log.id)
     return log
 
@@ -1021,3 +1032,222 @@ def user_unsuspend(*, username: str, moderator: User | None) -> Suspension:
         except ObjectDoesNotExist:
             raise UserNotFound() from None
         return suspension_lift(user=user, lifted_by=moderator)
+
+
+# =========================================================================================
+# Duplicates and merge (docs/moderation.md "Duplicates and merge").
+# =========================================================================================
+
+
+class MergeConflict(ModerationError, ConflictError):
+    """A merge into itself, into a merged place, or of a merged place (409)."""
+
+
+def location_merge(
+    *, location_id: UUID | str, into_id: UUID | str, moderator: User
+) -> ModerationLog:
+    """Merge a place into another (its duplicate) on behalf of `moderator`: photos move
+    to the target, the place becomes `merged` (off every public read, its detail 301s
+    to the target), its log and revisions stay, its submitter is told, open maps hear
+    location.removed for it and location.updated for the target. Logged (action
+    `merge`, reason code `duplicate`). Raises PlaceNotFound (either place),
+    MergeConflict or PermissionDenied; on any of them nothing is written."""
+    if not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators merge places.")
+    if str(location_id) == str(into_id):
+        raise MergeConflict("A place cannot be merged into itself.")
+    with tracer.start_as_current_span("placemap.moderation.merge"), transaction.atomic():
+        # Both rows locked in id order: two merges of the same pair cannot deadlock.
+        locked = {}
+        for each in sorted((str(location_id), str(into_id))):
+            try:
+                locked[each] = location_lock(location_id=each)
+            except ObjectDoesNotExist as exc:
+                raise _place_not_found_type(type(exc))() from exc  # type: ignore[arg-type]
+        location, target = locked[str(location_id)], locked[str(into_id)]
+        if location.status == MERGED:
+            raise MergeConflict(f"This place was merged into {location.merged_into_id} already.")
+        if target.status == MERGED:
+            raise MergeConflict(
+                f"The place {target.id} was itself merged into {target.merged_into_id}; "
+                "merge into that one."
+            )
+        from_status = location.status
+        location_merge_into(location=location, target=target, actor=moderator)
+        log = ModerationLog.objects.create(
+            location=location,
+            location_ref=location.id,
+            moderator=moderator,
+            from_status=from_status,
+            to_status=MERGED,
+            reason_code="duplicate",
+            reason=f"Merged into {target.id} ({target.name}).",
+            action=ACTION_MERGE,
+            version=location.version,
+        )
+        if location.submitter_id is not None:
+            notify(
+                recipient=location.submitter,
+                event=LOCATION_MERGED_EVENT,
+                context={
+                    "location_id": str(location.id),
+                    "location_name": location.name,
+                    "into_id": str(target.id),
+                    "into_name": target.name,
+                },
+                dedupe_key=f"{log.id}",
+            )
+    return log
+
+
+# =========================================================================================
+# Trust tiers and spam (docs/moderation.md "Trust tiers", "Spam score"): every submission
+# and owner's edit is scored (submission_review, registered with locations); a score at
+# or above SPAM_REJECT_SCORE rejects it as spam, else a trusted submitter's new place is
+# approved at once. Both are system decisions (moderator None), logged.
+# =========================================================================================
+
+REASON_TRUSTED = "trusted"
+SPAM_REASON_CODE = "spam"
+
+
+def _withdraw_trust_on_spam(*, location: Location, log: ModerationLog) -> None:
+    """A rejection for spam ends a moderator's grant of trust (the rule itself then
+    keeps the user untrusted for TRUST_WINDOW_DAYS)."""
+    if log.to_status != REJECTED or log.reason_code != SPAM_REASON_CODE:
+        return
+    submitter = location.submitter
+    if submitter is not None and submitter.trust_override == TrustOverride.GRANTED:
+        user_trust_set(user=submitter, override=TrustOverride.AUTO, by=None)
+
+
+def submission_review(submission) -> None:
+    """The submission hook (locations.submission_hooks): score it, store the score, and
+    reject it as spam or approve a trusted submitter's new place. Runs inside the
+    submission's transaction."""
+    from moderation.spam import spam_score
+    from moderation.trust import user_is_trusted
+
+    score, signals = spam_score(submission)
+    location_spam_set(location_id=submission.location_id, score=score, signals=signals)
+    location = location_lock(location_id=submission.location_id)
+    if score >= settings.SPAM_REJECT_SCORE:
+        _reject_as_spam(location=location, submission=submission, score=score, signals=signals)
+        return
+    if (
+        submission.kind == "submit"
+        and location.status == PENDING
+        and user_is_trusted(submission.actor)
+    ):
+        _location_decide(
+            location=location,
+            to_status=APPROVED,
+            moderator=None,
+            reason_code=REASON_TRUSTED,
+            reason="Approved automatically: the submitter is trusted.",
+            notify_submitter=False,
+        )
+
+
+def _reject_as_spam(*, location: Location, submission, score: int, signals: list[dict]) -> None:
+    names = ", ".join(signal["name"] for signal in signals)
+    reason = f"Rejected automatically: spam score {score} ({names})."
+    if submission.revision_id is not None:
+        revision = location_pending_revision(location_id=location.id)
+        if revision is None or revision.id != submission.revision_id:
+            return
+        location_revision_discard(
+            location=location,
+            revision=revision,
+            moderator=None,
+            reason_code=SPAM_REASON_CODE,
+            reason=reason,
+        )
+        ModerationLog.objects.create(
+            location=location,
+            location_ref=location.id,
+            moderator=None,
+            from_status=location.status,
+            to_status=location.status,
+            reason_code=SPAM_REASON_CODE,
+            reason=reason,
+            action=ACTION_REVISION_REJECTED,
+            revision=revision,
+            version=location.version,
+        )
+    elif location.status == PENDING:
+        # Its photos stay pending (not public: the place is not): a moderator approving
+        # the place approves them with it, so the reversal is complete.
+        location_status_set(location=location, status=REJECTED)
+        log = ModerationLog.objects.create(
+            location=location,
+            location_ref=location.id,
+            moderator=None,
+            from_status=PENDING,
+            to_status=REJECTED,
+            reason_code=SPAM_REASON_CODE,
+            reason=reason,
+            version=location.version,
+        )
+        _withdraw_trust_on_spam(location=location, log=log)
+    else:
+        return
+    if location.submitter_id is not None:
+        # Neutral words: the submitter is not called a spammer by a machine.
+        notify(
+            recipient=location.submitter,
+            event=LOCATION_AUTO_REJECTED_EVENT,
+            context={
+                "location_id": str(location.id),
+                "location_name": location.name,
+                "edit": submission.revision_id is not None,
+            },
+            dedupe_key=f"auto-{location.id}-v{location.version}",
+        )
+
+
+def image_attached_review(*, image) -> None:
+    """The upload hook (media_store.targets): a trusted uploader's photo on an approved
+    place is approved at once (a photo on a pending place waits to follow its place)."""
+    from moderation.trust import user_is_trusted
+
+    if image.moderation_status != IMAGE_PENDING or not user_is_trusted(image.uploader):
+        return
+    location = location_lock(location_id=image.location_id)
+    if location.status != APPROVED:
+        return
+    image_moderation_set(image=image, status=IMAGE_APPROVED)
+    _image_log(
+        image=image,
+        from_status=IMAGE_PENDING,
+        moderator=None,
+        reason_code=REASON_TRUSTED,
+        reason="Approved automatically: the uploader is trusted.",
+    )
+
+
+class TrustUserNotFound(ModerationError, NotFoundError):
+    default_detail = "No such user."
+
+
+def user_trust_grant(*, username: str, moderator: User | None) -> User:
+    """A moderator trusts `username` by hand: their new places and photos are approved
+    at once until withdrawn (or a spam rejection). Raises TrustUserNotFound."""
+    return _trust_set(username=username, moderator=moderator, override=TrustOverride.GRANTED)
+
+
+def user_trust_withdraw(*, username: str, moderator: User | None) -> User:
+    """A moderator withdraws `username`'s trust: nothing of theirs is approved at once,
+    whatever the rule says, until granted again. Raises TrustUserNotFound."""
+    return _trust_set(username=username, moderator=moderator, override=TrustOverride.WITHDRAWN)
+
+
+def _trust_set(*, username: str, moderator: User | None, override: str) -> User:
+    if moderator is not None and not user_is_moderator(moderator):
+        raise PermissionDenied("Only moderators change trust.")
+    with transaction.atomic():
+        try:
+            user = user_by_username(username=username)
+        except ObjectDoesNotExist:
+            raise TrustUserNotFound() from None
+        return user_trust_set(user=user, override=override, by=moderator)

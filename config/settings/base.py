@@ -300,6 +300,27 @@ NOTIFICATIONS_DIGEST_MAX_PLACES = env_int("NOTIFICATIONS_DIGEST_MAX_PLACES", 50,
 # When this many distinct users have open flags on one place or photo, it is hidden from
 # the public until a moderator resolves the flags.
 FLAG_HIDE_THRESHOLD = env_int("FLAG_HIDE_THRESHOLD", 3, minimum=1)
+
+# --- Duplicates, trust tiers and spam (docs/moderation.md) ---------------------------
+# Likely duplicates of a place: within this many metres, with a trigram similarity of the
+# lower-cased names of at least DUPLICATE_NAME_SIMILARITY (0-1; same category counts more).
+DUPLICATE_RADIUS_M = env_int("DUPLICATE_RADIUS_M", 75, minimum=1)
+DUPLICATE_NAME_SIMILARITY = env_float("DUPLICATE_NAME_SIMILARITY", 0.4, minimum=0.0)
+# A user with at least this many approved places and no rejection for spam or
+# inappropriate content in the last TRUST_WINDOW_DAYS days has new places and photos
+# approved at once (reason `trusted`).
+TRUST_AUTO_APPROVE_AFTER = env_int("TRUST_AUTO_APPROVE_AFTER", 10, minimum=1)
+TRUST_WINDOW_DAYS = env_int("TRUST_WINDOW_DAYS", 90, minimum=1)
+# A submission or edit scoring at least this is rejected as spam at once (reversible);
+# above the highest possible score (moderation.spam.max_score()) nothing is.
+SPAM_REJECT_SCORE = env_int("SPAM_REJECT_SCORE", 10, minimum=1)
+# Words (case-insensitive, whole words) that make a text score as spam.
+SPAM_BLOCKED_WORDS = [
+    w.strip().lower() for w in env.list("SPAM_BLOCKED_WORDS", default=[]) if w.strip()
+]
+# The checkers that score a submission (moderation.spam.SpamChecker subclasses, dotted
+# paths); the built-in one calls nothing outside.
+SPAM_CHECKERS = env.list("SPAM_CHECKERS", default=["moderation.spam.BuiltinSpamChecker"])
 CELERY_BEAT_SCHEDULE = {
     "jobs.relay-outbox": {
         "task": "jobs.tasks.relay_outbox",

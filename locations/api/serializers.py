@@ -336,3 +336,41 @@ class LocationViewportParamsSerializer(_TextFilterMixin):
         attrs.setdefault("category", [])
         attrs.setdefault("zoom", None)
         return attrs
+
+
+# --- Duplicates (docs/moderation.md "Duplicates") ------------------------------------
+
+
+class LocationDuplicatesParamsSerializer(QueryParamsSerializer):
+    """GET /locations/duplicates: a place about to be submitted. Every parameter is
+    checked: empty, repeated-away or unknown ones are a 400 naming them."""
+
+    lat = LatitudeField()
+    lon = LongitudeField()
+    name = CleanCharField(
+        min_length=constants.NAME_MIN_LENGTH, max_length=constants.NAME_MAX_LENGTH
+    )
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False)
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {name: [f"Unknown parameter. Allowed here: {allowed}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class DuplicateCandidateSerializer(serializers.Serializer):
+    """A likely duplicate (locations.selectors.location_duplicates)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    distance_m = serializers.FloatField()
+    similarity = serializers.FloatField()
+
+
+class LocationDuplicatesOutputSerializer(serializers.Serializer):
+    possible_duplicates = DuplicateCandidateSerializer(many=True)

@@ -4,6 +4,7 @@ ValidationError from the services)."""
 
 import json
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -35,6 +36,8 @@ from locations.api.schema import (
 from locations.api.serializers import (
     CategoryOutputSerializer,
     LocationCreateInputSerializer,
+    LocationDuplicatesOutputSerializer,
+    LocationDuplicatesParamsSerializer,
     LocationSearchParamsSerializer,
     LocationUpdateInputSerializer,
     LocationViewportParamsSerializer,
@@ -82,12 +85,60 @@ class LocationCollectionView(GeoJSONViewMixin, APIView):
             data=self.request.data, context={"request": self.request}
         )
         data.is_valid(raise_exception=True)
-        location = services.location_create(submitter=self.request.user, **data.validated_data)
+        location = services.location_create(
+            submitter=self.request.user,
+            raw_text=_raw_text(self.request.data),
+            **data.validated_data,
+        )
         # Re-read with its photos, exactly as GET /locations/{id} will show it.
         feature = selectors.location_public_feature(
             location_id=location.id, viewer=self.request.user
         )
+        # Approved places and the submitter's own unreviewed ones: other people's
+        # pending places are not public (moderators see them in the queue).
+        feature["properties"]["possible_duplicates"] = selectors.location_duplicates(
+            latitude=location.point.y,
+            longitude=location.point.x,
+            name=location.name,
+            category=location.category,
+            exclude_id=location.id,
+            pending_of_user_id=self.request.user.pk,
+        )
         return Response(feature, status=status.HTTP_201_CREATED)
+
+
+def _raw_text(data) -> list[str]:
+    """The text fields as sent, before clean_text (a spam signal reads what was removed)."""
+    return [
+        value
+        for key in ("name", "description", "address")
+        if isinstance(value := data.get(key), str)
+    ]
+
+
+@public_read
+class LocationDuplicatesView(APIView):
+    """GET /locations/duplicates: approved places a new one may duplicate ("did you
+    mean ...?"), best first."""
+
+    throttle_classes = [ReadRateThrottle]
+
+    @extend_schema(
+        parameters=[LocationDuplicatesParamsSerializer],
+        responses={200: LocationDuplicatesOutputSerializer},
+    )
+    def get(self, request):
+        params = LocationDuplicatesParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        with selectors.public_read_timeout():
+            candidates = selectors.location_duplicates(
+                latitude=query["lat"],
+                longitude=query["lon"],
+                name=query["name"],
+                category=query.get("category"),
+            )
+        return Response({"possible_duplicates": candidates})
 
 
 @public_read
@@ -205,11 +256,35 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
             )
         return feature
 
-    @extend_schema(responses={200: PlaceFeatureSerializer})
+    @extend_schema(
+        responses={
+            200: PlaceFeatureSerializer,
+            301: OpenApiResponse(
+                description="The place was merged into another: `Location` names it."
+            ),
+        }
+    )
     def get(self, request, id):
         # Bounded like the list reads; an outage is MapUnavailable (503).
         with selectors.public_read_timeout():
-            location = self._visible(id)
+            location = selectors.location_get_visible(location_id=id, user=request.user)
+            # A merged place redirects everybody, its submitter included: it lives on as
+            # the target. The public cannot see it, so only a miss pays for the lookup.
+            if location is not None and location.status == constants.LocationStatus.MERGED:
+                merged_into = location.merged_into_id
+            else:
+                merged_into = (
+                    selectors.location_merged_into(location_id=id) if location is None else None
+                )
+            if merged_into is not None:
+                target = request.build_absolute_uri(
+                    reverse("v1:location-detail", kwargs={"id": merged_into})
+                )
+                return Response(
+                    status=status.HTTP_301_MOVED_PERMANENTLY, headers={"Location": target}
+                )
+            if location is None:
+                raise LocationNotFound()
             feature = self._with_pending_revision(
                 location, LocationFeatureSerializer(location).data
             )
@@ -227,7 +302,10 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
         data = LocationUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         location = services.location_update(
-            location=location, actor=request.user, **data.validated_data
+            location=location,
+            actor=request.user,
+            raw_text=_raw_text(request.data),
+            **data.validated_data,
         )
         feature = selectors.location_public_feature(location_id=location.id, viewer=request.user)
         return Response(self._with_pending_revision(location, feature))

@@ -190,6 +190,16 @@ def location_pending_revision_dict(
     )
 
 
+def location_merged_into(*, location_id: UUID | str) -> UUID | None:
+    """The id of the place a merged place was merged into; None for any other place
+    (or none at all). GET /locations/{id} redirects there, for everybody."""
+    return (
+        Location.objects.filter(pk=location_id, status=LocationStatus.MERGED)
+        .values_list("merged_into_id", flat=True)
+        .first()
+    )
+
+
 def location_exists(*, location_id: UUID | str) -> bool:
     """Whether a place with this id exists, in any status."""
     return Location.objects.filter(pk=location_id).exists()
@@ -251,3 +261,33 @@ def locations_by_id(*, location_ids, pending_revision: bool = False) -> dict[UUI
         .select_related("submitter")
         .prefetch_related(*prefetches)
     }
+
+
+# --- Trust and spam signals (moderation.trust, moderation.spam) ------------------------
+
+
+def locations_count_of_submitter(*, user, status: str | None = None, since=None) -> int:
+    """How many places `user` submitted (in `status`; created at or after `since`).
+    Served by location_submitter_created."""
+    queryset = Location.objects.filter(submitter=user)
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    return queryset.count()
+
+
+def locations_with_text_count(*, user, field: str, text: str, exclude_id: UUID | str, since) -> int:
+    """How many other places of `user` created since `since` (any status but merged)
+    carry exactly `text` in `field` (name or description), case-insensitively: the same
+    text pasted across places. One submitter's recent places only, so the scan stays on
+    location_submitter_created at any table size."""
+    if field not in ("name", "description"):
+        raise ValueError(f"Not a text field of a place: {field!r}")
+    return (
+        Location.objects.filter(submitter=user, created_at__gte=since)
+        .filter(**{f"{field}__iexact": text})
+        .exclude(pk=exclude_id)
+        .exclude(status=LocationStatus.MERGED)
+        .count()
+    )

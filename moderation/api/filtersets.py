@@ -34,12 +34,22 @@ class ModerationQueueFilterSet(filters.FilterSet):
         )
     )
 
+    # docs/moderation.md "Spam score": the likeliest spam first (or last); ties oldest first.
+    ordering = extend_schema_field({"type": "string", "enum": list(selectors.QUEUE_ORDERINGS)})(
+        filters.ChoiceFilter(
+            choices=[(value, value) for value in selectors.QUEUE_ORDERINGS],
+            error_messages={"invalid_choice": '"%(value)s" is not a valid choice.'},
+            help_text="spam_score or -spam_score; oldest first when absent.",
+        )
+    )
+
     class Meta:
         form = StrictFilterForm
-        fields = ["status"]
+        fields = ["status", "ordering"]
 
     def filter_queryset(self, queryset):
         # The queue is always one status: the selector loads the places of that status
         # (submitter, ready photos, oldest first), the pending ones unless asked.
         status = self.form.cleaned_data.get("status") or LocationStatus.PENDING
-        return selectors.moderation_queue(status=status)
+        ordering = self.form.cleaned_data.get("ordering") or None
+        return selectors.moderation_queue(status=status, ordering=ordering)

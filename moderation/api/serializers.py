@@ -1,9 +1,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from locations.api.serializers import LocationUpdateInputSerializer, RevisionOutputSerializer
+from locations.api.serializers import (
+    DuplicateCandidateSerializer,
+    LocationUpdateInputSerializer,
+    RevisionOutputSerializer,
+)
 from locations.constants import LocationStatus
-from locations.selectors import location_pending_revision_dict
+from locations.selectors import location_pending_revision_dict, locations_duplicates_by_id
 from media_store.api.serializers import ImageDetailSerializer, ImagePublicSerializer
 from moderation import services
 from moderation.constants import (
@@ -49,6 +53,12 @@ class ModerationPointOutputSerializer(serializers.Serializer):
     coordinates = serializers.ListField(child=serializers.FloatField())
 
 
+class _SpamSignalSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    weight = serializers.IntegerField()
+    detail = serializers.CharField(allow_blank=True)
+
+
 class ModerationLocationOutputSerializer(serializers.Serializer):
     """A place as a moderator sees it: any status, with its submitter and photos."""
 
@@ -69,6 +79,20 @@ class ModerationLocationOutputSerializer(serializers.Serializer):
     # (null when none), its diff against the content shown above.
     version = serializers.IntegerField()
     pending_revision = serializers.SerializerMethodField()
+    # docs/moderation.md "Duplicates", "Spam score".
+    possible_duplicates = serializers.SerializerMethodField()
+    merged_into = serializers.UUIDField(source="merged_into_id", allow_null=True)
+    spam_score = serializers.IntegerField()
+    spam_signals = serializers.ListField(child=_SpamSignalSerializer())
+
+    @extend_schema_field(DuplicateCandidateSerializer(many=True))
+    def get_possible_duplicates(self, location) -> list[dict]:
+        # A list view loads a page's candidates in one statement (context "duplicates");
+        # a single place (a decision's answer) reads its own.
+        duplicates = self.context.get("duplicates")
+        if duplicates is None:
+            duplicates = locations_duplicates_by_id(location_ids=[location.id])
+        return duplicates.get(str(location.id), [])
 
     @extend_schema_field(ModerationPointOutputSerializer)
     def get_point(self, location) -> dict:
@@ -276,3 +300,20 @@ class SuspendOutputSerializer(SuspensionOutputSerializer):
     places_rejected = serializers.IntegerField()
     revisions_rejected = serializers.IntegerField()
     images_rejected = serializers.IntegerField()
+
+
+# --- Duplicates and merge, trust (docs/moderation.md) -------------------------------------
+
+
+class LocationMergeInputSerializer(serializers.Serializer):
+    # The place this one duplicates: it keeps the photos and receives the redirects.
+    into = serializers.UUIDField()
+
+
+class UserTrustOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    # Whether their new places and photos are approved at once, now.
+    trusted = serializers.BooleanField()
+    # auto (the rule), granted or withdrawn (by a moderator).
+    override = serializers.ChoiceField(choices=["auto", "granted", "withdrawn"])
+    set_at = serializers.CharField(allow_null=True)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsModerator, NotSuspended
 from config.params import QueryParamsSerializer, StrictLimitOffsetPagination
+from locations.selectors import locations_duplicates_by_id
 from media_store.models import ImageModeration
 from moderation import selectors, services
 from moderation.api.filtersets import ModerationQueueFilterSet
@@ -21,6 +22,7 @@ from moderation.api.serializers import (
     FlagResolutionOutputSerializer,
     FlagResolveInputSerializer,
     ImageStatusInputSerializer,
+    LocationMergeInputSerializer,
     LocationRevertInputSerializer,
     LocationStatusInputSerializer,
     ModerationImageOutputSerializer,
@@ -29,9 +31,11 @@ from moderation.api.serializers import (
     SuspendInputSerializer,
     SuspendOutputSerializer,
     SuspensionOutputSerializer,
+    UserTrustOutputSerializer,
 )
 from moderation.api.throttles import FlagRateThrottle
 from moderation.models import FlagStatus
+from moderation.trust import user_trust_state
 
 
 class ModerationPagination(StrictLimitOffsetPagination):
@@ -51,6 +55,15 @@ class ModerationQueueView(ListAPIView):
     def get_queryset(self):
         # The pending queue; ModerationQueueFilterSet picks the status asked for.
         return selectors.moderation_queue()
+
+    def get_serializer(self, *args, **kwargs):
+        if kwargs.get("many") and args:
+            # One statement for the page's likely duplicates.
+            places = list(args[0])
+            duplicates = locations_duplicates_by_id(location_ids=[p.id for p in places])
+            kwargs["context"] = {**self.get_serializer_context(), "duplicates": duplicates}
+            return self.get_serializer_class()(places, *args[1:], **kwargs)
+        return super().get_serializer(*args, **kwargs)
 
     @extend_schema(tags=["moderation"])
     def get(self, request, *args, **kwargs):
@@ -283,7 +296,10 @@ class FlagQueueView(ListAPIView):
         flag_status = self._status()
         page = self.paginate_queryset(selectors.flagged_objects(status=flag_status))
         items, places = selectors.flagged_items(page, status=flag_status)
-        data = FlaggedObjectOutputSerializer(items, many=True, context={"places": places}).data
+        duplicates = locations_duplicates_by_id(location_ids=places.keys())
+        data = FlaggedObjectOutputSerializer(
+            items, many=True, context={"places": places, "duplicates": duplicates}
+        ).data
         return self.get_paginated_response(data)
 
     @extend_schema(tags=["moderation"], parameters=[FlagQueueParams])
@@ -375,3 +391,50 @@ class UserUnsuspendView(APIView):
     def post(self, request, username):
         suspension = services.user_unsuspend(username=username, moderator=request.user)
         return Response(SuspensionOutputSerializer(suspension).data)
+
+
+# --- Duplicates and merge, trust (docs/moderation.md) ---------------------------------------
+
+
+class LocationMergeView(APIView):
+    """POST /admin/locations/{id}/merge: merge a place into its duplicate `into`."""
+
+    permission_classes = [IsModerator, NotSuspended]
+
+    @extend_schema(
+        tags=["moderation"],
+        request=LocationMergeInputSerializer,
+        responses={
+            200: ModerationLocationOutputSerializer,
+            409: OpenApiResponse(
+                description="Merging a place into itself, into a merged place, or a place "
+                "merged already."
+            ),
+        },
+    )
+    def post(self, request, id):
+        data = LocationMergeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.location_merge(
+            location_id=id, into_id=data.validated_data["into"], moderator=request.user
+        )
+        location = selectors.moderation_location(location_id=id)
+        return Response(
+            ModerationLocationOutputSerializer(location, context={"request": request}).data
+        )
+
+
+class UserTrustView(APIView):
+    """POST /admin/users/{username}/trust grants trust by hand; DELETE withdraws it."""
+
+    permission_classes = [IsModerator, NotSuspended]
+
+    @extend_schema(tags=["moderation"], request=None, responses={200: UserTrustOutputSerializer})
+    def post(self, request, username):
+        user = services.user_trust_grant(username=username, moderator=request.user)
+        return Response(UserTrustOutputSerializer(user_trust_state(user)).data)
+
+    @extend_schema(tags=["moderation"], request=None, responses={200: UserTrustOutputSerializer})
+    def delete(self, request, username):
+        user = services.user_trust_withdraw(username=username, moderator=request.user)
+        return Response(UserTrustOutputSerializer(user_trust_state(user)).data)

@@ -412,6 +412,38 @@ OPERATIONS = [
         lambda w: w.anonymous.get(_tile_url(13.40, 52.52, 12)),
     ),
     Call("GET", "/tiles.json", 200, lambda w: w.anonymous.get(f"{API}/tiles.json")),
+    # --- issue 16: duplicates, merge, trust (kept together at the end for merging) ---
+    Call(
+        "GET",
+        "/locations/duplicates",
+        200,
+        lambda w: w.anonymous.get(
+            f"{API}/locations/duplicates", {"lat": 52.52, "lon": 13.40, "name": "Contract cafe"}
+        ),
+    ),
+    Call(
+        "POST",
+        "/admin/locations/{id}/merge",
+        200,
+        lambda w: w.moderator.post(
+            _id(f"{API}/admin/locations/{{id}}/merge", w.approved_2.id),
+            {"into": str(w.approved.id)},
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/admin/users/{username}/trust",
+        200,
+        lambda w: w.moderator.post(f"{API}/admin/users/{w.owner_user.username}/trust"),
+    ),
+    Call(
+        "DELETE",
+        "/admin/users/{username}/trust",
+        200,
+        lambda w: w.moderator.delete(f"{API}/admin/users/{w.owner_user.username}/trust"),
+    ),
+    # --- end of issue 16 ---
 ]
 
 

@@ -6,7 +6,12 @@ import json
 import pytest
 from django.db import connection
 
-from locations.selectors import locations_search_sql, locations_viewport_sql
+from locations.selectors import (
+    location_duplicates_sql,
+    locations_duplicates_by_id,
+    locations_search_sql,
+    locations_viewport_sql,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +183,36 @@ def test_ogc_items_pages_walk_the_primary_key(many_places):
 
     assert "locations_location_pkey" in plan, plan
     assert "Seq Scan on locations_location" not in plan, plan
+
+
+def test_duplicate_candidates_use_the_approved_and_the_pending_indexes(many_places):
+    sql, params = location_duplicates_sql(
+        latitude=BERLIN_LAT, longitude=BERLIN_LON, name="Place 15 bakery", pending=True
+    )
+
+    plan = plan_of(sql, params)
+
+    assert "location_geog_approved_gist" in plan
+    assert "location_dup_pending_gist" in plan
+    assert "Seq Scan" not in plan
+
+
+def test_the_queue_pages_duplicates_use_the_indexes_too(many_places):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM locations_location WHERE status = 'pending' LIMIT 50")
+        ids = [row[0] for row in cursor.fetchall()]
+    capture = _Capture()
+    with connection.execute_wrapper(capture):
+        locations_duplicates_by_id(location_ids=ids)
+    plan = plan_of(*capture.statement)
+
+    assert "location_geog_approved_gist" in plan
+    assert "location_dup_pending_gist" in plan
+
+
+class _Capture:
+    statement: tuple = ()
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statement = (sql, params)
+        return execute(sql, params, many, context)

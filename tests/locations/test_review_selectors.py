@@ -37,7 +37,7 @@ def _aged(location: Location, *, minutes: int) -> Location:
 
 def test_the_status_choices_are_the_same_from_constants_and_models():
     assert ModelsLocationStatus is LocationStatus
-    assert LocationStatus.values == ["pending", "approved", "rejected", "hidden"]
+    assert LocationStatus.values == ["pending", "approved", "rejected", "hidden", "merged"]
 
 
 def test_the_event_names_are_the_ones_notifications_and_maps_receive():

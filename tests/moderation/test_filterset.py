@@ -64,5 +64,5 @@ def test_the_schema_documents_the_status_values(moderator_client):
     parameters = schema["paths"]["/api/v1/admin/locations"]["get"]["parameters"]
     status = next(p for p in parameters if p["name"] == "status")
     assert status["in"] == "query"
-    assert set(status["schema"]["enum"]) == {"pending", "approved", "rejected", "hidden"}
+    assert set(status["schema"]["enum"]) == {"pending", "approved", "rejected", "hidden", "merged"}
     assert status["schema"]["default"] == "pending"
