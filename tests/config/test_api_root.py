@@ -26,6 +26,11 @@ def test_the_api_root_lists_the_resources_with_absolute_links(client, settings):
     assert resources["location"]["href"] == "http://api.example.org/api/v1/locations/{id}"
     assert resources["location"]["methods"] == ["GET", "PATCH", "DELETE"]
     assert {"categories", "locations", "locations_viewport", "me", "token"} <= set(resources)
+    api = "http://api.example.org/api/v1"
+    assert resources["tile"]["href"] == f"{api}/tiles/{{z}}/{{x}}/{{y}}.mvt"
+    assert resources["moderation_flag"]["href"] == f"{api}/admin/flags/{{id}}"
+    assert resources["user_suspend"]["href"] == f"{api}/admin/users/{{username}}/suspend"
+    assert resources["ogc"]["href"] == f"{api}/ogc/"
 
 
 def test_every_link_of_the_root_leads_somewhere(client):
@@ -33,7 +38,13 @@ def test_every_link_of_the_root_leads_somewhere(client):
     for link in body["links"].values():
         assert client.get(link).status_code == 200, link
     for name, resource in body["resources"].items():
-        href = resource["href"].replace("{id}", "00000000-0000-0000-0000-000000000001")
+        href = resource["href"].format(
+            id="1" if name == "moderation_flag" else "00000000-0000-0000-0000-000000000001",
+            username="nobody",
+            z=0,
+            x=0,
+            y=0,
+        )
         # OPTIONS reaches the view itself; the catch-all would answer 404.
         assert client.options(href).status_code in (200, 401, 403), name
 
