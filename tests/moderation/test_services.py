@@ -253,7 +253,8 @@ def test_a_decision_is_traced_with_its_place_and_statuses(moderator, monkeypatch
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(services, "tracer", provider.get_tracer("test"))
+    # The module that makes the span (moderation.services is a package of such modules).
+    monkeypatch.setattr(services.places, "tracer", provider.get_tracer("test"))
     location = make_place("pending")
 
     log = services.location_approve(location_id=location.id, moderator=moderator)
