@@ -4,6 +4,7 @@ accounts sits below notifications and cannot import it (pyproject's layers), so 
 sends a signal (accounts.events) and this module turns it into a notification.
 """
 
+import math
 import uuid
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ def reset_link_context(payload: dict) -> dict:
     separator = "&" if "?" in settings.PASSWORD_RESET_URL else "?"
     return {
         "reset_url": f"{settings.PASSWORD_RESET_URL}{separator}{query}",
-        "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        "valid_minutes": math.ceil(settings.PASSWORD_RESET_TIMEOUT / 60),
     }
 
 

@@ -63,6 +63,7 @@ def test_the_whole_reset_flow_through_the_mail(api_client, ada):
     (message,) = deliver_all()
     assert message.to == ["ada@example.org"]
     assert message.subject == "Reset your Placemap password"
+    assert "It works once, for 60 minutes." in message.body  # PASSWORD_RESET_TIMEOUT 3600
     link = reset_link(message)
     # Nothing that opens the account is stored: the token is made when the mail renders.
     notification = Notification.objects.get(event=PASSWORD_RESET_EVENT)
@@ -252,3 +253,14 @@ def test_a_browser_session_stays_signed_in_after_a_change(client, ada):
     )
     assert response.status_code == 204, response.content
     assert client.get("/api/v1/me").status_code == 200
+
+
+def test_password_changes_are_throttled_per_user(ada_client, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "2/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    wrong = {"old_password": "guess", "new_password": NEW_PASSWORD}
+    for _ in range(2):
+        assert ada_client.post(CHANGE, wrong, format="json").status_code == 400
+    response = ada_client.post(CHANGE, wrong, format="json")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
