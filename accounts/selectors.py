@@ -93,3 +93,11 @@ def user_trust_override(user) -> str:
     """The user's trust override as stored now (not as the request's user object was
     loaded): a grant or withdrawal applies from the next write."""
     return User.objects.filter(pk=user.pk).values_list("trust_override", flat=True).first() or ""
+
+
+def users_for_password_reset(*, email: str) -> QuerySet[User]:
+    """Accounts a reset mail to `email` may recover: active, with a usable password
+    (Django's PasswordResetForm rule). Addresses are not unique: each one gets a link."""
+    return User.objects.filter(email__iexact=email, is_active=True).exclude(
+        password__startswith="!"  # noqa: S106 (set_unusable_password())
+    )

@@ -9,18 +9,26 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
+from accounts.events import password_reset_requested
 from accounts.gdpr import sections
 from accounts.models import Suspension, User
-from accounts.selectors import user_active_suspension, user_personal_data
+from accounts.selectors import (
+    user_active_suspension,
+    user_personal_data,
+    users_for_password_reset,
+)
 from accounts.usernames import username_skeleton
 from config.errors import ApplicationError, ConflictError, DependencyUnavailable
 from config.timestamps import utc_timestamp
@@ -74,6 +82,84 @@ def token_obtain(*, username: str, password: str) -> Token:
 
 def token_revoke(*, user: User) -> None:
     Token.objects.filter(user=user).delete()
+
+
+# --- Passwords (docs/accounts.md) ------------------------------------------------------
+
+
+class InvalidResetLink(ApplicationError):
+    field = "token"
+    default_detail = "This password reset link is invalid, used or expired; ask for a new one."
+
+
+class WrongPassword(ApplicationError):
+    field = "old_password"
+    default_detail = "Wrong password."
+
+
+def _password_set(*, user: User, password: str, field: str) -> None:
+    """Django's validators (AUTH_PASSWORD_VALIDATORS), reported on `field`, then the new
+    hash; every API token of the account goes (a stolen one must not outlive it)."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ApplicationError(errors={field: exc.messages}) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
+
+
+def password_reset_uid(user: User) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def password_reset_token(user: User) -> str:
+    """Django's PasswordResetTokenGenerator: an HMAC of the password hash, last login and
+    a timestamp, so it stops working once used (the hash changes) or after
+    PASSWORD_RESET_TIMEOUT. Nothing is stored."""
+    return default_token_generator.make_token(user)
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> None:
+    """Ask for a reset link for `email`. An unknown address does nothing, and the caller
+    answers the same either way (no account enumeration). The mail is sent by the
+    password_reset_requested receivers (notifications)."""
+    with tracer.start_as_current_span("placemap.accounts.password_reset_request") as span:
+        users = list(users_for_password_reset(email=email))
+        span.set_attribute("placemap.password_reset.accounts", len(users))
+        for user in users:
+            password_reset_requested.send(sender=User, user=user)
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password with a reset link's `uid` and `token`. Raises InvalidResetLink
+    (unknown, used or expired) or ApplicationError naming new_password (validators).
+    The account row is locked first: two uses of one link cannot both succeed."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidResetLink() from None
+    if not 0 < pk < 2**63:  # beyond the primary key column: no such account
+        raise InvalidResetLink()
+    user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidResetLink()
+    _password_set(user=user, password=new_password, field="new_password")
+    return user
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """A signed-in user's new password. Raises WrongPassword or ApplicationError naming
+    new_password. Every API token of the account is revoked, the caller's too: with one
+    token per account (DRF's authtoken) keeping it would keep a stolen one."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password):
+        raise WrongPassword()
+    _password_set(user=user, password=new_password, field="new_password")
+    return user
 
 
 def moderators_group() -> Group:
@@ -261,11 +347,18 @@ __all__ = [
     "ExportSummary",
     "ExportUnavailable",
     "InvalidCredentials",
+    "InvalidResetLink",
     "NotSuspended",
     "UsernameTaken",
     "ValidationError",
+    "WrongPassword",
     "moderator_grant",
     "moderator_revoke",
+    "password_change",
+    "password_reset_confirm",
+    "password_reset_request",
+    "password_reset_token",
+    "password_reset_uid",
     "suspension_create",
     "suspension_describe",
     "suspension_lift",

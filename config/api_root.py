@@ -25,6 +25,14 @@ _TILE = {"z": 987654321, "x": 987654322, "y": 987654323}
 RESOURCES: tuple = (
     ("register", "auth-register", ["POST"], "Create an account."),
     ("token", "auth-token", ["POST", "DELETE"], "Obtain or revoke an API token."),
+    ("password_reset", "auth-password-reset", ["POST"], "Mail a password reset link."),
+    (
+        "password_reset_confirm",
+        "auth-password-reset-confirm",
+        ["POST"],
+        "Set a new password with a reset link.",
+    ),
+    ("password_change", "auth-password-change", ["POST"], "Change your password."),
     ("me", "me", ["GET", "DELETE"], "Your profile; erase your account."),
     ("my_locations", "me-locations", ["GET"], "Your places, in every status."),
     ("my_export", "me-export", ["GET"], "Export of all your data (GDPR)."),

@@ -17,6 +17,21 @@ urlpatterns = [
     # --- accounts ---
     path("auth/register", accounts_views.RegisterView.as_view(), name="auth-register"),
     path("auth/token", accounts_views.TokenView.as_view(), name="auth-token"),
+    path(
+        "auth/password/reset",
+        accounts_views.PasswordResetView.as_view(),
+        name="auth-password-reset",
+    ),
+    path(
+        "auth/password/reset/confirm",
+        accounts_views.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path(
+        "auth/password/change",
+        accounts_views.PasswordChangeView.as_view(),
+        name="auth-password-change",
+    ),
     path("me", accounts_views.MeView.as_view(), name="me"),
     # --- places ---
     path("categories", locations_views.CategoryListView.as_view(), name="categories"),

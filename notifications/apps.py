@@ -8,5 +8,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         # Each app registers the events (and digests) it raises in its own
-        # notification_events.py: notifications imports none of them.
+        # notification_events.py: notifications imports none of them (its own one holds
+        # the mails of accounts, which cannot import notifications).
         autodiscover_modules("notification_events")

@@ -37,6 +37,22 @@ class RegisterInputSerializer(serializers.Serializer):
         return attrs
 
 
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    # Validators need the account: the service runs them and names new_password.
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
 class TokenInputSerializer(serializers.Serializer):
     username = CleanCharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)

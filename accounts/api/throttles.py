@@ -20,3 +20,19 @@ class GdprRateThrottle(FixedWindowRateThrottle):
     """Per user: an export reads every photo; an erasure checks a password."""
 
     scope = "gdpr"
+
+
+class PasswordResetRateThrottle(FixedWindowRateThrottle):
+    """Per client IP, signed in or not: each reset request may send a mail."""
+
+    scope = "password_reset"
+    ident = "ip"
+
+
+class PasswordChangeRateThrottle(FixedWindowRateThrottle):
+    """Per user, at the sign-in rate (THROTTLE_AUTH): a change checks the old password,
+    so a stolen token must not guess it faster than a sign-in could."""
+
+    scope = "auth"
+    ident = "user"
+    key_prefix = "throttle-password-change"

@@ -1,10 +1,11 @@
 import tempfile
 
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -14,12 +15,20 @@ from accounts import services
 from accounts.api.serializers import (
     EraseInputSerializer,
     ErasureOutputSerializer,
+    PasswordChangeInputSerializer,
+    PasswordResetConfirmInputSerializer,
+    PasswordResetInputSerializer,
     RegisterInputSerializer,
     TokenInputSerializer,
     TokenOutputSerializer,
     UserOutputSerializer,
 )
-from accounts.api.throttles import AuthRateThrottle, GdprRateThrottle
+from accounts.api.throttles import (
+    AuthRateThrottle,
+    GdprRateThrottle,
+    PasswordChangeRateThrottle,
+    PasswordResetRateThrottle,
+)
 
 # Exports up to this size are built in memory; bigger ones spill to a temporary file.
 EXPORT_SPOOL_BYTES = 16 * 1024 * 1024
@@ -61,6 +70,64 @@ class TokenView(APIView):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
         services.token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [PasswordResetRateThrottle]
+
+    @extend_schema(
+        request=PasswordResetInputSerializer,
+        responses={202: None},
+        description="Mail a password reset link to the accounts with this address. 202 "
+        "whether or not one exists (no account enumeration). See docs/accounts.md.",
+    )
+    def post(self, request):
+        data = PasswordResetInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(**data.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=PasswordResetConfirmInputSerializer,
+        responses={204: None},
+        description="Set a new password with the `uid` and `token` of a reset link; "
+        "every API token of the account is revoked.",
+    )
+    def post(self, request):
+        data = PasswordResetConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    # A suspended user may still change their password (tests/accounts/
+    # test_suspension_coverage.py exempts it, like /auth/token).
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [PasswordChangeRateThrottle]
+
+    @extend_schema(
+        request=PasswordChangeInputSerializer,
+        responses={204: None},
+        description="Change your password. Your API token is revoked (sign in again with "
+        "POST /auth/token); a browser session stays signed in.",
+    )
+    def post(self, request):
+        data = PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.password_change(user=request.user, **data.validated_data)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            # This browser's session stays valid; other sessions end (the hash changed).
+            update_session_auth_hash(request._request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

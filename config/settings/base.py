@@ -402,6 +402,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 MODERATORS_GROUP = "moderators"
+# Password reset (docs/accounts.md): the client app's page the mail links to, with `uid`
+# and `token` query parameters, and how long a link works (seconds; Django's
+# PasswordResetTokenGenerator reads it).
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default=f"{SITE_URL}/reset-password")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 
 # --- i18n -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -450,6 +455,8 @@ REST_FRAMEWORK = {
         "export": env.str("THROTTLE_EXPORT", default="60/hour"),
         # POST /locations/{id}/flags and /images/{id}/flags per signed-in user.
         "flags": env.str("THROTTLE_FLAGS", default="20/hour"),
+        # POST /auth/password/reset per client IP (each one may send a mail).
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "config.params.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -19,6 +19,11 @@ EXEMPT = {
     ("TokenView", "delete"),
     ("RegisterView", "post"),
     ("MeView", "delete"),
+    # Anonymous (a link from a mail) or the way out of a compromised account: a suspended
+    # user may still recover and change their password.
+    ("PasswordResetView", "post"),
+    ("PasswordResetConfirmView", "post"),
+    ("PasswordChangeView", "post"),
 }
 
 

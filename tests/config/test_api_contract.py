@@ -444,7 +444,46 @@ OPERATIONS = [
         lambda w: w.moderator.delete(f"{API}/admin/users/{w.owner_user.username}/trust"),
     ),
     # --- end of issue 16 ---
+    # --- issue 18: password reset and change (docs/accounts.md) ---
+    Call(
+        "POST",
+        "/auth/password/reset",
+        202,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/password/reset", {"email": w.owner_user.email}, format="json"
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/password/reset/confirm",
+        204,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/password/reset/confirm", _reset_link(UserFactory()), format="json"
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/password/change",
+        204,
+        lambda w: token_client(UserFactory()).post(
+            f"{API}/auth/password/change",
+            {"old_password": DEFAULT_PASSWORD, "new_password": "a-Changed-passw0rd"},
+            format="json",
+        ),
+    ),
+    # --- end of issue 18 ---
 ]
+
+
+def _reset_link(user) -> dict[str, str]:
+    """What a reset mail's link carries (tests/accounts/test_passwords.py reads the mail)."""
+    from accounts.services import password_reset_token, password_reset_uid
+
+    return {
+        "uid": password_reset_uid(user),
+        "token": password_reset_token(user),
+        "new_password": "a-Reset-passw0rd",
+    }
 
 
 def _tile_url(lon: float, lat: float, z: int) -> str:
@@ -867,6 +906,40 @@ ERRORS = [
         400,
         lambda w: w.anonymous.get(f"{API}/tiles.json", {"category": "volcano"}),
     ),
+    # --- issue 18: password reset and change ---
+    Call(
+        "POST",
+        "/auth/password/reset",
+        400,
+        lambda w: w.anonymous.post(f"{API}/auth/password/reset", {"email": "x"}, format="json"),
+    ),
+    Call(
+        "POST",
+        "/auth/password/reset/confirm",
+        400,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/password/reset/confirm",
+            {**_reset_link(w.member), "token": "used-or-forged"},
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/password/change",
+        400,
+        lambda w: w.owner.post(
+            f"{API}/auth/password/change",
+            {"old_password": "wrong", "new_password": "a-Changed-passw0rd"},
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/password/change",
+        401,
+        lambda w: w.anonymous.post(f"{API}/auth/password/change", {}, format="json"),
+    ),
+    # --- end of issue 18 ---
 ]
 
 

@@ -1,0 +1,14 @@
+"""What accounts tells the apps above it (it cannot import them: pyproject's layers).
+
+notifications mails the password reset link: notifications/notification_events.py
+registers PASSWORD_RESET_EVENT and connects to password_reset_requested.
+"""
+
+from django.dispatch import Signal
+
+PASSWORD_RESET_EVENT = "accounts.password_reset"  # noqa: S105 (an event name)
+
+# Sent with `user` inside the transaction of the request, once per account matching the
+# address (none for an unknown one). A receiver that raises fails the request: the
+# mail is part of it.
+password_reset_requested = Signal()
