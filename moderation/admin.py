@@ -63,6 +63,33 @@ DECISION_CHOICES = [
 ]
 
 
+ACTION_TEMPLATE = "admin/moderation/action_with_form.html"
+
+
+def action_form_page(
+    model_admin, request, *, queryset, action, title, intro, items, form, label, carried=()
+):
+    """The intermediate page of a console action that needs more input (a form): it
+    lists what was selected and posts back to the changelist with the same action and
+    selection plus "apply" (and `carried` hidden fields)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "opts": model_admin.model._meta,
+        "intro": intro,
+        "items": items,
+        "selected": [obj.pk for obj in queryset],
+        "carried": list(carried),
+        "form": form,
+        "action": action,
+        "submit_label": label,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+
 class ReadOnlyOSMWidget(OfflineMapWidget):
     """The offline map widget that only shows the point when the field is disabled."""
 
@@ -451,18 +478,24 @@ class LocationAdmin(GISModelAdmin):
             if refused:
                 self.message_user(request, "Not merged: " + "; ".join(refused), messages.WARNING)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Merge places",
-            "subtitle": None,
-            "opts": self.model._meta,
-            "places": list(queryset.order_by("created_at", "id")),
-            "form": form,
-            "action": "merge_selected",
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/locations/location/merge_into.html", context)
+        places = list(queryset.order_by("created_at", "id"))
+        return action_form_page(
+            self,
+            request,
+            queryset=places,
+            action="merge_selected",
+            title="Merge places",
+            intro=f"Merge these {len(places)} place(s) into the place named below? Each "
+            "leaves the map and every public list, its photos move to that place, its page "
+            "redirects there, and its submitter is told. Its history and decisions are kept.",
+            items=[
+                f"{p.name} ({p.get_status_display()}, {p.get_category_display()}, "
+                f"submitted {p.created_at:%Y-%m-%d %H:%M})"
+                for p in places
+            ],
+            form=form,
+            label="Merge",
+        )
 
     def _decide(self, request, queryset, *, to_status: str, reason_code="", reason="") -> None:
         """One transaction per place: a place another moderator already decided on is

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -31,7 +29,7 @@ from media_store.selectors import presigned_url
 from moderation import services
 
 # moderation.admin imports this module at its end, after defining the widget.
-from moderation.admin import ReadOnlyOSMWidget
+from moderation.admin import ReadOnlyOSMWidget, action_form_page
 from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 from moderation.models import Flag, FlagStatus, PendingPhoto
 
@@ -41,7 +39,6 @@ def place_map_widget() -> ReadOnlyOSMWidget:
     return ReadOnlyOSMWidget(attrs={"default_zoom": 16, "geom_type": "POINT"})
 
 
-ACTION_TEMPLATE = "admin/moderation/action_with_form.html"
 # Width at which a photo is shown in the queue: large enough to judge.
 QUEUE_PHOTO_PX = 360
 
@@ -70,27 +67,6 @@ class ModeratorConsoleMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def _intermediate(
-    model_admin, request, *, queryset, action, title, intro, items, form, label, carried=()
-):
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "subtitle": None,
-        "opts": model_admin.model._meta,
-        "intro": intro,
-        "items": items,
-        "selected": [obj.pk for obj in queryset],
-        "carried": list(carried),
-        "form": form,
-        "action": action,
-        "submit_label": label,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "media": model_admin.media + form.media,
-    }
-    return TemplateResponse(request, ACTION_TEMPLATE, context)
 
 
 def _report(model_admin, request, *, verb: str, done: int, refused: list[str]) -> None:
@@ -223,7 +199,7 @@ class PendingPhotoAdmin(ModeratorConsoleMixin, admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             self._decide(request, queryset, to_status=ImageModeration.REJECTED, **form.cleaned_data)
             return None
-        return _intermediate(
+        return action_form_page(
             self,
             request,
             queryset=queryset,
@@ -397,7 +373,7 @@ class FlagAdmin(ModeratorConsoleMixin, admin.ModelAdmin):
                 take_down=take_down,
             )
             return None
-        return _intermediate(
+        return action_form_page(
             self,
             request,
             queryset=queryset,
@@ -516,7 +492,7 @@ class ModerationUserAdmin(UserAdmin):
                     )
             _report(self, request, verb="Suspended users:", done=done, refused=refused)
             return None
-        return _intermediate(
+        return action_form_page(
             self,
             request,
             queryset=queryset,
