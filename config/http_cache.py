@@ -118,7 +118,8 @@ class HttpCacheMiddleware:
             response["Cache-Control"] = NO_STORE
         if compression.compressible(request, response):
             patch_vary_headers(response, ("Accept-Encoding",))
-        response["ETag"] = strong_etag(request, response)
+        if not response.has_header("ETag"):  # a view may have hashed it already (tiles)
+            response["ETag"] = strong_etag(request, response)
         # 304 (GET and HEAD) with the ETag, Cache-Control and Vary of the full answer.
         return get_conditional_response(request, etag=response["ETag"], response=response)
 

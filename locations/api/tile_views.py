@@ -121,8 +121,8 @@ class TileView(APIView):
             response = HttpResponse(status=204)
             del response["Content-Type"]
         if anonymous and generation is not None:
-            # The ETag config.http_cache will send (the same function, the same bytes).
-            etag = strong_etag(request, response)
+            # The ETag config.http_cache sends (it keeps this one rather than hash again).
+            etag = response["ETag"] = strong_etag(request, response)
             varies = compression.compressible(request, response)
             tile_cache.etag_remember(**memo, etag=etag, varies=varies, generation=generation)
         return response
