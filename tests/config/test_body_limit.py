@@ -84,7 +84,7 @@ def test_it_refuses_a_declared_oversized_body_before_it_is_sent(asgi_server, pat
         assert headers["x-request-id"] == "big-1"
         assert headers["connection"] == "close"
         assert answered_in < 2
-        assert sock.recv(1) == b""  # closed: the rest of the body is never read
+        assert _closed(sock)  # the rest of the body is never read
 
 
 def test_the_photo_route_takes_a_body_larger_than_the_json_limit(asgi_server):
@@ -154,3 +154,13 @@ def test_the_limits_follow_the_settings(settings):
     assert body_limit_for("/admin/locations/location/import/") == 3 * MB + 64 * 1024
     assert body_limit_for("/api/v1/locations") == 1000
     assert body_limit_for("/admin/login/") == 1000
+
+
+def _closed(sock) -> bool:
+    """The server closed the connection: an orderly end of stream, or a reset, which is
+    how the kernel closes a socket holding bytes the server never read (here, the start of
+    the refused body), depending on timing."""
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
