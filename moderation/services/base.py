@@ -7,6 +7,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 
 from accounts.models import TrustOverride
 from accounts.services import user_trust_set
@@ -22,9 +23,12 @@ from moderation.constants import (
     REASON_CODES,
     REASON_MAX_LENGTH,
 )
-from moderation.models import ModerationLog
+from moderation.events import FLAG_RESOLVED_EVENT
+from moderation.models import Flag, FlagStatus, ModerationLog
+from notifications.services import notify
 
 if TYPE_CHECKING:
+    from accounts.models import User
     from locations.models import Location
 
 
@@ -147,3 +151,40 @@ def _withdraw_trust_on_spam(*, location: Location, log: ModerationLog) -> None:
     submitter = location.submitter
     if submitter is not None and submitter.trust_override == TrustOverride.GRANTED:
         user_trust_set(user=submitter, override=TrustOverride.AUTO, by=None)
+
+
+def _flags_close(*, flags: list[Flag], resolution: str, moderator: User, note: str) -> None:
+    """Resolve `flags` (open, locked by the caller) as `resolution` and tell each
+    reporter once. The moderator's note stays internal: reporters learn the outcome."""
+    now = timezone.now()
+    for flag in flags:
+        flag.status = resolution
+        flag.resolved_by = moderator
+        flag.resolved_at = now
+        flag.note = note
+        flag.save(update_fields=["status", "resolved_by", "resolved_at", "note"])
+        notify(
+            recipient=flag.reporter,
+            event=FLAG_RESOLVED_EVENT,
+            context={
+                "flag_id": flag.id,
+                "target_type": flag.target_type,
+                "location_id": str(flag.location_id) if flag.location_id else None,
+                "image_id": str(flag.image_id) if flag.image_id else None,
+                "reason": flag.reason,
+                "resolution": flag.status,
+            },
+            # Once per flag, however often it is delivered.
+            dedupe_key=f"flag-{flag.id}",
+        )
+
+
+def _flags_settle(*, where: dict, put_back: bool, moderator: User, note: str) -> None:
+    """A hidden object decided outside its flags (a status PATCH, the console): its
+    open flags end with the decision, as if resolved through them. Put back: the
+    reporters were wrong (dismissed); taken down: they were right (actioned)."""
+    flags = list(
+        Flag.objects.select_for_update().filter(status=FlagStatus.OPEN, **where).order_by("id")
+    )
+    resolution = FlagStatus.DISMISSED if put_back else FlagStatus.ACTIONED
+    _flags_close(flags=flags, resolution=resolution, moderator=moderator, note=note)

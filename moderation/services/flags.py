@@ -9,7 +9,6 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from opentelemetry import trace
 
 from accounts.selectors import user_is_moderator
@@ -31,9 +30,6 @@ from moderation.constants import (
     FLAG_REASONS,
     REASON_MAX_LENGTH,
 )
-from moderation.events import (
-    FLAG_RESOLVED_EVENT,
-)
 from moderation.models import Flag, FlagStatus
 from moderation.services.base import (
     APPROVED,
@@ -41,6 +37,7 @@ from moderation.services.base import (
     REJECTED,
     InvalidDecision,
     ModerationError,
+    _flags_close,
     decision_validate,
 )
 from moderation.services.photos import (
@@ -52,7 +49,6 @@ from moderation.services.photos import (
 )
 from moderation.services.places import location_transition
 from moderation.services.system import _location_decide
-from notifications.services import notify
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -252,6 +248,8 @@ def flag_resolve(
             Flag.objects.select_for_update().filter(status=FlagStatus.OPEN, **where).order_by("id")
         )
 
+        # The flags first: a take-down below then finds none left open to settle.
+        _flags_close(flags=flags, resolution=resolution, moderator=moderator, note=note)
         taken_down = False
         if take_down is not None:
             if target_type == FLAG_TARGET_LOCATION:
@@ -275,15 +273,6 @@ def flag_resolve(
             location_update(location=target, actor=moderator, **changes)  # type: ignore[arg-type]
         if not taken_down:
             _unhide(target=target, target_type=target_type, moderator=moderator, note=note)
-
-        now = timezone.now()
-        for each in flags:
-            each.status = resolution
-            each.resolved_by = moderator
-            each.resolved_at = now
-            each.note = note
-            each.save(update_fields=["status", "resolved_by", "resolved_at", "note"])
-            _notify_reporter(flag=each)
     return flags
 
 
@@ -304,21 +293,3 @@ def _unhide(*, target, target_type: str, moderator: User, note: str) -> None:
         if image.moderation_status == IMAGE_HIDDEN:
             image_moderation_set(image=image, status=IMAGE_APPROVED)
             _image_log(image=image, from_status=IMAGE_HIDDEN, moderator=moderator, reason=reason)
-
-
-def _notify_reporter(*, flag: Flag) -> None:
-    # The moderator's note stays internal: reporters learn the outcome, not the notes.
-    notify(
-        recipient=flag.reporter,
-        event=FLAG_RESOLVED_EVENT,
-        context={
-            "flag_id": flag.id,
-            "target_type": flag.target_type,
-            "location_id": str(flag.location_id) if flag.location_id else None,
-            "image_id": str(flag.image_id) if flag.image_id else None,
-            "reason": flag.reason,
-            "resolution": flag.status,
-        },
-        # Once per flag, however often it is delivered.
-        dedupe_key=f"flag-{flag.id}",
-    )

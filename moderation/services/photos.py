@@ -28,6 +28,7 @@ from moderation.services.base import (
     REJECTED,
     InvalidDecision,
     ModerationError,
+    _flags_settle,
     decision_validate,
 )
 from notifications.services import notify
@@ -142,6 +143,13 @@ def image_transition(
         )
         if to_status == IMAGE_REJECTED:
             _notify_uploader_of_rejection(image=image, log=log)
+        if from_status == IMAGE_HIDDEN:
+            _flags_settle(
+                where={"image_id": image.id},
+                put_back=to_status == IMAGE_APPROVED,
+                moderator=moderator,
+                note=reason,
+            )
     return log
 
 

@@ -38,10 +38,12 @@ from moderation.services.base import (
     EVENT_REJECTED,
     EVENT_REVISION_APPROVED,
     EVENT_REVISION_REJECTED,
+    HIDDEN,
     REJECTED,
     IllegalTransition,
     InvalidDecision,
     StaleVersion,
+    _flags_settle,
     _place_not_found_type,
     _withdraw_trust_on_spam,
     decision_validate,
@@ -135,6 +137,13 @@ def location_transition(
         )
         _notify_submitter(location=location, log=log)
         _withdraw_trust_on_spam(location=location, log=log)
+        if from_status == HIDDEN:
+            _flags_settle(
+                where={"location_id": location.id},
+                put_back=to_status == APPROVED,
+                moderator=moderator,
+                note=reason,
+            )
         span.set_attribute("placemap.moderation.log_id", log.id)
     return log
 

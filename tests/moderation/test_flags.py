@@ -208,6 +208,95 @@ def test_enough_users_hide_a_photo(public_place):
     assert (log.moderator, log.to_status, log.reason_code) == (None, "hidden", "flagged")
 
 
+# --- a hidden object decided without its flags ---------------------------------------
+
+
+def place_status_url(place) -> str:
+    return reverse("v1:moderation-location-status", kwargs={"id": place.id})
+
+
+def image_status_url(image) -> str:
+    return reverse("v1:moderation-image-status", kwargs={"id": image.id})
+
+
+@pytest.mark.parametrize(
+    "decision, resolution",
+    [
+        ({"status": "approved"}, "dismissed"),
+        ({"status": "rejected", "reason_code": "inaccurate", "reason": "Gone."}, "actioned"),
+    ],
+)
+@override_settings(FLAG_HIDE_THRESHOLD=2)
+def test_a_status_decision_on_a_hidden_place_settles_its_flags(
+    public_place, moderator, moderator_client, decision, resolution
+):
+    reporters = [UserFactory(), UserFactory()]
+    for reporter in reporters:
+        flag(client_for(reporter), place_flags(public_place))
+    public_place.refresh_from_db()
+    assert public_place.status == "hidden"
+
+    response = moderator_client.patch(place_status_url(public_place), decision, format="json")
+
+    assert response.status_code == 200, response.content
+    flags = Flag.objects.filter(location=public_place)
+    assert {(f.status, f.resolved_by) for f in flags} == {(resolution, moderator)}
+    assert all(f.resolved_at is not None for f in flags)
+    mails = Notification.objects.filter(event="flag.resolved")
+    assert sorted(n.recipient_id for n in mails) == sorted(r.id for r in reporters)
+    assert {n.payload["resolution"] for n in mails} == {resolution}
+    # The queue is empty again, and the reporters may flag the place anew.
+    assert moderator_client.get(QUEUE).json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "decision, resolution",
+    [
+        ({"status": "approved"}, "dismissed"),
+        ({"status": "rejected", "reason_code": "inappropriate", "reason": "No."}, "actioned"),
+    ],
+)
+@override_settings(FLAG_HIDE_THRESHOLD=2)
+def test_a_status_decision_on_a_hidden_photo_settles_its_flags(
+    public_place, moderator, moderator_client, decision, resolution
+):
+    image = ImageFactory(location=public_place, uploader=public_place.submitter)
+    for _ in range(2):
+        flag(client_for(UserFactory()), image_flags(image))
+    image.refresh_from_db()
+    assert image.moderation_status == "hidden"
+
+    response = moderator_client.patch(image_status_url(image), decision, format="json")
+
+    assert response.status_code == 200, response.content
+    assert {f.status for f in Flag.objects.filter(image=image)} == {resolution}
+    assert Notification.objects.filter(event="flag.resolved").count() == 2
+
+
+@override_settings(FLAG_HIDE_THRESHOLD=1)
+def test_a_take_down_through_a_flag_resolves_each_flag_once(
+    public_place, moderator, user, moderator_client
+):
+    flag_id = flag(client_for(user), place_flags(public_place)).json()["id"]
+    public_place.refresh_from_db()
+    assert public_place.status == "hidden"
+
+    response = moderator_client.patch(
+        resolve_url(flag_id),
+        {
+            "resolution": "actioned",
+            "note": "Spam.",
+            "take_down": {"reason_code": "spam", "reason": "Advertising."},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    only = Flag.objects.get(id=flag_id)
+    assert (only.status, only.note) == ("actioned", "Spam.")
+    assert Notification.objects.filter(event="flag.resolved").count() == 1
+
+
 # --- the moderators' queue -------------------------------------------------------------
 
 
