@@ -353,7 +353,8 @@ class LocationRevisionsView(ListAPIView):
 
 
 class MyLocationsView(GeoJSONViewMixin, ListAPIView):
-    """GET /me/locations: the caller's places in every status, newest first."""
+    """GET /me/locations: the caller's places in every status, newest first; each with
+    `pending_revision`, as the owner's GET /locations/{id} shows it."""
 
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReadRateThrottle]
@@ -366,6 +367,17 @@ class MyLocationsView(GeoJSONViewMixin, ListAPIView):
     @extend_schema(responses={200: PlaceFeatureSerializer(many=True)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        features = self.get_serializer(page, many=True).data
+        for location, feature in zip(page, features, strict=True):
+            # Pending revisions are owners' edits: the caller's own, shown to them in full
+            # whether or not they moderate (as_moderator only adds others' names).
+            feature["properties"]["pending_revision"] = selectors.location_pending_revision_dict(
+                location, as_moderator=False, viewer_id=request.user.pk
+            )
+        return self.get_paginated_response(features)
 
 
 @public_read

@@ -50,10 +50,11 @@ def location_get_visible(*, location_id, user) -> Location | None:
 
 
 def locations_of_submitter(*, user) -> QuerySet[Location]:
-    """GET /me/locations: the user's own places in every status, newest first."""
+    """GET /me/locations: the user's own places in every status, newest first, with
+    each one's pending revision (the owner's edit awaiting review) prefetched."""
     return (
         Location.objects.filter(submitter=user)
-        .prefetch_related(images_visible_prefetch(user=user))
+        .prefetch_related(images_visible_prefetch(user=user), pending_revisions_prefetch())
         .order_by("-created_at", "-id")
     )
 

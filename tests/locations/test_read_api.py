@@ -135,13 +135,34 @@ def test_my_locations_has_no_n_plus_one(user_client, user, place_of, django_asse
     for _ in range(12):
         ImageFactory(location=place_of(user, "pending"), uploader=user)
 
-    # count + page + photos of the page + whether the caller moderates (which of the
-    # photos they may see: pending ones only if their own)
-    with django_assert_max_num_queries(4):
+    # count + page + photos of the page + their pending revisions + whether the caller
+    # moderates (which of the photos they may see: pending ones only if their own)
+    with django_assert_max_num_queries(5):
         body = user_client.get(f"{API}/me/locations?limit=10").json()
     assert len(body["features"]) == 10
     assert body["next"] is not None
     assert all(len(f["properties"]["images"]) == 1 for f in body["features"])
+
+
+def test_my_locations_show_my_edit_awaiting_review_as_my_detail_does(user_client, places):
+    approved = places["approved"]
+    edit = user_client.patch(
+        f"{API}/locations/{approved.id}", {"name": "Renamed by me"}, format="json"
+    )
+    assert edit.status_code == 200, edit.content
+
+    listed = {f["id"]: f for f in user_client.get(f"{API}/me/locations").json()["features"]}
+    detail = user_client.get(f"{API}/locations/{approved.id}").json()
+
+    revision = listed[str(approved.id)]["properties"]["pending_revision"]
+    assert revision is not None
+    assert revision["changes"]["name"] == {"before": approved.name, "after": "Renamed by me"}
+    assert revision == detail["properties"]["pending_revision"]
+    assert listed[str(approved.id)]["properties"]["name"] == approved.name
+    assert all(
+        listed[str(p.id)]["properties"]["pending_revision"] is None
+        for p in (places["pending"], places["rejected"])
+    )
 
 
 def test_categories_lists_every_slug_and_label(api_client):
