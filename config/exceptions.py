@@ -35,20 +35,6 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
 
 
-class ServiceUnavailable(exceptions.APIException):
-    """A dependency is down; the client should come back after `retry_after` seconds.
-    Kept for the views that still raise it; new code raises
-    config.errors.DependencyUnavailable."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A service Placemap depends on is unavailable; retry later."
-    default_code = "service_unavailable"
-
-    def __init__(self, detail=None, *, retry_after: int = 5, code=None):
-        super().__init__(detail, code)
-        self.retry_after = retry_after
-
-
 def status_code_name(status_code: int) -> str:
     """The problem code of a status without a more specific one: 413 -> its phrase."""
     return HTTPStatus(status_code).phrase.lower().replace(" ", "_")
@@ -65,18 +51,6 @@ def body_too_large_detail(limit: int | None) -> str:
     if limit is None:
         return ContentTooLarge.default_detail
     return f"The request body is larger than {limit:,} bytes."
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-
-class UnprocessableEntity(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The request cannot be processed."
-    default_code = "unprocessable"
 
 
 def problem_body(request, *, status_code: int, detail: str, code: str, errors=None) -> dict:

@@ -24,7 +24,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from config.exceptions import Conflict, UnprocessableEntity
+from config.errors import ConflictError, UnprocessableError
 from locations import constants
 from locations.models import IdempotencyKey
 
@@ -32,15 +32,15 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-class KeyInFlight(Conflict):
+class KeyInFlight(ConflictError):
+    code = "idempotency_key_in_flight"
     default_detail = "A request with this Idempotency-Key is still being processed."
-    default_code = "idempotency_key_in_flight"
     retry_after = 1
 
 
-class KeyReused(UnprocessableEntity):
+class KeyReused(UnprocessableError):
+    code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was already used with a different request body."
-    default_code = "idempotency_key_reused"
 
 
 def _fingerprint(data) -> str:

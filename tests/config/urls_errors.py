@@ -11,7 +11,6 @@ from rest_framework import exceptions, status
 from rest_framework.views import APIView
 
 from config import errors
-from config.exceptions import Conflict, ServiceUnavailable, UnprocessableEntity
 
 
 class UsernameTaken(errors.ApplicationError):
@@ -31,6 +30,30 @@ class StorageDown(errors.DependencyUnavailable):
 
 class UnsupportedImageFile(exceptions.ValidationError):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+
+# Plain DRF APIExceptions, as a library's view might raise them: the handler must give
+# the same bodies as the vocabulary's errors.
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class UnprocessableEntity(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A service Placemap depends on is unavailable; retry later."
+    default_code = "service_unavailable"
+
+    def __init__(self, detail=None, *, retry_after: int = 5):
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 def _missing_user():
