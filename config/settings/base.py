@@ -38,6 +38,9 @@ AUTH_USER_MODEL = "accounts.User"
 # --- Apps and middleware ------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
+    # Before django.contrib.auth: its createsuperuser (the look-alike username rule)
+    # replaces Django's.
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,7 +59,6 @@ INSTALLED_APPS = [
     "channels",
     # Audit rows of every place change (docs/moderation.md, "Versions and revisions").
     "simple_history",
-    "accounts",
     "locations",
     "media_store",
     "moderation",

@@ -1,7 +1,10 @@
 """Usernames are normalised like all text, and a name that looks like a taken one
 (accounts.usernames.username_skeleton) is refused, race-safely via a unique column."""
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -142,3 +145,27 @@ def test_the_console_still_adds_a_distinct_username():
 
     assert response.status_code == 302
     assert User.objects.get(username="dora").username_skeleton == "dora"
+
+
+def test_createsuperuser_refuses_a_look_alike_username_without_a_database_error(monkeypatch):
+    UserFactory(username="admin")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", DEFAULT_PASSWORD)
+
+    with pytest.raises(CommandError, match="looks like it, is taken"):
+        call_command(
+            "createsuperuser",
+            "--no-input",
+            username="\u0430dmin",
+            email="root@example.org",
+            stdout=io.StringIO(),
+        )
+    assert not User.objects.filter(username="\u0430dmin").exists()
+
+    call_command(
+        "createsuperuser",
+        "--no-input",
+        username="root",
+        email="r@example.org",
+        stdout=io.StringIO(),
+    )
+    assert User.objects.get(username="root").is_superuser
