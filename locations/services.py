@@ -425,14 +425,20 @@ def location_lock(*, location_id: UUID | str) -> Location:
 def location_status_set(*, location: Location, status: str, actor=None) -> None:
     """Move a place (locked with location_lock) to `status` and tell open maps.
 
-    Approving stamps approved_at (the database refuses it on any other status) and
+    Approving stamps approved_at (the database refuses it on any other status), except
+    that a place put back after being hidden keeps the time it was first approved; it
     publishes the place's Feature once the transaction commits; a place leaving
     `approved` is removed from the maps. A pending place never was on one, so rejecting
     it publishes nothing. Whether the move is allowed is the caller's decision.
     """
     from_status = location.status
     location.status = status
-    location.approved_at = timezone.now() if status == LocationStatus.APPROVED else None
+    if status != LocationStatus.APPROVED:
+        location.approved_at = None
+    elif from_status == LocationStatus.HIDDEN:
+        location.approved_at = _approved_at_before_hiding(location) or timezone.now()
+    else:
+        location.approved_at = timezone.now()
     location._history_user = actor  # type: ignore[attr-defined]
     location._change_reason = f"status {status}"  # type: ignore[attr-defined]
     location.save(update_fields=["status", "approved_at", "updated_at"])
@@ -451,6 +457,16 @@ def location_status_set(*, location: Location, status: str, actor=None) -> None:
         feed.publish_on_commit(
             event=events.LOCATION_REMOVED, location_id=location.id, lon=lon, lat=lat, feature=None
         )
+
+
+def _approved_at_before_hiding(location: Location):
+    """When the place was approved, from its audit history (hiding clears the column)."""
+    return (
+        location.history.filter(status=LocationStatus.APPROVED, approved_at__isnull=False)
+        .order_by("-history_date", "-history_id")
+        .values_list("approved_at", flat=True)
+        .first()
+    )
 
 
 def location_merge_into(*, location: Location, target: Location, actor) -> int:

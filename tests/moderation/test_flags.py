@@ -353,10 +353,11 @@ def test_the_queue_has_no_n_plus_one(moderator_client, django_assert_max_num_que
 def test_dismissing_resolves_every_open_flag_and_unhides_the_place(
     public_place, moderator, moderator_client, map_feed, django_capture_on_commit_callbacks
 ):
+    first_approved_at = public_place.approved_at
     reporters = [UserFactory(), UserFactory()]
     ids = [flag(client_for(r), place_flags(public_place)).json()["id"] for r in reporters]
     public_place.refresh_from_db()
-    assert public_place.status == "hidden"
+    assert (public_place.status, public_place.approved_at) == ("hidden", None)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = moderator_client.patch(
@@ -372,6 +373,8 @@ def test_dismissing_resolves_every_open_flag_and_unhides_the_place(
         assert each.resolved_at is not None
     public_place.refresh_from_db()
     assert public_place.status == "approved"
+    # Put back, it keeps the time it was first approved (the OGC datetime filter's).
+    assert public_place.approved_at == first_approved_at is not None
     assert APIClient().get(f"{API}/locations/{public_place.id}").status_code == 200
     assert map_feed.receive()["event"] == "location.approved"
     # Resolving again: 409; an unknown flag: 404.
