@@ -49,11 +49,6 @@ from moderation import services
 from moderation.constants import REASON_CODE_CHOICES, REASON_MAX_LENGTH
 from moderation.models import ModerationLog
 
-admin.site.site_header = "Placemap moderation console"
-admin.site.site_title = "Placemap"
-admin.site.index_title = "Moderation"
-
-
 # How many thumbnails a row of the queue shows.
 QUEUE_THUMBNAILS = 3
 DECISION_CHOICES = [

@@ -1,4 +1,13 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class ConsoleAdminConfig(admin_apps.AdminConfig):
+    """In INSTALLED_APPS instead of django.contrib.admin: admin.site is the moderation
+    console's site (moderation/console.py)."""
+
+    default = False  # moderation's own config is ModerationConfig
+    default_site = "moderation.console.ConsoleSite"
 
 
 class ModerationConfig(AppConfig):

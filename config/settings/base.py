@@ -37,7 +37,8 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Apps and middleware ------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, whose site is the moderation console (moderation/console.py).
+    "moderation.apps.ConsoleAdminConfig",
     # Before django.contrib.auth: its createsuperuser (the look-alike username rule)
     # replaces Django's.
     "accounts",

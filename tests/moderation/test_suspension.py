@@ -181,6 +181,29 @@ def test_a_suspended_moderators_decisions_are_refused(user, moderator, moderator
     assert moderator_client.get(reverse("v1:moderation-queue")).status_code == 200
 
 
+def test_a_suspended_moderator_cannot_use_the_console(staff_moderator, staff_moderator_browser):
+    from moderation.services import user_suspend
+
+    place = LocationFactory()
+    change = reverse("admin:locations_location_change", args=[place.id])
+    assert staff_moderator_browser.get("/admin/").status_code == 200
+
+    user_suspend(username=staff_moderator.username, moderator=ModeratorFactory(), reason="Rogue.")
+
+    for response in (
+        staff_moderator_browser.get("/admin/"),
+        staff_moderator_browser.get(change),
+        staff_moderator_browser.post(
+            reverse("admin:locations_location_changelist"),
+            {"action": "approve_selected", "_selected_action": [str(place.id)]},
+        ),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+    place.refresh_from_db()
+    assert place.status == "pending"
+
+
 def test_reads_still_work(user, user_client, suspended):
     own = LocationFactory(submitter=user)
     image = ImageFactory(uploader=user)
