@@ -173,9 +173,15 @@ class EmailVerifyResendView(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: None},
-        description="Mail a new verification link to your address. 409 when there is "
-        "nothing to verify (verified already, no address, verification off).",
+        responses={
+            202: None,
+            409: OpenApiResponse(
+                description="Nothing to verify: the address is verified already, the "
+                "account has none, or verification is off on this server."
+            ),
+        },
+        description="Mail a new verification link to your address (throttled per user: "
+        "THROTTLE_VERIFY_RESEND).",
     )
     def post(self, request):
         services.email_verification_resend(user=request.user)
