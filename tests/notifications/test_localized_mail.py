@@ -2,6 +2,7 @@
 rendered with the recipient's User.language active, from the compiled catalogs
 (notifications/locale, moderation/locale; tests/conftest.py compiles them when stale)."""
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -201,4 +202,30 @@ def test_every_message_of_the_mails_is_translated(language):
                 missing.append(message[0])
         elif not catalog.get(message):
             missing.append(message)
-    assert missing == [], f"add these to {language}'s django.po (docs/accounts.md)"
+    assert missing == [], f"translate these in {language}'s django.po (manage.py mail_messages)"
+
+
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_the_catalogs_hold_every_message_mail_messages_extracts(language, tmp_path):
+    # What `manage.py mail_messages` would merge into the catalog: no message new to it
+    # (it would arrive empty or fuzzy), and every placeholder kept (msgfmt --check).
+    import shutil
+    import subprocess
+
+    from notifications.management.commands.mail_messages import pot_text, template_messages
+
+    pot = tmp_path / "django.pot"
+    pot.write_text(pot_text(template_messages(Path(settings.BASE_DIR, "templates/notifications"))))
+    po = Path(settings.BASE_DIR, "notifications/locale", language, "LC_MESSAGES/django.po")
+    merged = tmp_path / "merged.po"
+    subprocess.run(
+        [shutil.which("msgmerge"), "--quiet", "-o", str(merged), str(po), str(pot)], check=True
+    )
+    stats = subprocess.run(
+        [shutil.which("msgfmt"), "--check", "--statistics", "-o", "/dev/null", str(merged)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stderr
+    assert "untranslated" not in stats and "fuzzy" not in stats, stats
+    assert re.search(r"^\d+ translated messages\.$", stats, re.MULTILINE), stats
