@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # GeoDjango needs GDAL, GEOS and PROJ at run time.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gdal-bin binutils libproj25 libgeos-c1v5 curl \
+    && apt-get install -y --no-install-recommends gdal-bin binutils libproj25 libgeos-c1v5 curl gettext \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -17,11 +17,16 @@ COPY requirements/ requirements/
 RUN pip install -r requirements/production.txt
 
 COPY . .
-# collectstatic only reads settings; these build-time values never reach a container.
+# collectstatic and compilemessages (the mails' translations, .mo not in git) only read
+# settings; these build-time values never reach a container.
 RUN SECRET_KEY=build-only-0123456789-0123456789-0123456789-0123456789 \
     ALLOWED_HOSTS=build DATABASE_URL=postgis://build@localhost/build \
     AWS_ACCESS_KEY_ID=build AWS_SECRET_ACCESS_KEY=build \
     python manage.py collectstatic --no-input -v0 \
+    && SECRET_KEY=build-only-0123456789-0123456789-0123456789-0123456789 \
+    ALLOWED_HOSTS=build DATABASE_URL=postgis://build@localhost/build \
+    AWS_ACCESS_KEY_ID=build AWS_SECRET_ACCESS_KEY=build \
+    python manage.py compilemessages --ignore=.git --ignore=var -v0 \
     && useradd --system --uid 10001 --home /app placemap \
     && mkdir -p /app/var && chown placemap /app/var
 

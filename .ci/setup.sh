@@ -30,8 +30,9 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 if [ -z "$(pg_major)" ]; then missing+=(postgresql); fi
-# chromium: the map page's browser test (tests/locations/test_map_page.py).
-for pkg in gdal-bin binutils redis-server curl chromium; do
+# chromium: the map page's browser test (tests/locations/test_map_page.py); gettext:
+# msgfmt, which compiles the mails' translations (below).
+for pkg in gdal-bin binutils redis-server curl chromium gettext; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Debian's python3 needs python3-venv for `python3 -m venv`; other Pythons carry ensurepip.
@@ -56,6 +57,10 @@ if [ ! -f .env ]; then
     say "writing .env from .env.example"
     cp .env.example .env
 fi
+# The mails' translations: the .po files are in git, the .mo files are built here (and
+# in the Dockerfile), every time: a few seconds.
+say "compiling translations"
+.venv/bin/python manage.py compilemessages --ignore=.venv --ignore=.git --ignore=var -v0
 
 # Resolved configuration (environment first, then .env, then defaults).
 eval "$(.venv/bin/python - <<'PY'

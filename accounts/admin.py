@@ -40,9 +40,12 @@ class UserAdmin(DjangoUserAdmin):
     add_form = PlacemapUserCreationForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
+        # An operator may vouch for an address (an account made with createsuperuser
+        # must verify too under ACCOUNT_EMAIL_VERIFICATION=mandatory: docs/accounts.md).
+        ("Email and language", {"fields": ("email_verified", "language")}),
         ("Notifications", {"fields": ("wants_moderation_digest",)}),
         # Written by the moderators' trust actions and API (docs/moderation.md).
         ("Trust", {"fields": ("trust_override", "trust_set_at", "trust_set_by")}),
     )
     readonly_fields = ("trust_override", "trust_set_at", "trust_set_by")
-    list_display = ("username", "email", "is_staff", "is_active", "date_joined")
+    list_display = ("username", "email", "email_verified", "is_staff", "is_active", "date_joined")

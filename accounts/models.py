@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -36,6 +37,17 @@ class User(AbstractUser):
     trust_set_at = models.DateTimeField(null=True, blank=True)
     trust_set_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Whether the person proved they read `email` (docs/accounts.md "Email verification");
+    # set by accounts.services.email_verify, cleared when the address changes. Accounts
+    # older than the rule were marked verified by migration 0005.
+    email_verified = models.BooleanField(default=False, db_default=False)
+    # The language of the mails the account receives (notifications renders them in it).
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        db_default="en",
     )
 
     def save(self, *args, **kwargs):

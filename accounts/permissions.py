@@ -1,6 +1,6 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.selectors import user_active_suspension, user_is_moderator
+from accounts.selectors import user_active_suspension, user_is_moderator, user_must_verify_email
 from accounts.services import suspension_describe
 from config.errors import ApplicationError
 
@@ -39,3 +39,33 @@ class NotSuspended(BasePermission):
         if suspension is None:
             return True
         raise AccountSuspended(suspension_describe(suspension))
+
+
+class EmailUnverified(ApplicationError):
+    """An account whose address is not verified tried to write while verification is
+    mandatory (403 problem+json)."""
+
+    status = 403
+    code = "email_unverified"
+    problem_title = "Verify your email address"
+    default_detail = (
+        "Verify your email address before you write: open the link we mailed you, or ask "
+        "for a new one with POST /api/v1/auth/email/verify/resend."
+    )
+
+
+class EmailVerified(BasePermission):
+    """Under ACCOUNT_EMAIL_VERIFICATION=mandatory, refuses every write (any method but
+    GET, HEAD, OPTIONS) of a signed-in account whose address is not verified, with 403
+    email-unverified; reads pass, anonymous requests pass (the view's other permissions
+    answer them), and so does everything under optional and none.
+
+    Beside NotSuspended: in DEFAULT_PERMISSION_CLASSES and in the permission_classes of
+    every view that writes, except the ways to verify, sign in and out, recover the
+    password, change the profile (PATCH /me: a mistyped address is corrected there) and
+    the GDPR erasure (tests/accounts/test_suspension_coverage.py holds the list)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS or not user_must_verify_email(request.user):
+            return True
+        raise EmailUnverified()

@@ -49,6 +49,8 @@ def user_personal_data(*, user: User) -> dict:
             "is_active": user.is_active,
             "is_moderator": user_is_moderator(user),
             "wants_moderation_digest": user.wants_moderation_digest,
+            "email_verified": user.email_verified,
+            "language": user.language,
             # Who set it is the moderators' data, not the user's: left out.
             "trust_override": user.trust_override,
             "trust_set_at": export_timestamp(user.trust_set_at),
@@ -100,4 +102,22 @@ def users_for_password_reset(*, email: str) -> QuerySet[User]:
     (Django's PasswordResetForm rule). Addresses are not unique: each one gets a link."""
     return User.objects.filter(email__iexact=email, is_active=True).exclude(
         password__startswith="!"  # noqa: S106 (set_unusable_password())
+    )
+
+
+# --- Email verification (docs/accounts.md) ----------------------------------------------
+
+
+def email_verification_mode() -> str:
+    """ACCOUNT_EMAIL_VERIFICATION, read at each use (mandatory, optional or none)."""
+    return settings.ACCOUNT_EMAIL_VERIFICATION
+
+
+def user_must_verify_email(user) -> bool:
+    """Whether `user`'s writes wait for a verified address: a signed-in account whose
+    address is not verified, while verification is mandatory."""
+    return (
+        email_verification_mode() == "mandatory"
+        and getattr(user, "is_authenticated", False)
+        and not user.email_verified
     )

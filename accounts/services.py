@@ -21,14 +21,16 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
-from accounts.events import password_reset_requested
+from accounts.events import email_verification_requested, password_reset_requested
 from accounts.gdpr import sections
 from accounts.models import Suspension, User
 from accounts.selectors import (
+    email_verification_mode,
     user_active_suspension,
     user_personal_data,
     users_for_password_reset,
 )
+from accounts.tokens import email_verification_token_generator
 from accounts.usernames import username_skeleton
 from config.errors import ApplicationError, ConflictError, DependencyUnavailable
 from config.timestamps import utc_timestamp
@@ -54,13 +56,14 @@ class ExportUnavailable(DependencyUnavailable):
 
 
 @transaction.atomic
-def user_register(*, username: str, email: str, password: str) -> User:
-    """Create an account. Raises UsernameTaken (the name, or one that looks like it, is
+def user_register(*, username: str, email: str, password: str, language: str = "en") -> User:
+    """Create an account and, unless ACCOUNT_EMAIL_VERIFICATION is none, mail it a
+    verification link. Raises UsernameTaken (the name, or one that looks like it, is
     taken: accounts.usernames), or ValidationError for a weak password."""
     skeleton = username_skeleton(username)
     if User.objects.filter(Q(username__iexact=username) | Q(username_skeleton=skeleton)).exists():
         raise UsernameTaken()
-    user = User(username=username, email=email)
+    user = User(username=username, email=email, language=language)
     validate_password(password, user=user)
     user.set_password(password)
     try:
@@ -69,6 +72,8 @@ def user_register(*, username: str, email: str, password: str) -> User:
             user.save()
     except IntegrityError:
         raise UsernameTaken() from None
+    if email_verification_mode() != "none":
+        email_verification_requested.send(sender=User, user=user)
     return user
 
 
@@ -109,6 +114,18 @@ def _password_set(*, user: User, password: str, field: str) -> None:
     Token.objects.filter(user=user).delete()
 
 
+def _user_for_link(uid: str) -> User | None:
+    """The active account a mailed link's `uid` names, its row locked; None for a uid
+    that is not one (forged, truncated, beyond the id column)."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if not 0 < pk < 2**63:  # beyond the primary key column: no such account
+        return None
+    return User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+
+
 def password_reset_uid(user: User) -> str:
     return urlsafe_base64_encode(force_bytes(user.pk))
 
@@ -137,13 +154,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     """Set a new password with a reset link's `uid` and `token`. Raises InvalidResetLink
     (unknown, used or expired) or ApplicationError naming new_password (validators).
     The account row is locked first: two uses of one link cannot both succeed."""
-    try:
-        pk = int(force_str(urlsafe_base64_decode(uid)))
-    except (ValueError, TypeError, OverflowError):
-        raise InvalidResetLink() from None
-    if not 0 < pk < 2**63:  # beyond the primary key column: no such account
-        raise InvalidResetLink()
-    user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+    user = _user_for_link(uid)
     if user is None or not default_token_generator.check_token(user, token):
         raise InvalidResetLink()
     _password_set(user=user, password=new_password, field="new_password")
@@ -160,6 +171,90 @@ def password_change(*, user: User, old_password: str, new_password: str) -> User
         raise WrongPassword()
     _password_set(user=user, password=new_password, field="new_password")
     return user
+
+
+# --- Email verification and the profile (docs/accounts.md) -------------------------------
+
+
+class InvalidVerificationLink(ApplicationError):
+    field = "token"
+    default_detail = "This verification link is invalid, used or expired; ask for a new one."
+
+
+class VerificationNotNeeded(ConflictError):
+    """Nothing to verify (409): the address is verified already, there is none, or
+    verification is off (ACCOUNT_EMAIL_VERIFICATION=none)."""
+
+    code = "verification_not_needed"
+    default_detail = "Your email address is already verified."
+
+
+def email_verification_token(user: User) -> str:
+    """EmailVerificationTokenGenerator (accounts.tokens): dies once used, when the
+    address changes, or after EMAIL_VERIFICATION_TIMEOUT. Nothing is stored."""
+    return email_verification_token_generator.make_token(user)
+
+
+@transaction.atomic
+def email_verification_resend(*, user: User) -> None:
+    """Mail a new verification link to the account's address. Raises
+    VerificationNotNeeded when there is nothing to verify."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if email_verification_mode() == "none":
+        raise VerificationNotNeeded("Email verification is turned off on this server.")
+    if not user.email:
+        raise VerificationNotNeeded("Your account has no email address; set one with PATCH /me.")
+    if user.email_verified:
+        raise VerificationNotNeeded()
+    email_verification_requested.send(sender=User, user=user)
+
+
+@transaction.atomic
+def email_verify(*, uid: str, token: str) -> User:
+    """Mark the address verified with a verification link's `uid` and `token`. Raises
+    InvalidVerificationLink (unknown, used, expired, or made for an earlier address).
+    The row is locked: two uses of one link cannot both succeed."""
+    user = _user_for_link(uid)
+    if user is None or not user.email:
+        raise InvalidVerificationLink()
+    if not email_verification_token_generator.check_token(user, token):
+        raise InvalidVerificationLink()
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, email: str | None = None, language: str | None = None) -> User:
+    """PATCH /me: the fields a person may change about themselves. A new address is
+    unverified until its link is used, and (unless ACCOUNT_EMAIL_VERIFICATION is none)
+    the link goes to the new address. Addresses are not unique (as at registration), so
+    a change never tells whether another account uses it."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed: list[str] = []
+    if language is not None and language != user.language:
+        user.language = language
+        changed.append("language")
+    new_address = email is not None and email.casefold() != user.email.casefold()
+    if email is not None and email != user.email:
+        # A change of letter case only is the same mailbox: it stays verified.
+        user.email = email
+        changed.append("email")
+    if new_address:
+        user.email_verified = False
+        changed.append("email_verified")
+    if changed:
+        user.save(update_fields=changed)
+    if new_address and email_verification_mode() != "none":
+        email_verification_requested.send(sender=User, user=user)
+    return user
+
+
+def email_mark_verified(*, user: User) -> None:
+    """An operator vouches for the address (the demo accounts, the console)."""
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
 
 
 def moderators_group() -> Group:
@@ -348,10 +443,16 @@ __all__ = [
     "ExportUnavailable",
     "InvalidCredentials",
     "InvalidResetLink",
+    "InvalidVerificationLink",
     "NotSuspended",
     "UsernameTaken",
     "ValidationError",
+    "VerificationNotNeeded",
     "WrongPassword",
+    "email_mark_verified",
+    "email_verification_resend",
+    "email_verification_token",
+    "email_verify",
     "moderator_grant",
     "moderator_revoke",
     "password_change",
@@ -367,6 +468,7 @@ __all__ = [
     "user_erase",
     "user_export",
     "user_register",
+    "user_update",
 ]
 
 

@@ -32,6 +32,16 @@ urlpatterns = [
         accounts_views.PasswordChangeView.as_view(),
         name="auth-password-change",
     ),
+    path(
+        "auth/email/verify",
+        accounts_views.EmailVerifyView.as_view(),
+        name="auth-email-verify",
+    ),
+    path(
+        "auth/email/verify/resend",
+        accounts_views.EmailVerifyResendView.as_view(),
+        name="auth-email-verify-resend",
+    ),
     path("me", accounts_views.MeView.as_view(), name="me"),
     # --- places ---
     path("categories", locations_views.CategoryListView.as_view(), name="categories"),

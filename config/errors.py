@@ -29,6 +29,8 @@ class ApplicationError(Exception):
     default_detail: str = "The request is invalid."
     field: str | None = None
     retry_after: int | None = None
+    # The problem's `title`; by default the HTTP status phrase.
+    problem_title: str | None = None
 
     def __init__(
         self,
@@ -56,7 +58,7 @@ class ApplicationError(Exception):
 
     @property
     def title(self) -> str:
-        return HTTPStatus(self.status).phrase
+        return self.problem_title or HTTPStatus(self.status).phrase
 
     @property
     def type_uri(self) -> str:

@@ -116,6 +116,7 @@ def _application_error_as_api_exception(exc: ApplicationError) -> exceptions.API
     api_exc.status_code = int(exc.status)
     api_exc.retry_after = exc.retry_after  # type: ignore[attr-defined]
     api_exc.problem_extensions = exc.extensions  # type: ignore[attr-defined]
+    api_exc.problem_title = exc.title  # type: ignore[attr-defined]
     return api_exc
 
 
@@ -190,6 +191,8 @@ def problem_exception_handler(exc, context):
     body = problem_body(
         request, status_code=exc.status_code, detail=detail, code=code, errors=errors
     )
+    # A domain error may name its problem (ApplicationError.problem_title).
+    body["title"] = getattr(exc, "problem_title", None) or body["title"]
     # Extension members never override the standard ones.
     for name, value in (getattr(exc, "problem_extensions", None) or {}).items():
         body.setdefault(name, value)

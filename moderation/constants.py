@@ -1,14 +1,19 @@
+from django.utils.translation import gettext_noop
+
+# The labels stay English strings here (API, admin, stored payloads); gettext_noop marks
+# them for `makemessages` (moderation/locale), and the decision mails translate them
+# when they render (moderation.notification_events.reason_label).
 REASON_CODES: dict[str, str] = {
-    "spam": "Spam",
-    "duplicate": "Duplicate of an existing place",
-    "inaccurate": "Inaccurate or misplaced",
-    "inappropriate": "Inappropriate content",
-    "privacy": "Privacy concern",
-    "other": "Other",
+    "spam": gettext_noop("Spam"),
+    "duplicate": gettext_noop("Duplicate of an existing place"),
+    "inaccurate": gettext_noop("Inaccurate or misplaced"),
+    "inappropriate": gettext_noop("Inappropriate content"),
+    "privacy": gettext_noop("Privacy concern"),
+    "other": gettext_noop("Other"),
     # A system decision: hidden because FLAG_HIDE_THRESHOLD users flagged it.
-    "flagged": "Flagged by several users",
+    "flagged": gettext_noop("Flagged by several users"),
     # A system decision: approved at once, its submitter is trusted (TRUST_AUTO_APPROVE_AFTER).
-    "trusted": "Trusted submitter",
+    "trusted": gettext_noop("Trusted submitter"),
 }
 REASON_CODE_CHOICES = list(REASON_CODES.items())
 # ModerationLog.reason's max_length.

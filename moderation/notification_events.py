@@ -1,6 +1,8 @@
 """The notifications moderation raises (autodiscovered by notifications): the
 submitter's decision mails and the moderators' digest."""
 
+from django.utils.translation import gettext
+
 from accounts.selectors import moderators_wanting_digest
 from locations.constants import LocationStatus
 from locations.events import (
@@ -23,12 +25,20 @@ from notifications.digests import Digest, register_digest
 from notifications.events import Event, register_event
 
 
+def reason_label(payload: dict) -> str:
+    """The reason code in words, in the language the mail renders in: moderation stores
+    its English label (older payloads may lack it) and the catalogs translate it
+    (moderation/locale; tests/notifications/test_localized_mail.py checks them all)."""
+    label = payload.get("reason_label") or REASON_CODES.get(
+        payload["reason_code"], payload["reason_code"]
+    )
+    return gettext(label)
+
+
 def rejection_context(payload: dict) -> dict:
     return {
         **add_place_url(payload),
-        # The code in words; moderation passes its label, older payloads may not.
-        "reason_label": payload.get("reason_label")
-        or REASON_CODES.get(payload["reason_code"], payload["reason_code"]),
+        "reason_label": reason_label(payload),
         "take_down": bool(
             payload.get("take_down", payload.get("previous_status") == LocationStatus.APPROVED)
         ),
@@ -65,8 +75,7 @@ register_event(
 def revision_rejection_context(payload: dict) -> dict:
     return {
         **add_place_url(payload),
-        "reason_label": payload.get("reason_label")
-        or REASON_CODES.get(payload["reason_code"], payload["reason_code"]),
+        "reason_label": reason_label(payload),
     }
 
 
@@ -110,8 +119,7 @@ def image_rejection_context(payload: dict) -> dict:
     location_id = payload.get("location_id")
     return {
         "place_url": place_url(location_id) if location_id else None,
-        "reason_label": payload.get("reason_label")
-        or REASON_CODES.get(payload["reason_code"], payload["reason_code"]),
+        "reason_label": reason_label(payload),
     }
 
 

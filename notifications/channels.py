@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import engines
+from django.utils import translation
 
 from notifications.events import event as registered_event
 from notifications.events import template_context
@@ -54,18 +55,23 @@ class EmailChannel(Channel):
         return bool(recipient.email) and recipient.is_active
 
     def render(self, *, notification: Notification) -> RenderedEmail:
+        """The mail in the recipient's language (User.language; English when it is not
+        one of LANGUAGES): templates, subject and the derived context values alike."""
         event = registered_event(notification.event)
-        context = template_context(
-            event=event, payload=notification.payload, recipient=notification.recipient
-        )
-        jinja = engines["jinja2"]
-        subject = jinja.get_template(f"{event.template_dir}/subject.txt").render(context)
-        return RenderedEmail(
-            # One line: a newline in a subject is a header injection (Django refuses it).
-            subject=re.sub(r"\s+", " ", subject).strip(),
-            text=jinja.get_template(f"{event.template_dir}/body.txt").render(context),
-            html=jinja.get_template(f"{event.template_dir}/body.html").render(context),
-        )
+        language = mail_language(notification.recipient)
+        with translation.override(language):
+            context = template_context(
+                event=event, payload=notification.payload, recipient=notification.recipient
+            )
+            context["language"] = language
+            jinja = engines["jinja2"]
+            subject = jinja.get_template(f"{event.template_dir}/subject.txt").render(context)
+            return RenderedEmail(
+                # One line: a newline in a subject is a header injection (Django refuses it).
+                subject=re.sub(r"\s+", " ", subject).strip(),
+                text=jinja.get_template(f"{event.template_dir}/body.txt").render(context),
+                html=jinja.get_template(f"{event.template_dir}/body.html").render(context),
+            )
 
     def send(self, *, notification: Notification) -> None:
         rendered = self.render(notification=notification)
@@ -80,6 +86,15 @@ class EmailChannel(Channel):
         message.tags = [notification.event]
         message.metadata = {"notification_id": str(notification.pk)}
         message.send(fail_silently=False)
+
+
+def mail_language(recipient) -> str:
+    """The language `recipient` reads their mails in: their preference if the site
+    speaks it, else LANGUAGE_CODE."""
+    preferred = getattr(recipient, "language", "") or ""
+    if preferred in {code for code, _ in settings.LANGUAGES}:
+        return preferred
+    return settings.LANGUAGE_CODE
 
 
 CHANNELS: dict[str, Channel] = {channel.name: channel for channel in (EmailChannel(),)}

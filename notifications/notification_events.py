@@ -11,11 +11,21 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.dispatch import receiver
 
-from accounts.events import PASSWORD_RESET_EVENT, password_reset_requested
+from accounts.events import (
+    EMAIL_VERIFICATION_EVENT,
+    PASSWORD_RESET_EVENT,
+    email_verification_requested,
+    password_reset_requested,
+)
 from accounts.models import User
-from accounts.services import password_reset_token, password_reset_uid
+from accounts.services import email_verification_token, password_reset_token, password_reset_uid
 from notifications.events import Event, register_event
 from notifications.services import notify
+
+
+def _link(base: str, **query: str) -> str:
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}{urlencode(query)}"
 
 
 def reset_link_context(payload: dict) -> dict:
@@ -23,10 +33,12 @@ def reset_link_context(payload: dict) -> dict:
     export that names it would be a key to the account). It is valid for
     PASSWORD_RESET_TIMEOUT from the sending, and until the password changes."""
     user = User.objects.get(pk=payload["user_id"])
-    query = urlencode({"uid": password_reset_uid(user), "token": password_reset_token(user)})
-    separator = "&" if "?" in settings.PASSWORD_RESET_URL else "?"
     return {
-        "reset_url": f"{settings.PASSWORD_RESET_URL}{separator}{query}",
+        "reset_url": _link(
+            settings.PASSWORD_RESET_URL,
+            uid=password_reset_uid(user),
+            token=password_reset_token(user),
+        ),
         "valid_minutes": math.ceil(settings.PASSWORD_RESET_TIMEOUT / 60),
     }
 
@@ -47,6 +59,43 @@ def mail_password_reset(sender, *, user: User, **kwargs) -> None:
     notify(
         recipient=user,
         event=PASSWORD_RESET_EVENT,
+        context={"user_id": user.pk},
+        dedupe_key=uuid.uuid4().hex,
+    )
+
+
+def verification_link_context(payload: dict) -> dict:
+    """The link, made when the mail is rendered (never stored, as the reset link), for
+    the address the mail goes to: the account's address at sending. It works once, for
+    EMAIL_VERIFICATION_TIMEOUT from the sending, and only while that address stays."""
+    user = User.objects.get(pk=payload["user_id"])
+    return {
+        "verify_url": _link(
+            settings.EMAIL_VERIFICATION_URL,
+            uid=password_reset_uid(user),
+            token=email_verification_token(user),
+        ),
+        "email": user.email,
+        "valid_hours": math.ceil(settings.EMAIL_VERIFICATION_TIMEOUT / 3600),
+    }
+
+
+register_event(
+    Event(
+        EMAIL_VERIFICATION_EVENT,
+        "notifications/email_verification",
+        frozenset({"user_id"}),
+        context=verification_link_context,
+    )
+)
+
+
+@receiver(email_verification_requested, dispatch_uid="notifications.email_verification")
+def mail_email_verification(sender, *, user: User, **kwargs) -> None:
+    # Each request mails (registration, a new address, a resend within its throttle).
+    notify(
+        recipient=user,
+        event=EMAIL_VERIFICATION_EVENT,
         context={"user_id": user.pk},
         dedupe_key=uuid.uuid4().hex,
     )

@@ -15,6 +15,7 @@ from tests.support import (
     authenticated_client,
     broker_key,
     child_env,
+    compile_messages,
 )
 
 # Keys kombu's Redis transport keeps for the default queue and unacknowledged messages.
@@ -28,6 +29,16 @@ BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
 OWN_STACK_SUITES = ("tests/faults/", "tests/fuzz/")
 # Tests that start real servers (a Celery worker, the web server) are `slow` too.
 SERVER_FIXTURES = {"celery_workers", "web_server"}
+
+
+def pytest_configure(config):
+    # The mails' translations (notifications/locale, moderation/locale) are .po files in
+    # git; .ci/setup.sh compiles them. A run without it (a checkout's own pytest)
+    # compiles the missing or stale ones here, once, before any worker starts.
+    if not hasattr(config, "workerinput"):
+        stale = compile_messages()
+        if stale is None:
+            pytest.exit("msgfmt not found: install gettext (.ci/setup.sh does)", returncode=4)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -439,3 +439,26 @@ def kill_group(process: subprocess.Popen | None, *, timeout: float = 10) -> None
         os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is None:
         process.wait(timeout=timeout)
+
+
+def compile_messages() -> list[Path] | None:
+    """Compile every app's django.po whose .mo is missing or older (what `manage.py
+    compilemessages` in .ci/setup.sh does, without walking the whole tree). Returns the
+    catalogs compiled now, or None when msgfmt (Debian `gettext`) is not installed."""
+    import shutil
+
+    msgfmt = shutil.which("msgfmt")
+    root = Path(settings.BASE_DIR)
+    compiled: list[Path] = []
+    for po in sorted(root.glob("*/locale/*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        if msgfmt is None:
+            return None
+        # Into a temporary name first: a concurrent run never reads half a catalog.
+        partial = mo.with_suffix(f".mo.{os.getpid()}")
+        subprocess.run([msgfmt, "--check-format", "-o", str(partial), str(po)], check=True)
+        partial.replace(mo)
+        compiled.append(po)
+    return compiled

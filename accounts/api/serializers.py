@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import RegexValidator
 from rest_framework import serializers
@@ -20,6 +21,9 @@ class RegisterInputSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    # The language of the account's mails; without it, the request's Accept-Language
+    # (the view's default), else English.
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
 
     def validate_username(self, value: str) -> str:
         # NFKC can lengthen a name (one ligature becomes many letters).
@@ -53,6 +57,27 @@ class PasswordChangeInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
+class EmailVerifyInputSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+
+
+class MeUpdateInputSerializer(serializers.Serializer):
+    """PATCH /me: every field optional; a field /me shows but cannot change here
+    (username, id, ...) is refused by name rather than silently ignored."""
+
+    email = serializers.EmailField(max_length=254, required=False)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+
+    def validate(self, attrs):
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field cannot be changed here."] for name in unknown}
+            )
+        return attrs
+
+
 class TokenInputSerializer(serializers.Serializer):
     username = CleanCharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
@@ -67,7 +92,15 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "date_joined", "is_moderator"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "email_verified",
+            "language",
+            "date_joined",
+            "is_moderator",
+        ]
 
     def get_is_moderator(self, user) -> bool:
         return user_is_moderator(user)

@@ -36,3 +36,10 @@ class PasswordChangeRateThrottle(FixedWindowRateThrottle):
     scope = "auth"
     ident = "user"
     key_prefix = "throttle-password-change"
+
+
+class VerifyResendRateThrottle(FixedWindowRateThrottle):
+    """Per user (THROTTLE_VERIFY_RESEND): each resend mails the account's address."""
+
+    scope = "verify_resend"
+    ident = "user"

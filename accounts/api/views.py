@@ -2,6 +2,7 @@ import tempfile
 
 from django.contrib.auth import logout, update_session_auth_hash
 from django.http import FileResponse
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,8 +14,10 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.serializers import (
+    EmailVerifyInputSerializer,
     EraseInputSerializer,
     ErasureOutputSerializer,
+    MeUpdateInputSerializer,
     PasswordChangeInputSerializer,
     PasswordResetConfirmInputSerializer,
     PasswordResetInputSerializer,
@@ -28,7 +31,9 @@ from accounts.api.throttles import (
     GdprRateThrottle,
     PasswordChangeRateThrottle,
     PasswordResetRateThrottle,
+    VerifyResendRateThrottle,
 )
+from accounts.permissions import NotSuspended
 
 # Exports up to this size are built in memory; bigger ones spill to a temporary file.
 EXPORT_SPOOL_BYTES = 16 * 1024 * 1024
@@ -39,11 +44,21 @@ class RegisterView(APIView):
     authentication_classes: list = []
     throttle_classes = [AuthRateThrottle]
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: UserOutputSerializer})
+    @extend_schema(
+        request=RegisterInputSerializer,
+        responses={201: UserOutputSerializer},
+        description="Create an account. Unless the server's ACCOUNT_EMAIL_VERIFICATION is "
+        "`none`, a verification link is mailed to the address (docs/accounts.md). "
+        "`language` (en, de, fr) is the language of the account's mails; without it, the "
+        "request's Accept-Language, else English.",
+    )
     def post(self, request):
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data)
+        fields = dict(data.validated_data)
+        # Accept-Language (q-values, de-DE -> de) against LANGUAGES; English otherwise.
+        fields.setdefault("language", translation.get_language_from_request(request))
+        user = services.user_register(**fields)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -131,8 +146,56 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
+class EmailVerifyView(APIView):
+    # Opened from a mail, maybe on another device: the link is the proof, not a sign-in.
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(
+        request=EmailVerifyInputSerializer,
+        responses={204: None},
+        description="Mark the account's email address verified with the `uid` and `token` "
+        "of a verification link. A link works once, for EMAIL_VERIFICATION_TIMEOUT, and "
+        "only for the address it was sent to (docs/accounts.md).",
+    )
+    def post(self, request):
+        data = EmailVerifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.email_verify(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyResendView(APIView):
+    # An unverified or suspended user may ask for a new link (the way out of the gate).
     permission_classes = [IsAuthenticated]
+    throttle_classes = [VerifyResendRateThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: None,
+            409: OpenApiResponse(
+                description="Nothing to verify: the address is verified already, the "
+                "account has none, or verification is off on this server."
+            ),
+        },
+        description="Mail a new verification link to your address (throttled per user: "
+        "THROTTLE_VERIFY_RESEND).",
+    )
+    def post(self, request):
+        services.email_verification_resend(user=request.user)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class MeView(APIView):
+    def get_permissions(self):
+        # PATCH: not while suspended, but without a verified address: correcting a
+        # mistyped address (and the mails' language) is how an unverified user gets out.
+        # DELETE: the GDPR erasure, a right neither takes away.
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), NotSuspended()]
+        return [IsAuthenticated()]
 
     def get_throttles(self):
         # Only erasure checks a password; reading the profile is not rate-limited here.
@@ -141,6 +204,19 @@ class MeView(APIView):
     @extend_schema(responses={200: UserOutputSerializer})
     def get(self, request):
         return Response(UserOutputSerializer(request.user).data)
+
+    @extend_schema(
+        request=MeUpdateInputSerializer,
+        responses={200: UserOutputSerializer},
+        description="Change your `email` or `language` (en, de, fr: the language of your "
+        "mails). A new address is unverified until you open the link mailed to it "
+        "(docs/accounts.md); other fields are refused by name.",
+    )
+    def patch(self, request):
+        data = MeUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, **data.validated_data)
+        return Response(UserOutputSerializer(user).data)
 
     @extend_schema(
         request=EraseInputSerializer,

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import BASE_DIR, env, env_bool, env_float, env_int
+from config.env import BASE_DIR, env, env_bool, env_choice, env_float, env_int
 from config.logging import build_logging, configure_structlog
 from config.logging import validated as validated_log_settings
 
@@ -410,9 +410,18 @@ MODERATORS_GROUP = "moderators"
 # PasswordResetTokenGenerator reads it).
 PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default=f"{SITE_URL}/reset-password")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# Email verification (docs/accounts.md): mandatory (unverified accounts may sign in and
+# read, every write is 403 until they verify), optional (mailed, never required) or none
+# (no mail). The client page the mail links to (`uid`, `token`) and how long a link works.
+ACCOUNT_EMAIL_VERIFICATION = env_choice(
+    "ACCOUNT_EMAIL_VERIFICATION", "mandatory", choices=("mandatory", "optional", "none")
+)
+EMAIL_VERIFICATION_URL = env.str("EMAIL_VERIFICATION_URL", default=f"{SITE_URL}/verify-email")
+EMAIL_VERIFICATION_TIMEOUT = env_int("EMAIL_VERIFICATION_TIMEOUT", 3 * 24 * 3600, minimum=60)
 
 # --- i18n -----------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -425,11 +434,13 @@ REST_FRAMEWORK = {
         # API): anonymous and token requests never touch it, so no `Vary: Cookie`.
         "config.authentication.SessionCookieAuthentication",
     ],
-    # NotSuspended: a suspended account's writes are 403 (accounts/permissions.py); views
-    # that set their own permission_classes name it too.
+    # NotSuspended: a suspended account's writes are 403 (accounts/permissions.py);
+    # EmailVerified: so are an unverified account's under ACCOUNT_EMAIL_VERIFICATION
+    # mandatory. Views that set their own permission_classes name both.
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.AllowAny",
         "accounts.permissions.NotSuspended",
+        "accounts.permissions.EmailVerified",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -460,6 +471,8 @@ REST_FRAMEWORK = {
         "flags": env.str("THROTTLE_FLAGS", default="20/hour"),
         # POST /auth/password/reset per client IP (each one may send a mail).
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
+        # POST /auth/email/verify/resend per signed-in user (each one sends a mail).
+        "verify_resend": env.str("THROTTLE_VERIFY_RESEND", default="3/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "config.params.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,

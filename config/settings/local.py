@@ -2,7 +2,7 @@
 
 import os
 
-from config.env import env, env_bool
+from config.env import env, env_bool, env_choice
 from config.logging import build_logging
 from config.logging import validated as validated_log_settings
 
@@ -20,6 +20,11 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-never-use-in-production")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+# Mailed (var/mail) but not required: a developer's new account may write at once
+# (production's default is mandatory; docs/accounts.md).
+ACCOUNT_EMAIL_VERIFICATION = env_choice(
+    "ACCOUNT_EMAIL_VERIFICATION", "optional", choices=("mandatory", "optional", "none")
+)
 # Readable log lines and DEBUG on a developer's terminal; LOG_FORMAT/LOG_LEVEL still win.
 LOG_FORMAT, LOG_LEVEL = validated_log_settings(
     env.str("LOG_FORMAT", default="") or "console", env.str("LOG_LEVEL", default="") or "DEBUG"

@@ -31,6 +31,10 @@ DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105 (tests only)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Fixed, not from the environment (.env may say mandatory): the suite's accounts come from
+# factories and create_user() in many apps; the rule's own tests set each mode
+# (tests/accounts/test_email_verification.py).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
 # Parallel runs on one machine (several checkouts) keep apart by naming their own
 # test database, Redis prefix and bucket.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_placemap")}

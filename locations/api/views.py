@@ -13,7 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import NotSuspended
+from accounts.permissions import EmailVerified, NotSuspended
 from accounts.selectors import user_is_moderator
 from config.http_cache import public_read
 from config.params import (
@@ -56,7 +56,7 @@ _STALE = " A stale copy served during a database outage carries `X-Cache-Stale: 
 class LocationCollectionView(GeoJSONViewMixin, APIView):
     """POST /locations: submit a place (pending until a moderator approves it)."""
 
-    permission_classes = [IsAuthenticated, NotSuspended]
+    permission_classes = [IsAuthenticated, NotSuspended, EmailVerified]
     throttle_classes = [SubmissionRateThrottle]
 
     @extend_schema(
@@ -232,7 +232,7 @@ class LocationDetailView(GeoJSONViewMixin, APIView):
     def get_permissions(self):
         if self.request.method in READS:
             return []
-        return [IsAuthenticated(), NotSuspended()]
+        return [IsAuthenticated(), NotSuspended(), EmailVerified()]
 
     def _visible(self, location_id):
         location = selectors.location_get_visible(location_id=location_id, user=self.request.user)

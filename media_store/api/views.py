@@ -7,7 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import NotSuspended
+from accounts.permissions import EmailVerified, NotSuspended
 from media_store import selectors, services, storage
 from media_store.api.serializers import ImageDetailSerializer, ImageUploadInputSerializer
 from media_store.api.throttles import UploadRateThrottle
@@ -19,7 +19,7 @@ from media_store.api.upload_handlers import (
 
 
 class ImageUploadView(APIView):
-    permission_classes = [IsAuthenticated, NotSuspended]
+    permission_classes = [IsAuthenticated, NotSuspended, EmailVerified]
     parser_classes = [MultiPartParser]
     throttle_classes = [UploadRateThrottle]
 
@@ -73,7 +73,7 @@ class ImageUploadView(APIView):
 
 
 class ImageDetailView(APIView):
-    permission_classes = [IsAuthenticated, NotSuspended]
+    permission_classes = [IsAuthenticated, NotSuspended, EmailVerified]
 
     @extend_schema(responses={200: ImageDetailSerializer}, summary="One of your photos")
     def get(self, request, id):

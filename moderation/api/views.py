@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsModerator, NotSuspended
+from accounts.permissions import EmailVerified, IsModerator, NotSuspended
 from config.params import QueryParamsSerializer, StrictLimitOffsetPagination
 from locations.selectors import locations_duplicates_by_id
 from media_store.models import ImageModeration
@@ -73,7 +73,7 @@ class ModerationQueueView(ListAPIView):
 class LocationStatusView(APIView):
     """PATCH /admin/locations/{id}/status: approve, reject or take down a place."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -108,7 +108,7 @@ class LocationRevertView(APIView):
     """POST /admin/locations/{id}/revert: restore an earlier revision's content as the
     place's next version (logged; open maps hear location.updated)."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -192,7 +192,7 @@ class ImageQueueView(ListAPIView):
 class ImageStatusView(APIView):
     """PATCH /admin/images/{id}/status: approve or reject a photo."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -230,7 +230,7 @@ _FLAG_CREATE_RESPONSES = {
 
 
 class _FlagCreateView(APIView):
-    permission_classes = [IsAuthenticated, NotSuspended]
+    permission_classes = [IsAuthenticated, NotSuspended, EmailVerified]
     throttle_classes = [FlagRateThrottle]
     target_type = ""
 
@@ -311,7 +311,7 @@ class FlagResolveView(APIView):
     """PATCH /admin/flags/{id}: dismiss or action a flag and every open flag on its
     object."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -352,7 +352,7 @@ class FlagResolveView(APIView):
 class UserSuspendView(APIView):
     """POST /admin/users/{username}/suspend."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -378,7 +378,7 @@ class UserSuspendView(APIView):
 class UserUnsuspendView(APIView):
     """POST /admin/users/{username}/unsuspend."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -399,7 +399,7 @@ class UserUnsuspendView(APIView):
 class LocationMergeView(APIView):
     """POST /admin/locations/{id}/merge: merge a place into its duplicate `into`."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(
         tags=["moderation"],
@@ -427,7 +427,7 @@ class LocationMergeView(APIView):
 class UserTrustView(APIView):
     """POST /admin/users/{username}/trust grants trust by hand; DELETE withdraws it."""
 
-    permission_classes = [IsModerator, NotSuspended]
+    permission_classes = [IsModerator, NotSuspended, EmailVerified]
 
     @extend_schema(tags=["moderation"], request=None, responses={200: UserTrustOutputSerializer})
     def post(self, request, username):

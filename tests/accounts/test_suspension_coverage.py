@@ -1,13 +1,14 @@
-"""No write view escapes the suspension check: every route of /api/v1/ that accepts a
-writing method has accounts.permissions.NotSuspended among its permissions for that
-method, except the few listed here on purpose. (tests/moderation/test_suspension.py
-shows the refusals end to end.)"""
+"""No write view escapes the suspension check, nor the email verification check: every
+route of /api/v1/ that accepts a writing method has accounts.permissions.NotSuspended and
+EmailVerified among its permissions for that method, except the few listed here on
+purpose. (tests/moderation/test_suspension.py and tests/accounts/
+test_email_verification.py show the refusals end to end.)"""
 
 from django.urls import URLPattern, URLResolver
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from accounts.permissions import NotSuspended
+from accounts.permissions import EmailVerified, NotSuspended
 from config import api_router
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -24,6 +25,27 @@ EXEMPT = {
     ("PasswordResetView", "post"),
     ("PasswordResetConfirmView", "post"),
     ("PasswordChangeView", "post"),
+    # A suspended user may still ask for a verification link and use it (anonymous).
+    ("EmailVerifyView", "post"),
+    ("EmailVerifyResendView", "post"),
+}
+
+# (view class name, method): what an account whose address is not verified may still do
+# under ACCOUNT_EMAIL_VERIFICATION=mandatory: verify it (or ask for a new link), sign in
+# and out, recover or change the password, correct the address or the mails' language
+# (PATCH /me: a mistyped address is the usual reason a link never arrives), and erase
+# the account.
+VERIFICATION_EXEMPT = {
+    ("TokenView", "post"),
+    ("TokenView", "delete"),
+    ("RegisterView", "post"),
+    ("EmailVerifyView", "post"),
+    ("EmailVerifyResendView", "post"),
+    ("PasswordResetView", "post"),
+    ("PasswordResetConfirmView", "post"),
+    ("PasswordChangeView", "post"),
+    ("MeView", "patch"),
+    ("MeView", "delete"),
 }
 
 
@@ -63,9 +85,37 @@ def test_every_write_view_checks_the_suspension():
     assert len(checked) >= 12, checked
 
 
+def test_every_write_view_checks_the_email_verification():
+    checked, missing = [], []
+    for route, view_class in api_views():
+        for method in WRITE_METHODS:
+            if (
+                not hasattr(view_class, method)
+                or (view_class.__name__, method) in VERIFICATION_EXEMPT
+            ):
+                continue
+            checked.append((route, method))
+            if not any(isinstance(p, EmailVerified) for p in permissions_for(view_class, method)):
+                missing.append(f"{method.upper()} {route} ({view_class.__name__})")
+    assert missing == []
+    assert len(checked) >= 12, checked
+
+
+def test_the_exemptions_name_real_views():
+    # A renamed view must not leave a stale exemption behind (nor exempt its successor).
+    views = {
+        (view_class.__name__, method)
+        for _, view_class in api_views()
+        for method in WRITE_METHODS
+        if hasattr(view_class, method)
+    }
+    assert EXEMPT - views == set()
+    assert VERIFICATION_EXEMPT - views == set()
+
+
 def test_the_default_permissions_check_it_too():
     from django.conf import settings
 
-    assert (
-        "accounts.permissions.NotSuspended" in settings.REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]
-    )
+    defaults = settings.REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]
+    assert "accounts.permissions.NotSuspended" in defaults
+    assert "accounts.permissions.EmailVerified" in defaults

@@ -471,8 +471,43 @@ OPERATIONS = [
             format="json",
         ),
     ),
+    # Email verification and the profile (docs/accounts.md).
+    Call(
+        "POST",
+        "/auth/email/verify",
+        204,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/email/verify",
+            _verification_link(UserFactory(email_verified=False)),
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/email/verify/resend",
+        202,
+        lambda w: token_client(UserFactory(email_verified=False)).post(
+            f"{API}/auth/email/verify/resend"
+        ),
+    ),
+    Call(
+        "PATCH",
+        "/me",
+        200,
+        lambda w: token_client(UserFactory()).patch(
+            f"{API}/me", {"email": "new@example.org", "language": "fr"}, format="json"
+        ),
+    ),
     # --- end of issue 18 ---
 ]
+
+
+def _verification_link(user) -> dict[str, str]:
+    """What a verification mail's link carries (tests/accounts/test_email_verification.py
+    reads the mail)."""
+    from accounts.services import email_verification_token, password_reset_uid
+
+    return {"uid": password_reset_uid(user), "token": email_verification_token(user)}
 
 
 def _reset_link(user) -> dict[str, str]:
@@ -939,8 +974,65 @@ ERRORS = [
         401,
         lambda w: w.anonymous.post(f"{API}/auth/password/change", {}, format="json"),
     ),
+    Call(
+        "POST",
+        "/auth/email/verify",
+        400,
+        lambda w: w.anonymous.post(
+            f"{API}/auth/email/verify",
+            {"uid": _verification_link(w.member)["uid"], "token": "used-or-forged"},
+            format="json",
+        ),
+    ),
+    Call(
+        "POST",
+        "/auth/email/verify/resend",
+        401,
+        lambda w: w.anonymous.post(f"{API}/auth/email/verify/resend"),
+    ),
+    Call(
+        "POST",
+        "/auth/email/verify/resend",
+        409,  # verified already
+        lambda w: w.owner.post(f"{API}/auth/email/verify/resend"),
+    ),
+    Call(
+        "PATCH",
+        "/me",
+        400,
+        lambda w: w.owner.patch(f"{API}/me", {"language": "klingon"}, format="json"),
+    ),
+    Call(
+        "PATCH",
+        "/me",
+        401,
+        lambda w: w.anonymous.patch(f"{API}/me", {"language": "de"}, format="json"),
+    ),
+    Call(
+        "PATCH",
+        "/me",
+        403,  # suspended
+        lambda w: w.suspended.patch(f"{API}/me", {"language": "de"}, format="json"),
+    ),
+    Call(
+        "POST",
+        "/locations",
+        403,  # an unverified address under ACCOUNT_EMAIL_VERIFICATION=mandatory
+        lambda w: _unverified_write(w),
+    ),
     # --- end of issue 18 ---
 ]
+
+
+def _unverified_write(w):
+    from django.test import override_settings
+
+    with override_settings(ACCOUNT_EMAIL_VERIFICATION="mandatory"):
+        response = token_client(UserFactory(email_verified=False)).post(
+            f"{API}/locations", {}, format="json"
+        )
+    assert response.json()["type"].endswith("/email-unverified")
+    return response
 
 
 def _twice(send: Callable[[], object]):

@@ -39,8 +39,11 @@ from accounts.services import moderator_grant
 from locations.services import location_create
 from moderation.services import location_approve
 
-user = User.objects.create_user("faultuser", "faultuser@example.org", "a-Long-fault-passw0rd")
-moderator = User.objects.create_user("faultmod", "faultmod@example.org", "a-Long-fault-passw0rd")
+# Verified: the stack runs production's ACCOUNT_EMAIL_VERIFICATION (mandatory).
+user = User.objects.create_user("faultuser", "faultuser@example.org", "a-Long-fault-passw0rd",
+                                email_verified=True)
+moderator = User.objects.create_user("faultmod", "faultmod@example.org", "a-Long-fault-passw0rd",
+                                     email_verified=True)
 moderator_grant(user=moderator)
 for i in range(5):
     place = location_create(submitter=user, name=f"Seeded place {i}", category="cafe",
