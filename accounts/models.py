@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 
 from accounts.usernames import SKELETON_MAX_LENGTH, username_skeleton
@@ -14,8 +15,18 @@ class TrustOverride(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn by a moderator"
 
 
+class UserManager(DjangoUserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # The operator typed the address at the server (createsuperuser): nothing to
+        # verify, and the moderation API would refuse an unverified superuser's writes.
+        extra_fields.setdefault("email_verified", True)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """A Placemap account. Moderators are members of the `moderators` group, or staff."""
+
+    objects = UserManager()
 
     email = models.EmailField("email address", blank=True)
     # Moderators opt in to the periodic digest of pending places.

@@ -168,4 +168,5 @@ def test_createsuperuser_refuses_a_look_alike_username_without_a_database_error(
         email="r@example.org",
         stdout=io.StringIO(),
     )
-    assert User.objects.get(username="root").is_superuser
+    root = User.objects.get(username="root")
+    assert root.is_superuser and root.email_verified
