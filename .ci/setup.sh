@@ -101,6 +101,9 @@ SQL
         as_postgres createdb -O "$DB_USER" "$DB_NAME"
     fi
     as_postgres psql -q -d "$DB_NAME" -c "CREATE EXTENSION IF NOT EXISTS postgis" 2>&1 | grep -v NOTICE || true
+    # A streaming standby of this cluster (pg_basebackup -R) on REPLICA_PORT: the read
+    # replica of the tests (tests/config/test_replicas.py) and docs/scaling.md.
+    DB_PORT="$DB_PORT" STARTED="$STARTED.new" bash .ci/replica.sh
 fi
 
 # --- Redis ------------------------------------------------------------------------------
