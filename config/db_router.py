@@ -115,7 +115,7 @@ def streaming_alias(alias: str) -> str:
     """The alias a long server-side cursor (the export) reads `alias` through: the
     primary's direct connection ("direct", DATABASE_DIRECT_URL) when DATABASE_URL is a
     PgBouncer in transaction pooling, where server-side cursors are off."""
-    if alias == DEFAULT_DB_ALIAS and "direct" in settings.DATABASES:
+    if alias == DEFAULT_DB_ALIAS and getattr(settings, "DATABASE_DIRECT_URL", ""):
         return "direct"
     return alias
 

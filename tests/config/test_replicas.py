@@ -6,6 +6,10 @@ alias `replica_0` below is that standby, and each test proves where a read reall
 port)."""
 
 import copy
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -278,3 +282,53 @@ def test_a_lagging_replica_is_skipped_until_it_catches_up(replica):
             what="the standby to catch up",
         )
         assert _anonymous_search_alias() == replica
+
+
+def _databases(**env) -> dict:
+    """DATABASES as config.settings.local builds them from `env` (a fresh process)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO")}
+    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings.local")
+    script = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps({a: {k: d[k] for k in ('HOST', 'PORT', 'NAME', 'OPTIONS') } "
+        "| {'DISABLE_SERVER_SIDE_CURSORS': d.get('DISABLE_SERVER_SIDE_CURSORS', False)} "
+        "for a, d in settings.DATABASES.items()}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60
+    )
+    if result.returncode:
+        raise RuntimeError(result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_each_replica_url_is_an_alias_with_the_primarys_options():
+    databases = _databases(
+        DATABASE_REPLICA_URLS="postgis://u:p@standby-a:5432/placemap,postgis://u:p@standby-b:6432/placemap"
+    )
+    assert list(databases) == ["default", "replica_0", "replica_1"]
+    assert (databases["replica_1"]["HOST"], databases["replica_1"]["PORT"]) == ("standby-b", 6432)
+    assert databases["replica_0"]["OPTIONS"] == databases["default"]["OPTIONS"]
+
+
+def test_behind_pgbouncer_there_are_no_server_side_cursors_nor_prepared_statements():
+    with pytest.raises(RuntimeError, match="DB_PGBOUNCER=true needs DATABASE_DIRECT_URL"):
+        _databases(DB_PGBOUNCER="true")
+    databases = _databases(
+        DB_PGBOUNCER="true",
+        DATABASE_URL="postgis://u:p@pgbouncer:6432/placemap",
+        DATABASE_DIRECT_URL="postgis://u:p@db:5432/placemap",
+    )
+    default, direct = databases["default"], databases["direct"]
+    assert default["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert default["OPTIONS"]["prepare_threshold"] is None
+    assert "options" not in default["OPTIONS"]  # PgBouncer refuses the startup parameter
+    assert (direct["HOST"], direct["DISABLE_SERVER_SIDE_CURSORS"]) == ("db", False)
+    assert "lock_timeout" in direct["OPTIONS"]["options"]
+
+
+def test_the_export_streams_through_the_direct_connection_behind_pgbouncer():
+    assert db_router.streaming_alias(DEFAULT_DB_ALIAS) == DEFAULT_DB_ALIAS
+    with override_settings(DATABASE_DIRECT_URL="postgis://u:p@db:5432/placemap"):
+        assert db_router.streaming_alias(DEFAULT_DB_ALIAS) == "direct"
+        assert db_router.streaming_alias(REPLICA) == REPLICA
