@@ -31,7 +31,8 @@ apt_install() {
 }
 if [ -z "$(pg_major)" ]; then missing+=(postgresql); fi
 # chromium: the map page's browser test (tests/locations/test_map_page.py).
-for pkg in gdal-bin binutils redis-server curl chromium; do
+# pgbouncer: tests/config/test_pgbouncer.py (docs/scaling.md, "Connection pooling").
+for pkg in gdal-bin binutils redis-server curl chromium pgbouncer; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Debian's python3 needs python3-venv for `python3 -m venv`; other Pythons carry ensurepip.

@@ -200,6 +200,15 @@ DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 # export's streaming cursor and migrations use DATABASE_DIRECT_URL, a connection straight
 # to PostgreSQL (the alias "direct"), which is then required.
 DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+
+
+def behind_pgbouncer(database: dict) -> None:
+    """What a database alias needs behind PgBouncer's transaction pooling."""
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    database["OPTIONS"]["prepare_threshold"] = None
+    database["OPTIONS"].pop("options", None)
+
+
 DATABASE_DIRECT_URL = env.str("DATABASE_DIRECT_URL", default="")
 if DATABASE_DIRECT_URL:
     DATABASES["direct"] = {
@@ -217,9 +226,7 @@ if DB_PGBOUNCER:
             "DB_PGBOUNCER=true needs DATABASE_DIRECT_URL (PostgreSQL itself, not PgBouncer) "
             "for the export's streaming cursor and for migrations."
         )
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
-    DATABASES["default"]["OPTIONS"].pop("options", None)
+    behind_pgbouncer(DATABASES["default"])
 # Seconds a client that wrote reads the primary (the read-your-writes cookie).
 REPLICA_STICKY_SECONDS = env_int("REPLICA_STICKY_SECONDS", 5, minimum=0)
 # A replica whose replay lags more than this many seconds is skipped until it catches up.
