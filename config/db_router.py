@@ -102,10 +102,14 @@ def reading_from(alias: str | None) -> Iterator[None]:
 
 
 def retry_on_primary(read: Callable[[], T]) -> T:
-    """Run `read`; if its replica fails, run it once more on the primary."""
+    """Run `read`; if its replica fails, run it once more on the primary. Inside a
+    transaction on that replica the failure is left to the caller (`replica_read` runs
+    the whole view again): the transaction could not commit anyway."""
     try:
         return read()
     except ReplicaUnavailable as exc:
+        if connections[exc.alias].in_atomic_block:
+            raise
         logger.warning("Read failed on %s; retrying it on the primary", exc.alias, exc_info=exc)
     with reading_from(DEFAULT_DB_ALIAS):
         return read()
