@@ -1,4 +1,4 @@
-.PHONY: run test lint bench bench-seed bench-places bench-uploads bench-bulk help
+.PHONY: run test lint bench bench-seed bench-places bench-uploads bench-bulk bench-scaling help
 
 help:
 	@echo "make run    set up everything and serve http://127.0.0.1:8000 (Ctrl-C stops)"
@@ -31,5 +31,10 @@ bench-uploads:
 
 bench-bulk:
 	.venv/bin/python bench/run_bulk.py --repeats 3 --import-repeats 1
+
+# Two web processes behind HAProxy with the standby of .ci/replica.sh, against one
+# (docs/scaling.md, "Measured"). Needs: apt-get install -y wrk haproxy.
+bench-scaling:
+	.venv/bin/python bench/run_scaling.py --duration 15 --repeats 3
 
 bench: bench-seed bench-places bench-uploads bench-bulk

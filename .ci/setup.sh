@@ -31,8 +31,9 @@ apt_install() {
 }
 if [ -z "$(pg_major)" ]; then missing+=(postgresql); fi
 # chromium: the map page's browser test (tests/locations/test_map_page.py); gettext:
-# msgfmt, which compiles the mails' translations (below).
-for pkg in gdal-bin binutils redis-server curl chromium gettext; do
+# msgfmt, which compiles the mails' translations (below); pgbouncer:
+# tests/config/test_pgbouncer.py (docs/scaling.md, "Connection pooling").
+for pkg in gdal-bin binutils redis-server curl chromium gettext pgbouncer; do
     installed "$pkg" || missing+=("$pkg")
 done
 # Debian's python3 needs python3-venv for `python3 -m venv`; other Pythons carry ensurepip.
@@ -106,6 +107,9 @@ SQL
         as_postgres createdb -O "$DB_USER" "$DB_NAME"
     fi
     as_postgres psql -q -d "$DB_NAME" -c "CREATE EXTENSION IF NOT EXISTS postgis" 2>&1 | grep -v NOTICE || true
+    # A streaming standby of this cluster (pg_basebackup -R) on REPLICA_PORT: the read
+    # replica of the tests (tests/config/test_replicas.py) and docs/scaling.md.
+    DB_PORT="$DB_PORT" STARTED="$STARTED.new" bash .ci/replica.sh
 fi
 
 # --- Redis ------------------------------------------------------------------------------

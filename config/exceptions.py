@@ -28,6 +28,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from config.db_router import ReplicaUnavailable
 from config.errors import PROBLEM_TYPE_BASE, ApplicationError, DatabaseUnavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -145,6 +146,8 @@ def _as_api_exception(exc: BaseException) -> BaseException:
 
 
 def problem_exception_handler(exc, context):
+    if isinstance(exc, ReplicaUnavailable):
+        return None  # DRF re-raises it: config.db_router.replica_read retries on the primary
     request = context.get("request")
     exc = _as_api_exception(exc)
 

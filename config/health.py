@@ -5,7 +5,7 @@
 a dead dependency costs the probe at most that long. The platform registers its own
 dependencies (database, Redis: one check per distinct Redis, as the roles are spread over
 them, config.redis.instances(); named "redis" while one Redis serves every role, else
-"redis:<role>+<role>"); an app registers its own from its AppConfig.ready()
+"redis:<role>+<role>"; the read replicas, advisory, when DATABASE_REPLICA_URLS names any); an app registers its own from its AppConfig.ready()
 (media_store: photo storage; jobs: the worker heartbeat), so this module imports no app.
 """
 
@@ -20,9 +20,18 @@ import redis
 from django.db import connections, transaction
 from django.http import JsonResponse
 
+from config import db_router
 from config import redis as redis_roles
 
 READY_CHECK_TIMEOUT = 2.0
+
+
+class CheckFailed(Exception):
+    """A failed check that still reports its detail (merged into its entry)."""
+
+    def __init__(self, message: str, detail: dict):
+        super().__init__(message)
+        self.detail = detail
 
 
 def check_database() -> dict:
@@ -64,6 +73,22 @@ def redis_checks() -> dict[str, Callable[[], dict]]:
     }
 
 
+def check_replicas() -> dict:
+    """Stands in the registry for the read replicas' check, which registered_checks()
+    binds to the replicas of the moment (or leaves out when there are none)."""
+    raise NotImplementedError("expanded by registered_checks()")
+
+
+def _replicas_report(infos: dict[str, dict]) -> dict:
+    """Each read replica (config.db_router): up, replay lag in seconds, whether reads
+    use it. Advisory: the primary serves every read while they are away."""
+    report = db_router.replica_report(infos)
+    down = sorted(alias for alias, found in report["replicas"].items() if not found["used"])
+    if down:
+        raise CheckFailed(f"not used: {', '.join(down)}", report)
+    return report
+
+
 def check_redis() -> dict:
     """Stands in the registry for redis_checks(), which registered_checks() expands."""
     raise NotImplementedError("expanded by registered_checks()")
@@ -92,6 +117,9 @@ def registered_checks() -> dict[str, Callable[[], dict]]:
     for name, check in CHECKS.items():
         if check is check_redis:
             checks.update(redis_checks())
+        elif check is check_replicas:
+            if db_router.replica_aliases():  # else nothing to report
+                checks[name] = partial(_replicas_report, db_router.conninfos())
         else:
             checks[name] = check
     return checks
@@ -99,6 +127,7 @@ def registered_checks() -> dict[str, Callable[[], dict]]:
 
 register_check("database", check_database)
 register_check("redis", check_redis)
+register_check("replicas", check_replicas, advisory=True)
 
 
 def _timed(check: Callable[[], dict]) -> dict:
@@ -108,6 +137,8 @@ def _timed(check: Callable[[], dict]) -> dict:
         result = {"status": "ok", **extra}
     except Exception as exc:  # a probe reports every failure rather than raising it
         result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        if isinstance(exc, CheckFailed):
+            result.update(exc.detail)
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
 

@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from opentelemetry import trace
 
+from config.db_router import ReplicaUnavailable, streaming_alias
 from locations.constants import LocationStatus
 from locations.geo import BBox
 from locations.geojson import feature_sql
@@ -147,22 +148,40 @@ def export_count(*, filters: ExportFilters) -> int:
         return cursor.fetchone()[0]
 
 
-def _fetch_chunks(sql: str, params: dict, chunk_size: int) -> Iterator[list[tuple]]:
+def _fetch_chunks(sql: str, params: dict, chunk_size: int, using: str) -> Iterator[list[tuple]]:
     # A transaction keeps the named cursor WITHOUT HOLD: in autocommit Django declares it
     # WITH HOLD, and PostgreSQL then materialises the whole result before the first row.
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
-            yield rows
+    # Behind PgBouncer (DB_PGBOUNCER: server-side cursors off) the primary is read
+    # through its direct connection instead (config.db_router.streaming_alias).
+    using = streaming_alias(using)
+    try:
+        rows = None
+        with transaction.atomic(using=using), connections[using].chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(chunk_size):
+                yield rows
+    except ReplicaUnavailable:
+        # Before its first row, an export whose replica fails starts over on the primary;
+        # after it, the download ends (a client sees a truncated file, as when the primary
+        # fails).
+        if rows is not None or using == DEFAULT_DB_ALIAS:
+            raise
+        yield from _fetch_chunks(sql, params, chunk_size, DEFAULT_DB_ALIAS)
 
 
 def export_chunks(
-    *, filters: ExportFilters, fmt: str, chunk_size: int | None = None
+    *,
+    filters: ExportFilters,
+    fmt: str,
+    chunk_size: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> Iterator[tuple[str, int]]:
     """Yield (text, rows_in_text) pieces of a complete GeoJSON or CSV document.
 
     The generator holds a database transaction and a cursor open until it is exhausted
     or closed; close it (or let the response close it) when the client goes away.
+    `using`: the database alias to read (the API passes its read alias: a replica for
+    anonymous exports, config.db_router).
     """
     chunk_size = chunk_size or settings.EXPORT_CHUNK_SIZE
     sql, params = export_query(filters=filters, fmt=fmt)
@@ -175,7 +194,7 @@ def export_chunks(
         if fmt == FORMAT_GEOJSON:
             yield GEOJSON_HEADER, 0
             first = True
-            for rows in _fetch_chunks(sql, params, chunk_size):
+            for rows in _fetch_chunks(sql, params, chunk_size, using):
                 text = ",\n".join(row[0] for row in rows)
                 yield (text if first else ",\n" + text), len(rows)
                 first = False
@@ -186,7 +205,7 @@ def export_chunks(
             writer = csv.writer(buffer, lineterminator="\r\n")
             writer.writerow(CSV_COLUMNS)
             yield buffer.getvalue(), 0
-            for rows in _fetch_chunks(sql, params, chunk_size):
+            for rows in _fetch_chunks(sql, params, chunk_size, using):
                 buffer.seek(0)
                 buffer.truncate()
                 writer.writerows(rows)
@@ -198,8 +217,12 @@ def export_chunks(
 
 
 def export_text(
-    *, filters: ExportFilters, fmt: str, chunk_size: int | None = None
+    *,
+    filters: ExportFilters,
+    fmt: str,
+    chunk_size: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> Iterator[str]:
     """The document as text pieces only (what an HTTP response streams)."""
-    for text, _rows in export_chunks(filters=filters, fmt=fmt, chunk_size=chunk_size):
+    for text, _rows in export_chunks(filters=filters, fmt=fmt, chunk_size=chunk_size, using=using):
         yield text

@@ -25,9 +25,10 @@ import time
 import psycopg
 from django.conf import settings
 from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISDatabaseWrapper
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 from psycopg import IsolationLevel
 
+from config import db_router
 from config.breakers import database_breaker, guard_database
 
 
@@ -109,17 +110,45 @@ def _count_failure(exc: BaseException) -> None:
         guard_database(fail)
 
 
+def _unguarded(fn):
+    return fn()
+
+
+def _recovery_conflict(exc: BaseException) -> bool:
+    # A hot standby cancels a query whose rows its replay must remove (SQLSTATE 40001,
+    # "canceling statement due to conflict with recovery"): the primary can answer it.
+    return isinstance(exc.__cause__, psycopg.errors.SerializationFailure)
+
+
 class DatabaseWrapper(PostGISDatabaseWrapper):
+    """The primary, or a read replica (config.db_router): a replica is not behind the
+    database breaker (its health verdict skips it instead), and its failures raise
+    ReplicaUnavailable so that the read runs again on the primary."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.execute_wrappers.append(self._bounded_execute)
 
+    @property
+    def is_replica(self) -> bool:
+        return db_router.is_replica(self.alias)
+
+    def _guard(self, fn):
+        return _unguarded(fn) if self.is_replica else guard_database(fn)
+
+    def ensure_connection(self):
+        if not self.is_replica:
+            return super().ensure_connection()
+        try:
+            return super().ensure_connection()
+        except DatabaseError as exc:
+            db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")
+            raise db_router.ReplicaUnavailable(self.alias, "cannot connect") from exc
+
     def get_new_connection(self, conn_params):
         if not self.pool:
-            return guard_database(
-                lambda: super(DatabaseWrapper, self).get_new_connection(conn_params)
-            )
-        connection = guard_database(self._checked_checkout)
+            return self._guard(lambda: super(DatabaseWrapper, self).get_new_connection(conn_params))
+        connection = self._guard(self._checked_checkout)
         isolation_level = self.settings_dict["OPTIONS"].get("isolation_level")
         # The rest is what PostgreSQL's get_new_connection does with a pooled connection.
         self.isolation_level = IsolationLevel(isolation_level or IsolationLevel.READ_COMMITTED)
@@ -139,7 +168,7 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
         # Waiting DB_POOL_TIMEOUT for a free connection is for a busy pool. Once failures
         # are being counted (an outage is suspected), a connection that does not come
         # within a connect timeout is not coming.
-        wait = limit if database_breaker().fail_counter else None
+        wait = limit if (self.is_replica or database_breaker().fail_counter) else None
         conn = pool.getconn(timeout=wait)
         deadline = time.monotonic() + limit
         while True:
@@ -161,6 +190,11 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
         except OperationalError as exc:
             # A cancelled statement (lock or statement timeout) is an answer: the server
             # is up. A broken connection is not.
-            if _is_broken(self.connection):
+            broken = _is_broken(self.connection)
+            if self.is_replica and (broken or _recovery_conflict(exc)):
+                if broken:
+                    db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")
+                raise db_router.ReplicaUnavailable(self.alias, str(exc)) from exc
+            if broken:
                 _count_failure(exc)
             raise

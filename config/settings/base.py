@@ -11,6 +11,7 @@ auth; i18n; REST API; uploads; email; security headers; observability; places; p
 live feed; import and export; API versioning; silenced checks.
 """
 
+import copy
 import logging
 from urllib.parse import urlsplit
 
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # With read replicas: a successful write sets the read-your-writes cookie (config.db_router).
+    "config.db_router.ReadYourWritesMiddleware",
     # Deprecation and Sunset headers, 410 once retired (see "API versioning").
     "config.versioning.DeprecationMiddleware",
     # ETag, If-None-Match -> 304 and Cache-Control of /api/ answers (config/http_cache.py);
@@ -177,6 +180,63 @@ if DB_POOL_MAX_SIZE:
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Read replicas (docs/scaling.md, "Read replicas"): comma-separated URLs of streaming
+# standbys of DATABASE_URL, each the alias replica_0, replica_1, ... with the primary's
+# options (pool, timeouts). Anonymous public reads go to a healthy one (config.db_router).
+DATABASE_REPLICA_URLS = [url for url in env.list("DATABASE_REPLICA_URLS", default=[]) if url]
+REPLICA_ALIASES = [f"replica_{index}" for index in range(len(DATABASE_REPLICA_URLS))]
+for _alias, _url in zip(REPLICA_ALIASES, DATABASE_REPLICA_URLS, strict=True):
+    _replica = env.db_url_config(_url, engine="django.contrib.gis.db.backends.postgis")
+    DATABASES[_alias] = {
+        **_replica,
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "OPTIONS": copy.deepcopy(DATABASES["default"]["OPTIONS"]),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+    }
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+# Connection pooling (docs/scaling.md, "Connection pooling"): DATABASE_URL names a
+# PgBouncer in transaction pooling mode. Then no server-side cursors outside a
+# transaction (DISABLE_SERVER_SIDE_CURSORS), no prepared statements, and no `options`
+# startup parameter (PgBouncer refuses it: set lock_timeout on the role instead); the
+# export's streaming cursor and migrations use DATABASE_DIRECT_URL, a connection straight
+# to PostgreSQL (the alias "direct"), which is then required.
+DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+
+
+def behind_pgbouncer(database: dict) -> None:
+    """What a database alias needs behind PgBouncer's transaction pooling."""
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    database["OPTIONS"]["prepare_threshold"] = None
+    database["OPTIONS"].pop("options", None)
+
+
+DATABASE_DIRECT_URL = env.str("DATABASE_DIRECT_URL", default="")
+if DATABASE_DIRECT_URL:
+    DATABASES["direct"] = {
+        **env.db_url_config(DATABASE_DIRECT_URL, engine="django.contrib.gis.db.backends.postgis"),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "OPTIONS": copy.deepcopy(DATABASES["default"]["OPTIONS"]),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+        # The same database as "default": tests use default's test database.
+        "TEST": {"MIRROR": "default"},
+    }
+if DB_PGBOUNCER:
+    if not DATABASE_DIRECT_URL:
+        raise ImproperlyConfigured(
+            "DB_PGBOUNCER=true needs DATABASE_DIRECT_URL (PostgreSQL itself, not PgBouncer) "
+            "for the export's streaming cursor and for migrations."
+        )
+    behind_pgbouncer(DATABASES["default"])
+# Seconds a client that wrote reads the primary (the read-your-writes cookie).
+REPLICA_STICKY_SECONDS = env_int("REPLICA_STICKY_SECONDS", 5, minimum=0)
+# A replica whose replay lags more than this many seconds is skipped until it catches up.
+REPLICA_MAX_LAG_S = env_float("REPLICA_MAX_LAG_S", 10.0, minimum=0)
+# Seconds a process keeps its verdict on a replica's health before probing it again
+# (in the background: no request waits for a probe).
+REPLICA_HEALTH_CHECK_SECONDS = env_float("REPLICA_HEALTH_CHECK_SECONDS", 2.0, minimum=0.1)
 
 # --- Redis, cache, channel layer -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -24,6 +24,12 @@ for _role in (
     else:
         os.environ.pop(_role, None)
 
+# Replicas are added by the tests that use them (tests/config/test_replicas.py), on the
+# streaming standby .ci/replica.sh runs: pytest-django must not try to create a test
+# database on a read-only standby.
+for _name in ("DATABASE_REPLICA_URLS", "DATABASE_DIRECT_URL", "DB_PGBOUNCER"):
+    os.environ.pop(_name, None)
+
 from .base import *  # noqa: E402, F403
 from .base import DATABASES  # noqa: E402
 
@@ -67,3 +73,9 @@ if TEST_KEY_PREFIX != "placemap-test":
         **CELERY_BROKER_TRANSPORT_OPTIONS,
         "global_keyprefix": f"{TEST_KEY_PREFIX}:",
     }
+
+# The local streaming standby of the test PostgreSQL (.ci/replica.sh): the test databases
+# created on the primary stream to it under the same names.
+TEST_DATABASE_REPLICA_URL = env.str(
+    "TEST_DATABASE_REPLICA_URL", default="postgis://placemap:placemap@127.0.0.1:5433/"
+)

@@ -16,6 +16,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from config.db_router import read_alias, replica_read
 from config.params import QueryParamsSerializer
 from locations import exports
 from locations.api.schema import ExportFeatureCollectionSerializer
@@ -76,6 +77,7 @@ async def _as_async(chunks: Iterator[str]) -> AsyncIterator[str]:
         await sync_to_async(chunks.close, thread_sensitive=True)()
 
 
+@replica_read
 class LocationExportView(APIView):
     """GET /locations/export: every approved place (optionally within a bbox and some
     categories) as GeoJSON or CSV, streamed with constant memory."""
@@ -105,7 +107,8 @@ class LocationExportView(APIView):
             bbox=params.validated_data.get("bbox"),
             categories=tuple(params.validated_data.get("category") or ()),
         )
-        chunks = exports.export_text(filters=filters, fmt=fmt)
+        # The alias now: the stream is read after this view (and its routing) returned.
+        chunks = exports.export_text(filters=filters, fmt=fmt, using=read_alias())
         _track(chunks)
         if isinstance(request._request, ASGIRequest):
             chunks = _as_async(chunks)

@@ -23,6 +23,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from config.db_router import replica_read
 from config.errors import NotFoundError
 from config.http_cache import public_read
 from locations import selectors
@@ -50,6 +51,7 @@ class CollectionNotFound(NotFoundError):
 
 
 @extend_schema(exclude=True)
+@replica_read
 @public_read  # approved places only: the same answer for everyone (ETag, 304, max-age)
 class OgcView(APIView):
     renderer_classes = [JSONRenderer]

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import compression
+from config.db_router import replica_read
 from config.http_cache import has_credentials, public_read, strong_etag
 from config.params import QueryParamsSerializer
 from locations import selectors, tile_cache
@@ -63,6 +64,7 @@ class TileSetParamsSerializer(QueryParamsSerializer):
     category = CategoryListField(required=False)
 
 
+@replica_read
 @public_read(max_age_setting="TILE_MAX_AGE")
 class TileView(APIView):
     """GET /tiles/{z}/{x}/{y}.mvt: the `places` layer, clusters up to
@@ -142,6 +144,7 @@ def _not_modified(etag: str, varies: bool) -> HttpResponse:
     return response
 
 
+@replica_read
 class TileJSONView(APIView):
     """GET /tiles.json: TileJSON 3.0 of the `places` tiles."""
 

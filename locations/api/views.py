@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import EmailVerified, NotSuspended
 from accounts.selectors import user_is_moderator
+from config.db_router import replica_read
 from config.http_cache import public_read
 from config.params import (
     CURSOR_PARAM,
@@ -116,6 +117,7 @@ def _raw_text(data) -> list[str]:
     ]
 
 
+@replica_read
 @public_read
 class LocationDuplicatesView(APIView):
     """GET /locations/duplicates: approved places a new one may duplicate ("did you
@@ -141,6 +143,7 @@ class LocationDuplicatesView(APIView):
         return Response({"possible_duplicates": candidates})
 
 
+@replica_read
 @public_read
 class LocationSearchView(GeoJSONViewMixin, APIView):
     """GET /locations/search: approved places by radius, text, or both."""
@@ -193,6 +196,7 @@ def _search_page_links(body: str) -> str | None:
     return link_header(next_url=members["next"], previous_url=members["previous"])
 
 
+@replica_read
 @public_read
 class LocationViewportView(GeoJSONViewMixin, APIView):
     """GET /locations/viewport: approved places in a bbox, or grid clusters of them."""
@@ -220,6 +224,7 @@ class LocationViewportView(GeoJSONViewMixin, APIView):
 
 
 # Its owner and moderators may see a pending place here: never kept for a token.
+@replica_read  # GET without credentials only: approved places
 @public_read(with_credentials="no-store")
 class LocationDetailView(GeoJSONViewMixin, APIView):
     """GET, PATCH, DELETE /locations/{id}. Invisible places are 404, like unknown ones."""

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 
+from config.db_router import read_alias
 from locations import constants
 
 _GEOG = "l.point::geography(POINT,4326)"
@@ -123,7 +124,7 @@ def location_duplicates(
         pending=pending,
         pending_of_user_id=pending_of_user_id,
     )
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return [_row(row) for row in cursor.fetchall()]
 
@@ -146,7 +147,7 @@ def locations_duplicates_by_id(*, location_ids: Iterable[UUID | str]) -> dict[st
         "SELECT s.id, d.* FROM locations_location s "  # noqa: S608 (as above)
         f"CROSS JOIN LATERAL ({candidates}) d WHERE s.id = ANY(%(ids)s::uuid[])"
     )
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, {**_params(), "ids": ids})
         for row in cursor.fetchall():
             result[str(row[0])].append(_row(row[1:]))

@@ -1,13 +1,15 @@
 """SQL plumbing shared by the public list reads: the text and category filters and
-the statement timeout every public read runs under."""
+the statement timeout every public read runs under. Public reads run on this request's
+read alias (a healthy replica for anonymous reads, else the primary: config.db_router)."""
 
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
+from config.db_router import read_alias, retry_on_primary
 from locations import constants
 from locations.errors import MapUnavailable
 
@@ -36,9 +38,10 @@ def public_read_timeout():
     unreachable, surfaces as MapUnavailable (503 with Retry-After).
     """
     timeout = f"{settings.PLACES_STATEMENT_TIMEOUT_MS}ms"
+    alias = read_alias()  # ORM reads inside follow it (config.db_router.ReplicaRouter)
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
+        with transaction.atomic(using=alias):
+            with connections[alias].cursor() as cursor:
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
             yield
     except (OperationalError, InterfaceError) as exc:
@@ -62,11 +65,16 @@ def run_public_read_row(sql: str, params: dict) -> tuple:
     the two statements loudly, not silently drop the timeout.)
     """
     timeout_ms = int(settings.PLACES_STATEMENT_TIMEOUT_MS)
-    try:
-        with connection.cursor() as cursor:
+
+    def read() -> tuple:
+        with connections[read_alias()].cursor() as cursor:
             cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms};\n{sql}", params)
             cursor.cursor.nextset()  # past SET's empty result, to the query's
             return cursor.fetchone()
+
+    try:
+        # One statement, safe to repeat: a replica failing under it is retried here.
+        return retry_on_primary(read)
     except (OperationalError, InterfaceError) as exc:
         # Cancelled by the timeout or no database: the caller may have a stale copy.
         raise MapUnavailable() from exc

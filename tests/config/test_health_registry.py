@@ -28,7 +28,7 @@ def _failing() -> dict:
 
 def test_the_platform_and_the_apps_register_their_checks():
     assert list(health.registered_checks()) == ["database", "redis", "storage", "worker"]
-    assert sorted(health.ADVISORY_CHECKS) == ["worker"]
+    assert sorted(health.ADVISORY_CHECKS) == ["replicas", "worker"]
 
 
 def test_a_registered_check_is_run_and_its_failure_makes_ready_503(client, registry):
