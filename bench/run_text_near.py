@@ -24,7 +24,7 @@ Strategies (which indexes exist is up to the caller; each prints the plan it got
   (migration 0012), it is a KNN walk that tests the words inside the index. (The first
   runs indexed plain `search_vector` and filtered with `search_vector @@ query`.)
 - cell_gin: btree_gin on (grid cell, search_vector): the cells covering the disc's box
-  AND the words, as one GIN bitmap (needs the index text_cell_tsv_gin, see --help).
+  AND the words, as one GIN bitmap (needs btree_gin and the index CELL_INDEX below).
 - by_frequency: word statistics pick the plan: gin_bitmap for rare words, knn_filter
   otherwise.
 """
