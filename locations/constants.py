@@ -61,12 +61,6 @@ SEARCH_LIMIT_DEFAULT = 50
 # Deep OFFSET pagination costs O(offset) rows; clients should narrow the query instead.
 SEARCH_OFFSET_MAX = 10_000
 SEARCH_ORDERINGS = ("distance", "relevance")
-# Text + radius up to this radius: find the places in the circle first (GiST), then test
-# the words on them, instead of letting the planner AND in a GIN bitmap of every place on
-# the map with a common word. Measured on 300k places: "bread" (20% of places) within
-# 1 km, p50 24 -> 7 ms; a rare word within 50 km stays fastest through GIN (38 vs 225 ms),
-# so larger radii are left to the planner.
-SEARCH_SPATIAL_FIRST_MAX_M = 2_000
 # websearch_to_tsquery input; longer queries are abuse, not searches.
 SEARCH_Q_MAX_LENGTH = 200
 # At most this many categories may be combined in one filter.

@@ -21,8 +21,9 @@ Index contract (see locations.models):
 - viewport: `point && ST_MakeEnvelope(...)` with `status = 'approved'` hits
   location_point_approved_gist (locations.geo.BBox.sql_overlaps);
 - text: `search_vector @@ websearch_to_tsquery('english', q)` (constants.SEARCH_CONFIG)
-  hits location_search_gin (text + a small radius deliberately tests the words on the
-  circle's places instead, see locations_search_sql).
+  hits location_search_gin;
+- text near a point: the radius' expression and `search_vector @@` the query, ordered by
+  `<->`, walk location_geog_text_gist nearest first (see locations_search_sql).
 
 Callers import from `locations.selectors`; the modules are its inside.
 """

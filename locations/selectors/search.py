@@ -10,6 +10,10 @@ from locations.selectors.sql import TSQUERY, run_public_read, text_and_category_
 
 tracer = trace.get_tracer(__name__)
 
+# The words of a place as location_geog_text_gist indexes them (locations.models
+# NEAR_TEXT_VECTOR): search_vector itself, spelled so that no other read plans on it.
+NEAR_TEXT_VECTOR = "(l.search_vector || ''::tsvector)"
+
 # The properties of a search result, in the order clients have always received them;
 # distance_m is the metres from lat/lon (null for a text-only search).
 SEARCH_PROPERTIES = (
@@ -80,13 +84,15 @@ def locations_search_sql(
         distance = "l.point::geography(POINT,4326) <-> origin.g"
     else:
         distance = "NULL::float8"
-    spatial_first = spatial and radius <= constants.SEARCH_SPATIAL_FIRST_MAX_M
-    if q and spatial_first:
-        # ts_match_vq() is what the @@ operator calls, but as a function it cannot use
-        # the GIN index: the words are tested on the circle's few places only (see
-        # constants.SEARCH_SPATIAL_FIRST_MAX_M for the measurements).
+    if q and spatial:
+        # Text near a point: the words on NEAR_TEXT_VECTOR together with the disc let
+        # location_geog_text_gist (GiST on the geography and the words) answer both;
+        # with the distance ordering below it is a nearest-first walk that tests the
+        # words inside the index and stops after the page, whether a word is in every
+        # tenth place or in one in a thousand (docs/benchmarks.md "Text near a point").
+        # Text alone keeps location_search_gin (text_and_category_filters).
         params["q"] = q
-        where.append("ts_match_vq(l.search_vector, query)")
+        where.append(f"{NEAR_TEXT_VECTOR} @@ query")
         where += text_and_category_filters(q="", categories=category, params=params)
     else:
         where += text_and_category_filters(q=q, categories=category, params=params)
