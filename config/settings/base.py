@@ -409,7 +409,12 @@ PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default=f"{SITE_URL}/reset-pa
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 
 # --- i18n -----------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The languages of translated content (category labels: locations.Category has one
+# label_<code>/description_<code> column per language here; docs/places.md "Languages").
+# Answers with such text follow Accept-Language (config.languages), English otherwise.
+# Not read from the environment: adding a language needs columns and translations.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
