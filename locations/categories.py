@@ -15,6 +15,7 @@ category make no extra query. Another process (web worker, Celery) sees an admin
 within CATEGORY_CACHE_SECONDS; a write (`fresh=True`) always reads the table.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 
+from config.errors import DependencyUnavailable
 from locations.constants import CATEGORY_CACHE_SECONDS
 from locations.models import Category, Location, LocationRevision
 
@@ -40,6 +42,8 @@ __all__ = [
     "known_slugs",
     "translation_gaps",
 ]
+
+logger = logging.getLogger(__name__)
 
 # The languages every category is written in: settings.LANGUAGES, one label_<code> and
 # description_<code> column each (tests/locations/test_categories.py checks they agree).
@@ -92,7 +96,16 @@ def _all(*, fresh: bool = False) -> dict[str, CategoryText]:
     now = time.monotonic()
     snapshot = _cached
     if fresh or snapshot is None or now - snapshot[0] > CATEGORY_CACHE_SECONDS:
-        loaded = _load()
+        try:
+            loaded = _load()
+        except (DatabaseError, DependencyUnavailable):
+            if fresh or snapshot is None:
+                raise
+            # Database down: a read keeps the last categories it knew (retried after
+            # another CATEGORY_CACHE_SECONDS), so the map's stale fallback copies
+            # (locations.api.fallback) can still answer a filtered read.
+            logger.warning("Categories unreadable; keeping the last ones read", exc_info=True)
+            loaded = snapshot[1]
         with _lock:
             _cached = (now, loaded)
         return loaded
