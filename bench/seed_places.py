@@ -25,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BENCH_DB, ensure_database, migrate, pg_dsn
-from locations.constants import CATEGORIES
 
 # (name, lon, lat, weight, sigma_km). Weights are rough metro sizes, so the busiest city
 # gets about 3x the places of the quietest.
@@ -153,7 +152,8 @@ def city_point(rng: random.Random) -> tuple[float, float, str]:
 _CITY_PICK = [(lon, lat, name, sigma) for name, lon, lat, _w, sigma in CITIES]
 _CITY_INDEX = list(range(len(CITIES)))
 _CITY_WEIGHTS = [w for _n, _lon, _lat, w, _s in CITIES]
-_CATEGORY_SLUGS = list(CATEGORIES)
+# The categories migration 0012 creates (locations.Category), in their order.
+_CATEGORY_SLUGS = list(CATEGORY_NOUNS)
 # Food and drink dominate real maps; toilets and water taps are rarer.
 _CATEGORY_WEIGHTS = [18, 14, 10, 8, 4, 3, 4, 16, 3, 2, 4, 2, 2, 10]
 

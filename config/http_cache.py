@@ -2,9 +2,9 @@
 
 A view opts in with `@public_read` (on an APIView class or a view function). Its 200
 answers to GET and HEAD then get:
-- a strong `ETag`: a hash of the body, with the content coding config.compression will
-  apply appended (`"<hash>-br"`, `"<hash>-gzip"`), since each encoding is a different
-  representation; an `If-None-Match` naming it is answered 304 without a body (and
+- a strong `ETag`: a hash of the body, with its Content-Language (config.languages) and
+  the content coding config.compression will apply appended (`"<hash>-de-br"`,
+  `"<hash>-gzip"`), since each language and each encoding is a different representation; an `If-None-Match` naming it is answered 304 without a body (and
   without compressing anything);
 - `Cache-Control: public, max-age=PUBLIC_READ_MAX_AGE` when the request carries no
   credentials (no Authorization header, no session cookie): browsers and CDNs may keep it;
@@ -86,6 +86,10 @@ def has_credentials(request: HttpRequest) -> bool:
 
 def strong_etag(request: HttpRequest, response: HttpResponseBase) -> str:
     digest = hashlib.sha256(response.content).hexdigest()[:40]  # type: ignore[attr-defined]
+    # An answer in a language chosen from Accept-Language (config.languages) is another
+    # representation in each language, even where the bytes happen to agree.
+    if language := response.get("Content-Language"):
+        digest = f"{digest}-{language}"
     coding = compression.coding_for(request, response)
     return f'"{digest}-{coding}"' if coding else f'"{digest}"'
 

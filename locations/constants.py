@@ -1,5 +1,4 @@
-"""Constants of places: the fixed list of categories (served by GET /api/v1/categories),
-the statuses, and the limits of the public reads and submissions."""
+"""Constants of places: the statuses, and the limits of the public reads and submissions."""
 
 from django.db import models
 
@@ -26,23 +25,11 @@ class RevisionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"  # replaced by the owner's newer edit
 
 
-CATEGORIES: dict[str, str] = {
-    "restaurant": "Restaurant",
-    "cafe": "Café",
-    "bar": "Bar",
-    "park": "Park",
-    "museum": "Museum",
-    "viewpoint": "Viewpoint",
-    "monument": "Monument",
-    "shop": "Shop",
-    "market": "Market",
-    "library": "Library",
-    "playground": "Playground",
-    "toilet": "Public toilet",
-    "drinking_water": "Drinking water",
-    "other": "Other",
-}
-CATEGORY_CHOICES = list(CATEGORIES.items())
+# Categories are rows of locations.Category (locations.categories reads them).
+CATEGORY_SLUG_MAX_LENGTH = 32
+# A process keeps the slugs it validates against for this long (locations.categories):
+# another process sees a category added or deactivated in the admin within this delay.
+CATEGORY_CACHE_SECONDS = 10
 
 NAME_MIN_LENGTH = 3
 NAME_MAX_LENGTH = 120
@@ -63,8 +50,9 @@ SEARCH_OFFSET_MAX = 10_000
 SEARCH_ORDERINGS = ("distance", "relevance")
 # websearch_to_tsquery input; longer queries are abuse, not searches.
 SEARCH_Q_MAX_LENGTH = 200
-# At most this many categories may be combined in one filter.
-CATEGORY_FILTER_MAX = len(CATEGORIES)
+# At most this many categories may be combined in one filter (a bound on the query's
+# size, not on how many categories exist: repeated slugs count once).
+CATEGORY_FILTER_MAX = 50
 
 VIEWPORT_LIMIT_MAX = 2_000
 VIEWPORT_LIMIT_DEFAULT = 500

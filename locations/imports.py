@@ -41,7 +41,7 @@ from django.utils import timezone
 from opentelemetry import trace
 from rest_framework import serializers
 
-from locations import tile_cache
+from locations import categories, tile_cache
 from locations.api.serializers import LocationCreateInputSerializer
 from locations.constants import COORDINATE_DECIMALS
 from locations.models import LocationStatus
@@ -325,7 +325,11 @@ class RowValidator:
     and validators without that copy, and keeps no state between rows."""
 
     def __init__(self):
-        self._serializer = LocationCreateInputSerializer(context={})
+        # The categories as they are when the import starts: rows are validated while
+        # they are COPYed in, when the connection cannot run another query.
+        self._serializer = LocationCreateInputSerializer(
+            context={"categories": categories.snapshot(fresh=True)}
+        )
 
     def __call__(self, number: int, unit: str, record: dict) -> tuple | BadRow:
         external_id = record.pop("external_id", None)

@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from locations.constants import (
     ADDRESS_MAX_LENGTH,
-    CATEGORY_CHOICES,
+    CATEGORY_SLUG_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
     NAME_MIN_LENGTH,
@@ -24,6 +24,7 @@ __all__ = [
     "APPROVED_ONLY",
     "CONTENT_FIELDS",
     "GRID_LEVELS",
+    "Category",
     "GridCell",
     "Location",
     "LocationRevision",
@@ -43,6 +44,41 @@ NEAR_TEXT_VECTOR = Func(
 PENDING_ONLY = Q(status=LocationStatus.PENDING)
 
 
+class Category(models.Model):
+    """A kind of place (GET /api/v1/categories), managed by moderators in the admin.
+
+    Translated as plain columns, one per language of settings.LANGUAGES (docs/places.md
+    "Categories"): label_en is required and the fallback of every other language. A
+    category in use cannot be deleted (the database refuses it); deactivating it refuses it
+    for new places and keeps it on old ones (locations.categories).
+    """
+
+    slug = models.SlugField(max_length=CATEGORY_SLUG_MAX_LENGTH, primary_key=True)
+    label_en = models.CharField("label (English)", max_length=80)
+    label_de = models.CharField("label (German)", max_length=80, blank=True, default="")
+    label_fr = models.CharField("label (French)", max_length=80, blank=True, default="")
+    description_en = models.CharField(
+        "description (English)", max_length=300, blank=True, default=""
+    )
+    description_de = models.CharField(
+        "description (German)", max_length=300, blank=True, default=""
+    )
+    description_fr = models.CharField(
+        "description (French)", max_length=300, blank=True, default=""
+    )
+    # A name from the map client's icon set (e.g. Maki's "restaurant"); not a URL.
+    icon = models.SlugField(max_length=40, blank=True, default="")
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "slug"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return f"{self.label_en} ({self.slug})"
+
+
 class Location(models.Model):
     """A place on the map. Public reads see approved places only; writes go through
     locations.services and status changes through moderation.services."""
@@ -50,7 +86,10 @@ class Location(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
-    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    # A Category's slug, kept as text (not a ForeignKey): the SQL reads filter and group
+    # on l.category without a join. The database still refuses an unknown slug and the
+    # deletion of one in use: migration 0012 adds a foreign key constraint (RESTRICT).
+    category = models.CharField(max_length=CATEGORY_SLUG_MAX_LENGTH)
     address = models.CharField(max_length=ADDRESS_MAX_LENGTH, blank=True, default="")
     # WGS 84 lon/lat. Radius queries use the geography expression index below.
     point = models.PointField(srid=4326, spatial_index=False)
@@ -186,7 +225,7 @@ class LocationRevision(models.Model):
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="revisions")
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
-    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    category = models.CharField(max_length=CATEGORY_SLUG_MAX_LENGTH)
     address = models.CharField(max_length=ADDRESS_MAX_LENGTH, blank=True, default="")
     point = models.PointField(srid=4326, spatial_index=False)
     # The place's version the author edited, and the version this revision gave it (a

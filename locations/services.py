@@ -15,6 +15,7 @@ from opentelemetry import trace
 from accounts.selectors import user_is_moderator
 from config.errors import ApplicationError, ConflictError
 from locations import events, feed
+from locations.categories import check_place_category
 from locations.constants import RevisionStatus
 from locations.models import CONTENT_FIELDS, Location, LocationRevision, LocationStatus
 from locations.revisions import content_changes, content_of, same_content, same_value
@@ -54,6 +55,9 @@ def location_create(
     not at all; `raw_text` is the text as sent (before clean_text). Raises ValidationError({"image_ids": ...}) for a photo that is unknown,
     not the submitter's, failed, or already attached (including by a concurrent request).
     """
+    # An active category only (a deactivated one stays on old places): read from the
+    # table, not the process's copy, so a deactivation takes effect at once.
+    check_place_category(category, fresh=True)
     with tracer.start_as_current_span("placemap.locations.create") as span, transaction.atomic():
         image_ids = list(image_ids)
         location = Location(
@@ -153,6 +157,9 @@ def location_update(
             raise PlaceMerged(
                 f"This place was merged into {location.merged_into_id}; edit that one instead."
             )
+        if "category" in sent:
+            # Keeping a deactivated category is fine; moving into one is not.
+            check_place_category(sent["category"], current=location.category, fresh=True)
         moderator = user_is_moderator(actor)
         # A hidden place (flagged, docs/moderation.md "Flags") was approved and is public
         # again once a moderator dismisses its flags: its owner's edit is a proposal too.

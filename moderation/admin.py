@@ -32,6 +32,7 @@ from config.admin_inlines import ReadOnlyInline
 from config.errors import ApplicationError
 from config.map_widget import OfflineMapWidget
 from locations.admin_import import ImportPages
+from locations.categories import category_label, category_labels
 from locations.constants import LocationStatus
 from locations.models import Location
 from locations.selectors import (
@@ -89,6 +90,21 @@ class ReadOnlyOSMWidget(OfflineMapWidget):
     """The offline map widget that only shows the point when the field is disabled."""
 
     template_name = "admin/locations/location/point_map_widget.html"
+
+
+class CategoryFilter(admin.SimpleListFilter):
+    """The categories (locations.Category, active or not) by label; not Django's
+    distinct-values filter, which would scan every place to list them."""
+
+    title = "category"
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return list(category_labels("en").items())
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(category=value) if value else queryset
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -263,7 +279,7 @@ class LocationAdmin(GISModelAdmin):
         "spam_score",
         "possible_duplicates",
     )
-    list_filter = (StatusFilter, "category", ("created_at", admin.DateFieldListFilter))
+    list_filter = (StatusFilter, CategoryFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("name", "description", "address", "submitter__username")
     # Oldest first: whoever waits longest is decided first.
     ordering = ("created_at", "id")
@@ -437,6 +453,7 @@ class LocationAdmin(GISModelAdmin):
         seen = _versions_seen(request)
         for place in places:
             place.seen_version = seen.get(str(place.pk))
+            place.category_label = category_label(place.category)
         context = {
             **self.admin_site.each_context(request),
             "title": "Reject places",
@@ -484,7 +501,7 @@ class LocationAdmin(GISModelAdmin):
             "leaves the map and every public list, its photos move to that place, its page "
             "redirects there, and its submitter is told. Its history and decisions are kept.",
             items=[
-                f"{p.name} ({p.get_status_display()}, {p.get_category_display()}, "
+                f"{p.name} ({p.get_status_display()}, {category_label(p.category)}, "
                 f"submitted {p.created_at:%Y-%m-%d %H:%M})"
                 for p in places
             ],

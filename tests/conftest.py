@@ -80,7 +80,7 @@ def _clear_cache():
 @pytest.fixture(autouse=True)
 def _migration_rows_after_flush(request, django_db_blocker):
     # A transactional test ends with a flush, which empties the rows a data migration
-    # wrote (the moderators group and its permissions; post_migrate brings back only
+    # wrote (the moderators group and its permissions, the categories; post_migrate brings back only
     # content types and permissions). pytest-django runs such tests last, but an xdist
     # worker runs its files in the order it is given them: a test with the database
     # finds the group put back.
@@ -89,11 +89,19 @@ def _migration_rows_after_flush(request, django_db_blocker):
         from django.apps import apps
         from django.contrib.auth.models import Group
 
+        from locations.categories import clear_cache
+        from locations.models import Category
+
         with django_db_blocker.unblock():
             if not Group.objects.filter(name=settings.MODERATORS_GROUP).exists():
                 importlib.import_module(
                     "moderation.migrations.0002_moderators_group_permissions"
                 ).grant(apps, None)
+            # The categories (locations migration 0012), which places must name.
+            if not Category.objects.exists():
+                importlib.import_module("locations.migrations.0013_category").seed(apps, None)
+        # A category a rolled-back test created must not outlive it in the process's copy.
+        clear_cache()
     yield
 
 

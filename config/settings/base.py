@@ -480,6 +480,11 @@ EMAIL_VERIFICATION_URL = env.str("EMAIL_VERIFICATION_URL", default=f"{SITE_URL}/
 EMAIL_VERIFICATION_TIMEOUT = env_int("EMAIL_VERIFICATION_TIMEOUT", 3 * 24 * 3600, minimum=60)
 
 # --- i18n -----------------------------------------------------------------------------
+# The languages of translated content (category labels: locations.Category has one
+# label_<code>/description_<code> column per language here; docs/places.md "Languages").
+# Answers with such text follow Accept-Language (config.languages), English otherwise;
+# mails follow the recipient's User.language (docs/accounts.md).
+# Not read from the environment: adding a language needs columns and translations.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
 TIME_ZONE = "UTC"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from config.timestamps import utc_timestamp
-from locations import constants
+from locations import categories
 from locations.api.ogc_params import LIMIT_DEFAULT, LIMIT_MAX
 from locations.selectors import Extent
 
@@ -120,7 +120,9 @@ def collections(url_for: UrlFor, extent: Extent) -> dict:
     }
 
 
-def queryables(url_for: UrlFor) -> dict:
+def queryables(url_for: UrlFor, language: str) -> dict:
+    """The queryables; the categories' titles in `language` (the view's Content-Language)."""
+    labels = categories.category_labels(language)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": url_for("ogc-queryables", collection_id=COLLECTION_ID),
@@ -131,7 +133,10 @@ def queryables(url_for: UrlFor) -> dict:
                 "title": "Category",
                 "description": "One or more slugs: category=park or category=park,cafe.",
                 "type": "string",
-                "enum": list(constants.CATEGORIES),
+                # Every category, active or not (old places keep a deactivated one),
+                # each with its label as the title.
+                "enum": list(labels),
+                "oneOf": [{"const": slug, "title": label} for slug, label in labels.items()],
             }
         },
         "additionalProperties": False,
@@ -231,7 +236,7 @@ def openapi(url_for: UrlFor) -> dict:
             "description": "One or more category slugs (a queryable).",
             "schema": {
                 "type": "array",
-                "items": {"type": "string", "enum": list(constants.CATEGORIES)},
+                "items": {"type": "string", "enum": sorted(categories.known_slugs())},
             },
         },
         {

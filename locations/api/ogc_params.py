@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from config.errors import ApplicationError
-from locations import constants
+from locations import categories, constants
 from locations.geo import BBoxError, parse_bbox
 from locations.selectors import ItemsFilter
 
@@ -125,7 +125,9 @@ def parse_categories(query) -> tuple[str, ...]:
         return ()
     if any(not value for value in values):
         raise invalid("category", "Empty category. See /collections/places/queryables.")
-    unknown = sorted({value for value in values if value not in constants.CATEGORIES})
+    # Any category, active or not: old places keep a deactivated one.
+    known = categories.known_slugs()
+    unknown = sorted({value for value in values if value not in known})
     if unknown:
         raise invalid(
             "category",

@@ -23,6 +23,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from config import languages
 from config.db_router import replica_read
 from config.errors import NotFoundError
 from config.http_cache import public_read
@@ -155,7 +156,9 @@ class QueryablesView(OgcView):
     def get(self, request, collection_id: str):
         self.check_params(request)
         self.check_collection(collection_id)
-        return self.respond(request, docs.queryables(self.url_for))
+        language = languages.negotiate(request)
+        response = self.respond(request, docs.queryables(self.url_for, language))
+        return languages.localize(response, language)
 
 
 def _with_query(url: str, query: dict[str, list[str]]) -> str:

@@ -51,7 +51,7 @@ class PointGeometrySerializer(serializers.Serializer):
 class _PlaceBasics(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
-    category = serializers.ChoiceField(choices=list(constants.CATEGORIES))
+    category = serializers.CharField(help_text="A category slug (GET /api/v1/categories).")
     address = serializers.CharField(allow_blank=True, help_text="Empty when not given.")
 
 
@@ -159,7 +159,7 @@ class ExportPropertiesSerializer(serializers.Serializer):
     )
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
-    category = serializers.ChoiceField(choices=list(constants.CATEGORIES))
+    category = serializers.CharField(help_text="A category slug (GET /api/v1/categories).")
     address = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=[constants.LocationStatus.APPROVED])
     created_at = serializers.DateTimeField()

@@ -6,17 +6,28 @@ in SQL (locations.selectors); their parameter serializers live here too, and the
 OpenAPI shapes of every GeoJSON answer in locations.api.schema.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.params import CURSOR_PARAM, CursorField, QueryParamsSerializer
 from config.text import CleanCharField
-from locations import constants
+from locations import categories, constants
 from locations.geo import BBox, BBoxError, parse_bbox, quantize_degrees
 from locations.selectors import revision_dict
 from media_store.selectors import image_ids_unattachable
 
-CATEGORY_CHOICES = list(constants.CATEGORIES)
+# Categories are data (GET /api/v1/categories): the schema says "a slug", not an enum.
+_CATEGORY_HELP = "A category slug (GET /api/v1/categories)."
+
+
+class CategoryField(serializers.CharField):
+    """A category slug; whether the place may have it (active, or already its own) is
+    the service's check (locations.categories.check_place_category)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", _CATEGORY_HELP)
+        super().__init__(max_length=constants.CATEGORY_SLUG_MAX_LENGTH, **kwargs)
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -58,7 +69,7 @@ class _LocationFieldsMixin(serializers.Serializer):
         required=False,
         allow_blank=True,
     )
-    category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
+    category = CategoryField()
     address = CleanCharField(
         max_length=constants.ADDRESS_MAX_LENGTH, required=False, allow_blank=True
     )
@@ -68,7 +79,7 @@ class _LocationFieldsMixin(serializers.Serializer):
 
 class LocationCreateInputSerializer(_LocationFieldsMixin):
     """POST /locations, and each row of a bulk import (which sends no image_ids and no
-    request). Unknown and read-only keys (status, id, approved_at, submitter...) are
+    request, and passes context["categories"], a locations.categories.Snapshot). Unknown and read-only keys (status, id, approved_at, submitter...) are
     ignored: only the declared fields reach the service."""
 
     image_ids = serializers.ListField(
@@ -77,6 +88,17 @@ class LocationCreateInputSerializer(_LocationFieldsMixin):
         max_length=constants.IMAGE_IDS_MAX,
         allow_empty=True,
     )
+
+    def validate_category(self, value):
+        # A new place (or an imported row): an active category only. The service checks
+        # again against the table itself (a deactivation in another process). The bulk
+        # import passes one snapshot (it may not query between the rows it COPYs).
+        snapshot = self.context.get("categories") or categories.snapshot()
+        try:
+            snapshot.check(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["category"]) from None
+        return value
 
     def validate_image_ids(self, value):
         if not value:
@@ -160,13 +182,24 @@ class RevisionOutputSerializer(serializers.Serializer):
 
 class CategoryOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField(help_text="In the answer's Content-Language.")
+    description = serializers.CharField(help_text="In the answer's Content-Language.")
+    icon = serializers.CharField(help_text="An icon name for map clients; may be empty.")
+    active = serializers.BooleanField(help_text="False: kept on old places, refused for new.")
+
+
+class CategoryListParamsSerializer(QueryParamsSerializer):
+    include_inactive = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also list deactivated categories (old places may still have them).",
+    )
 
 
 # --- Read parameters -------------------------------------------------------------------
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string", "enum": CATEGORY_CHOICES}})
+@extend_schema_field({"type": "array", "items": {"type": "string", "description": _CATEGORY_HELP}})
 class CategoryListField(serializers.Field):
     """`category=park&category=cafe` or `category=park,cafe`."""
 
@@ -183,6 +216,8 @@ class CategoryListField(serializers.Field):
 
     def to_internal_value(self, data):
         raw = data if isinstance(data, list) else [data]
+        # Any category, active or not: old places keep a deactivated one.
+        known = categories.known_slugs()
         slugs: list[str] = []
         for item in raw:
             if not isinstance(item, str):
@@ -191,7 +226,7 @@ class CategoryListField(serializers.Field):
                 slug = slug.strip()
                 if not slug:
                     continue
-                if slug not in constants.CATEGORIES:
+                if slug not in known:
                     self.fail("unknown", value=slug[:40])
                 if slug not in slugs:
                     slugs.append(slug)
@@ -350,7 +385,14 @@ class LocationDuplicatesParamsSerializer(QueryParamsSerializer):
     name = CleanCharField(
         min_length=constants.NAME_MIN_LENGTH, max_length=constants.NAME_MAX_LENGTH
     )
-    category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False)
+    category = CategoryField(required=False)
+
+    def validate_category(self, value):
+        if value not in categories.known_slugs():
+            raise serializers.ValidationError(
+                f"Unknown category: {value[:40]}. See GET /api/v1/categories."
+            )
+        return value
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import EmailVerified, NotSuspended
 from accounts.selectors import user_is_moderator
+from config import languages
 from config.db_router import replica_read
 from config.http_cache import public_read
 from config.params import (
@@ -25,7 +26,7 @@ from config.params import (
     page_link,
 )
 from config.renderers import GeoJSONViewMixin
-from locations import constants, selectors, services
+from locations import categories, constants, selectors, services
 from locations.api import idempotency
 from locations.api.fallback import GEOJSON_CONTENT_TYPE, serve_with_fallback
 from locations.api.pagination import OwnLocationsPagination
@@ -35,6 +36,7 @@ from locations.api.schema import (
     ViewportFeatureCollectionSerializer,
 )
 from locations.api.serializers import (
+    CategoryListParamsSerializer,
     CategoryOutputSerializer,
     LocationCreateInputSerializer,
     LocationDuplicatesOutputSerializer,
@@ -387,12 +389,29 @@ class MyLocationsView(GeoJSONViewMixin, ListAPIView):
 
 @public_read
 class CategoryListView(APIView):
-    """GET /categories: the fixed list of category slugs and labels."""
+    """GET /categories: the categories in display order, labelled in the language of
+    Accept-Language (English by default), with Content-Language."""
 
     throttle_classes = [ReadRateThrottle]
 
-    @extend_schema(responses={200: CategoryOutputSerializer(many=True)})
+    @extend_schema(
+        parameters=[
+            CategoryListParamsSerializer,
+            OpenApiParameter(
+                "Accept-Language",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="en, de or fr (q-values honoured, de-DE is de); English otherwise. "
+                "The answer's Content-Language says which was used.",
+            ),
+        ],
+        responses={200: CategoryOutputSerializer(many=True)},
+    )
     def get(self, request):
-        return Response(
-            [{"slug": slug, "label": label} for slug, label in constants.CATEGORIES.items()]
+        params = CategoryListParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        language = languages.negotiate(request)
+        body = categories.categories_localized(
+            language, include_inactive=params.validated_data["include_inactive"]
         )
+        return languages.localize(Response(body), language)

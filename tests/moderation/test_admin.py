@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from locations.models import Location
+from locations import categories
+from locations.models import Category, Location
 from moderation.models import ModerationLog
 from notifications.models import Notification
 from tests.accounts.factories import UserFactory
@@ -176,6 +177,9 @@ def test_the_queue_of_fifty_places_with_photos_runs_a_bounded_number_of_queries(
         location = LocationFactory()
         ImageFactory.create_batch(2, location=location, uploader=location.submitter)
 
+    # The category filter's choices come from the process's copy of the categories,
+    # read once per CATEGORY_CACHE_SECONDS (locations.categories), not per page.
+    categories.known_slugs()
     # session, user, user and group permissions, count, page (with submitters), one
     # prefetch of every photo, one of the pending revisions, one statement of the likely
     # duplicates: the same 9 for one place or fifty.
@@ -184,6 +188,18 @@ def test_the_queue_of_fifty_places_with_photos_runs_a_bounded_number_of_queries(
 
     assert len(listed_ids(response)) == 50
     assert response.content.count(b"thumb-256.webp") == 100
+
+
+def test_the_queue_filters_by_category_including_a_deactivated_one(staff_moderator_browser):
+    museum = LocationFactory(category="museum")
+    LocationFactory(category="park")
+    Category.objects.filter(slug="museum").update(active=False)
+    categories.clear_cache()
+
+    response = staff_moderator_browser.get(CHANGELIST, {"category": "museum"})
+
+    assert listed_ids(response) == [museum.pk]
+    assert "Museum" in response.content.decode()
 
 
 # --- a place's page -----------------------------------------------------------

@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts import services as account_services
 from accounts.models import User
-from locations.constants import CATEGORIES
+from locations.categories import active_slugs
 from locations.models import Location, LocationStatus
 
 DEMO_NAMESPACE = uuid.UUID("6f1c9c1e-4c7b-4a8e-9a57-0d1f4c3b2a10")
@@ -104,9 +104,12 @@ class Command(BaseCommand):
         rng = random.Random(2026)  # noqa: S311 (reproducible demo data, not secrets)
         now = timezone.now()
         rows = []
+        # The demo's categories that exist and are active (an operator may have changed them).
+        active = active_slugs(fresh=True)
+        slugs = [slug for slug in NOUNS if slug in active]
         for city, (lon, lat) in CITIES.items():
             for n in range(PLACES_PER_CITY + PENDING_PER_CITY):
-                category = rng.choice(list(CATEGORIES))
+                category = rng.choice(slugs)
                 external_id = f"demo-{city.lower()}-{n}"
                 approved = n < PLACES_PER_CITY
                 rows.append(
