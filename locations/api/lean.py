@@ -66,3 +66,10 @@ urlpatterns = [
     path("api/v1/locations/search", search),
     path("api/v1/tiles/<lean_digits:z>/<lean_digits:x>/<lean_digits:y>.mvt", tile),
 ]
+
+# The error pages of config/urls.py: an error raised outside a view (a middleware, after
+# URL resolution) is answered as on Django's path, problem+json under /api/.
+handler400 = "config.exceptions.handler400"
+handler403 = "config.exceptions.handler403"
+handler404 = "config.exceptions.handler404"
+handler500 = "config.exceptions.handler500"
