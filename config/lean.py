@@ -1,10 +1,12 @@
 """A lean path for the hottest anonymous reads, mounted beside Django in the ASGI router.
 
-Why: under ASGI, Django runs a request's sync middleware and view in ONE thread per
-process (asgiref's thread-sensitive mode), so two requests of a worker never wait on
-PostgreSQL or Redis at the same time; and the full middleware stack plus DRF's dispatch
-(authentication, content negotiation, throttles, finalize) cost more than the SQL of a
-small answer (docs/benchmarks.md, "Lean read path (issue 17)").
+Why: under ASGI, Django gives every request a new single-thread executor
+(asgiref's ThreadSensitiveContext) and crosses between the event loop and that thread at
+every middleware boundary (MiddlewareMixin middlewares run their process_request and
+process_response through sync_to_async; corsheaders and django-structlog are async), and
+DRF's dispatch (authentication, content negotiation, throttles, finalize) comes on top:
+for a small answer that costs more than its SQL (docs/benchmarks.md, "Lean read path
+(issue 17)").
 
 What: `LeanReads` takes an ASGI HTTP request off Django's path only when `wants()` says
 so (GET/HEAD, a path of `routes`, no Authorization header, no session cookie, no
@@ -19,10 +21,10 @@ conversion and request_started/finished signals) with
   ETag/304/Cache-Control and the OTel span are the very same code as on Django's path;
 - a URLconf of plain views that call the same answer functions as the DRF views
   (`drf_read` below gives them DRF's throttles, problem+json errors and headers);
-- run in a worker thread that is NOT thread-sensitive, so a process serves requests
-  concurrently. Database connections come from Django's per-process psycopg pool
-  (DB_POOL_MAX_SIZE bounds them); each request gives its connection back at the end, as
-  Django's request_finished does.
+- run all sync, with one hop from the event loop into a reused worker thread (asgiref's
+  non-thread-sensitive executor) and one back. Database connections come from Django's
+  per-process psycopg pool (DB_POOL_MAX_SIZE bounds them); each request gives its
+  connection back at the end, as Django's request_finished does.
 """
 
 import io
