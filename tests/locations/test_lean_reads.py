@@ -263,3 +263,14 @@ def test_other_methods_formats_and_the_setting_off_go_to_django(settings, on_lea
     settings.LEAN_READS = True
     call(VIEWPORT)
     assert on_lean_path == ["/api/v1/locations/viewport"]
+
+
+def test_a_deprecated_version_is_announced_the_same_way(settings, on_lean_path):
+    settings.API_DEPRECATIONS = {"v1": {"deprecation": "2026-01-01", "sunset": "2099-01-01"}}
+
+    lean_answer, django_answer = both(VIEWPORT, settings)
+
+    assert on_lean_path == ["/api/v1/locations/viewport"]
+    assert lean_answer["headers"]["deprecation"] == django_answer["headers"]["deprecation"]
+    assert lean_answer["headers"]["sunset"] == django_answer["headers"]["sunset"]
+    assert lean_answer["headers"] == django_answer["headers"]
