@@ -274,3 +274,22 @@ def test_a_deprecated_version_is_announced_the_same_way(settings, on_lean_path):
     assert lean_answer["headers"]["deprecation"] == django_answer["headers"]["deprecation"]
     assert lean_answer["headers"]["sunset"] == django_answer["headers"]["sunset"]
     assert lean_answer["headers"] == django_answer["headers"]
+
+
+def test_head_is_served_like_get(places, settings, on_lean_path):
+    answers = []
+    for lean_reads in (True, False):
+        settings.LEAN_READS = lean_reads
+        communicator = HttpCommunicator(
+            application,
+            "HEAD",
+            VIEWPORT,
+            headers=[(b"host", b"testserver"), (b"x-request-id", b"head-1")],
+        )
+        answers.append(async_to_sync(communicator.get_response)(timeout=10))
+
+    assert on_lean_path == ["/api/v1/locations/viewport"]
+    lean_answer, django_answer = answers
+    assert lean_answer["status"] == django_answer["status"] == 200
+    assert sorted(lean_answer["headers"]) == sorted(django_answer["headers"])
+    assert lean_answer["body"] == django_answer["body"]
