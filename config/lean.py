@@ -27,6 +27,7 @@ conversion and request_started/finished signals) with
   connection back at the end, as Django's request_finished does.
 """
 
+import functools
 import io
 import re
 from collections.abc import Callable, Iterable
@@ -202,6 +203,7 @@ class LeanReads:
 _RENDERER = JSONRenderer()
 
 
+@functools.cache
 def _allow(view_class: type) -> str:
     view = view_class()
     if hasattr(view, "get") and not hasattr(view, "head"):
