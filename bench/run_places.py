@@ -10,6 +10,11 @@ concurrency runs wrk (a Lua script picks a random path per request) and then the
 SQL, built by locations.selectors, straight against PostgreSQL from N threads (the
 floor). Prints req/s and p50/p95/p99 for both and the API/floor throughput ratio;
 writes bench/results/places-*.json and a markdown table (.md beside it).
+
+`--paths lean,django` (the default) measures the lean ASGI path (LEAN_READS on, config/
+lean.py) and Django's full stack (LEAN_READS off), one server after the other within
+each repeat; `--tipg-python` adds tipg 1.6.1's items endpoint on the `viewport_small`
+boxes (issue 17's 0.01 degree viewport). Every run records the load average.
 """
 
 from __future__ import annotations
