@@ -10,6 +10,11 @@ concurrency runs wrk (a Lua script picks a random path per request) and then the
 SQL, built by locations.selectors, straight against PostgreSQL from N threads (the
 floor). Prints req/s and p50/p95/p99 for both and the API/floor throughput ratio;
 writes bench/results/places-*.json and a markdown table (.md beside it).
+
+`--paths lean,django` (the default) measures the lean ASGI path (LEAN_READS on, config/
+lean.py) and Django's full stack (LEAN_READS off), one server after the other within
+each repeat; `--tipg-python` adds tipg 1.6.1's items endpoint on the `viewport_small`
+boxes (issue 17's 0.01 degree viewport). Every run records the load average.
 """
 
 from __future__ import annotations
@@ -35,10 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
 from bench.seed_places import CITIES, KM_PER_DEG_LAT
 
-CASES = ("radius", "viewport", "text")
+CASES = ("radius", "viewport", "text", "viewport_small")
 OPTIONAL_CASES = ("viewport_clusters",)
 # p95 targets at concurrency 8 with 1M places (issue 3), in ms.
 P95_TARGET_MS = {"radius": 50.0, "text": 50.0, "viewport": 100.0}
+# The issue 17 viewport: a 0.01 degree box (~114 places at 1M), also asked of tipg.
+SMALL_BOX_DEG = 0.01
+TIPG_ITEMS = "/collections/public.locations_location/items"
 RATIO_TARGET = 0.20
 RADIUS_M = 1000
 TEXT_RADIUS_M = 2000
@@ -111,11 +119,27 @@ def generate_queries(count: int, seed: int) -> dict[str, list[dict]]:
         for _ in range(max(50, count // 4)):
             lon, lat = _near_city(rng, spread=0.3)
             queries["viewport_clusters"].append({"bbox": _bbox_around(lon, lat, 8.0)})
+    half = SMALL_BOX_DEG / 2
+    for _ in range(count):
+        lon, lat = _near_city(rng)
+        box = [
+            round(lon - half, 6),
+            round(lat - half, 6),
+            round(lon + half, 6),
+            round(lat + half, 6),
+        ]
+        queries["viewport_small"].append({"bbox": box})
     return queries
 
 
+def tipg_path(params: dict) -> str:
+    """tipg's items in the same box, as many as Placemap's viewport would list (500)."""
+    bbox = ",".join(f"{v:.6f}" for v in params["bbox"])
+    return f"{TIPG_ITEMS}?{urlencode({'bbox': bbox, 'limit': 500})}"
+
+
 def api_path(case: str, params: dict) -> str:
-    if case in ("viewport", "viewport_clusters"):
+    if case in ("viewport", "viewport_clusters", "viewport_small"):
         query = {"bbox": ",".join(f"{v:.6f}" for v in params["bbox"])}
         return f"/api/v1/locations/viewport?{urlencode(query)}"
     return f"/api/v1/locations/search?{urlencode(params)}"
@@ -328,34 +352,41 @@ def summarize(runs: list[dict]) -> dict:
     out = {key: common.median([r[key] for r in runs]) for key in keys}
     out["runs"] = len(runs)
     out["errors"] = sum(r["errors"] for r in runs)
+    loads = [r["loadavg"] for r in runs if "loadavg" in r]
+    out["loadavg_median"] = common.median(loads) if loads else None
     return out
 
 
 def markdown(results: dict) -> str:
+    """API = the lean path (LEAN_READS on); Django = LEAN_READS off; tipg where run."""
     lines = [
-        "| query | conc | API req/s | API p50 | API p95 | API p99 | SQL req/s | SQL p50 "
-        "| SQL p95 | SQL p99 | API/SQL | target (c=8) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| query | conc | lean req/s | lean p50 / p95 | Django req/s | Django p50 / p95 "
+        "| tipg req/s | tipg p50 / p95 | SQL req/s | SQL p50 / p95 | lean/SQL | lean/tipg "
+        "| load (median) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case, per_conc in results["summary"].items():
-        for conc, both in per_conc.items():
-            api, floor = both.get("api"), both.get("floor")
-            ratio = api["rps"] / floor["rps"] if api and floor and floor["rps"] else float("nan")
-            verdict = ""
-            if int(conc) == 8 and case in P95_TARGET_MS and api:
-                p95_ok = api["p95_ms"] <= P95_TARGET_MS[case]
-                verdict = f"p95 ≤ {P95_TARGET_MS[case]:.0f} ms {'met' if p95_ok else 'MISSED'}"
-                if floor:
-                    verdict += f"; ≥ 20% {'met' if ratio >= RATIO_TARGET else 'MISSED'}"
+        for conc, kinds in per_conc.items():
+            api, floor, tipg = kinds.get("api"), kinds.get("floor"), kinds.get("tipg")
 
-            def cells(s):
-                if not s:
-                    return "- | - | - | -"
-                return f"{s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f}"
+            def rps(s):
+                return f"{s['rps']:.0f}" if s else "-"
 
+            def lat(s):
+                return f"{s['p50_ms']:.1f} / {s['p95_ms']:.1f}" if s else "-"
+
+            def ratio(a, b):
+                return f"{a['rps'] / b['rps']:.0%}" if a and b and b["rps"] else "-"
+
+            loads = [k["loadavg_median"] for k in kinds.values() if k and k["loadavg_median"]]
+            load = f"{common.median(loads):.1f}" if loads else "-"
+            django = kinds.get("django")
+            times = ratio(api, tipg).rstrip("%")
+            times = f"{float(times) / 100:.1f}x" if times != "-" else "-"
             lines.append(
-                f"| {case} | {conc} | {cells(api)} | {cells(floor)} | "
-                f"{ratio:.0%} | {verdict} |".replace("nan%", "-")
+                f"| {case} | {conc} | {rps(api)} | {lat(api)} | {rps(django)} | {lat(django)} "
+                f"| {rps(tipg)} | {lat(tipg)} | {rps(floor)} | {lat(floor)} "
+                f"| {ratio(api, floor)} | {times} | {load} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -378,6 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up per case")
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument(
+        "--paths",
+        default="lean,django",
+        help="API paths to measure: lean (LEAN_READS on), django (LEAN_READS off)",
+    )
+    parser.add_argument("--tipg-python", help="python of a venv with tipg 1.6.1: compare")
+    parser.add_argument("--tipg-port", type=int, default=8772)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None and not args.skip_api:
         parser.error("wrk is not installed: apt-get install -y wrk")
@@ -403,57 +441,88 @@ def main(argv: list[str] | None = None) -> int:
         paths_files[case] = workdir / f"{case}.txt"
         paths_files[case].write_text("\n".join(api_path(case, q) for q in queries[case]) + "\n")
 
-    raw: dict = {case: {str(c): {"api": [], "floor": []} for c in concurrencies} for case in cases}
+    # "api": the lean path (LEAN_READS on, the default), "django": Django's full stack
+    # (LEAN_READS off), "tipg": tipg 1.6.1's items in the same boxes (viewport_small).
+    kinds = ("api", "django", "tipg", "floor")
+    raw: dict = {
+        case: {str(c): {kind: [] for kind in kinds} for c in concurrencies} for case in cases
+    }
     checks: dict = {}
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    log_path = common.RESULTS_DIR / f"uvicorn-{stamp}.log"
-    server = (
-        None
-        if args.skip_api
-        else ApiServer(
-            port=args.port, workers=args.workers, log_path=log_path, settings=args.settings
+    servers: list[tuple[str, object]] = []
+    if not args.skip_api:
+        paths_wanted = [p for p in args.paths.split(",") if p]
+        for kind, lean in (("api", "true"), ("django", "false")):
+            if ("lean" if kind == "api" else "django") in paths_wanted:
+                servers.append(
+                    (
+                        kind,
+                        ApiServer(
+                            port=args.port,
+                            workers=args.workers,
+                            log_path=common.RESULTS_DIR / f"uvicorn-{kind}-{stamp}.log",
+                            settings=args.settings,
+                            extra_env={"LEAN_READS": lean},
+                        ),
+                    )
+                )
+    if args.tipg_python and "viewport_small" in cases:
+        from bench.run_tiles import TipgServer
+
+        tipg_file = workdir / "tipg.txt"
+        tipg_file.write_text("\n".join(tipg_path(q) for q in queries["viewport_small"]) + "\n")
+        servers.append(
+            (
+                "tipg",
+                TipgServer(
+                    python=args.tipg_python,
+                    port=args.tipg_port,
+                    workers=args.workers,
+                    log_path=common.RESULTS_DIR / f"tipg-{stamp}.log",
+                ),
+            )
         )
-    )
+
+    def report(repeat: int, case: str, conc: int, kind: str, result: dict) -> None:
+        print(
+            f"[{repeat + 1}/{args.repeats}] {case:<17} c={conc} {kind:<6} "
+            f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f}  "
+            f"p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f} ms  "
+            f"errors {result['errors']}  load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
     try:
-        if server:
-            server.__enter__()
-            for case in cases:
-                paths = paths_files[case].read_text().split()
-                checks[case] = check_api(server.base_url, paths)
-                print(f"  {case}: {checks[case]}")
-        for case in cases:
-            if server and args.warmup:
-                run_wrk(server.base_url, paths_files[case], 8, args.warmup, 0)
-            if statements:
-                run_floor(statements[case], 2, min(args.warmup, 3))
+        # Repeats outermost, each server in turn within a repeat: a load swing on this
+        # shared machine then spoils one run of every path, not every run of one path.
         for repeat in range(args.repeats):
-            for case in cases:
+            for kind, server in servers:
+                with server as running:  # type: ignore[attr-defined]
+                    run_cases = ["viewport_small"] if kind == "tipg" else cases
+                    for case in run_cases:
+                        paths_file = tipg_file if kind == "tipg" else paths_files[case]
+                        if repeat == 0 and kind != "tipg":
+                            paths = paths_file.read_text().split()
+                            checks[f"{kind}:{case}"] = check_api(running.base_url, paths)
+                            print(f"  {kind} {case}: {checks[f'{kind}:{case}']}")
+                        if args.warmup:
+                            run_wrk(running.base_url, paths_file, 8, args.warmup, 0)
+                        for conc in concurrencies:
+                            result = run_wrk(
+                                running.base_url, paths_file, conc, args.duration, repeat
+                            )
+                            result["loadavg"] = os.getloadavg()[0]
+                            raw[case][str(conc)][kind].append(result)
+                            report(repeat, case, conc, kind, result)
+            for case in cases if statements else ():
+                if repeat == 0 and args.warmup:
+                    run_floor(statements[case], 2, min(args.warmup, 3))
                 for conc in concurrencies:
-                    if server:
-                        result = run_wrk(
-                            server.base_url, paths_files[case], conc, args.duration, repeat
-                        )
-                        raw[case][str(conc)]["api"].append(result)
-                        print(
-                            f"[{repeat + 1}/{args.repeats}] {case:<17} c={conc} API  "
-                            f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f}  "
-                            f"p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f} ms  "
-                            f"errors {result['errors']}",
-                            flush=True,
-                        )
-                    if statements:
-                        result = run_floor(statements[case], conc, args.duration)
-                        raw[case][str(conc)]["floor"].append(result)
-                        print(
-                            f"[{repeat + 1}/{args.repeats}] {case:<17} c={conc} SQL  "
-                            f"{result['rps']:7.1f} req/s  p50 {result['p50_ms']:6.1f}  "
-                            f"p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f} ms  "
-                            f"errors {result['errors']}",
-                            flush=True,
-                        )
+                    result = run_floor(statements[case], conc, args.duration)
+                    result["loadavg"] = os.getloadavg()[0]
+                    raw[case][str(conc)]["floor"].append(result)
+                    report(repeat, case, conc, "SQL", result)
     finally:
-        if server:
-            server.__exit__(None, None, None)
         shutil.rmtree(workdir, ignore_errors=True)
 
     summary = {

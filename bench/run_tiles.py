@@ -200,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tipg-python", help="python of a venv with tipg 1.6.1: compare")
     parser.add_argument("--tipg-port", type=int, default=8772)
     parser.add_argument(
+        "--lean-reads",
+        choices=("true", "false"),
+        default="true",
+        help="LEAN_READS of the Placemap server: false measures Django's full stack",
+    )
+    parser.add_argument(
         "--skip-placemap", action="store_true", help="only tipg (with --tipg-python)"
     )
     args = parser.parse_args(argv)
@@ -232,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         workers=args.workers,
         log_path=common.RESULTS_DIR / f"uvicorn-tiles-{stamp}.log",
+        # The lean ASGI path (config/lean.py) by default; "false" measures Django's.
+        extra_env={"LEAN_READS": args.lean_reads},
     )
     try:
         if args.skip_placemap:

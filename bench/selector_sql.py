@@ -18,7 +18,7 @@ def statement(case: str, params: dict) -> tuple[str, dict]:
         search.setdefault("lat", None)
         search.setdefault("lon", None)
         return selectors.locations_search_sql(**search)
-    if case in ("viewport", "viewport_clusters"):
+    if case in ("viewport", "viewport_clusters", "viewport_small"):
         data = {"bbox": ",".join(str(v) for v in params["bbox"])}
         serializer = serializers.LocationViewportParamsSerializer(data=data)
         serializer.is_valid(raise_exception=True)

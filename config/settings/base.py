@@ -660,6 +660,10 @@ PLACES_STATEMENT_TIMEOUT_MS = env_int("PLACES_STATEMENT_TIMEOUT_MS", 2000, minim
 PLACES_STALE_CACHE_SECONDS = env_int("PLACES_STALE_CACHE_SECONDS", 900, minimum=0)
 # Retry-After (seconds) sent with the 503 when neither the database nor a cache answers.
 PLACES_RETRY_AFTER_SECONDS = env_int("PLACES_RETRY_AFTER_SECONDS", 5, minimum=1)
+# Anonymous GETs of viewport, search and tiles take the lean ASGI path (config/lean.py,
+# docs/architecture.md "Lean read path"): same answers and guarantees, a fraction of
+# Django's per-request cost. Off: every request goes through Django's full stack.
+LEAN_READS = env_bool("LEAN_READS", True)
 # Seconds POST /locations remembers an Idempotency-Key and its response.
 PLACES_IDEMPOTENCY_TTL_SECONDS = env_int("PLACES_IDEMPOTENCY_TTL_SECONDS", 86400, minimum=60)
 

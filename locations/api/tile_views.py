@@ -93,41 +93,48 @@ class TileView(APIView):
         },
     )
     def get(self, request, z, x, y):
-        # The path's numbers go through the same strict checks as a query parameter.
-        query = request.query_params.copy()
-        query.update({"z": z, "x": x, "y": y})
-        params = TileParamsSerializer(data=query)
-        params.is_valid(raise_exception=True)
-        tile = params.validated_data
-        memo = {
-            "z": tile["z"],
-            "x": tile["x"],
-            "y": tile["y"],
-            "category": tile["category"],
-            "coding": compression.accepted_coding(request.headers.get("Accept-Encoding", ""))
-            or "identity",
-        }
-        # Anonymous revalidation of a tile answered recently: 304 from the cache alone.
         anonymous = not (request.user.is_authenticated or has_credentials(request))
-        if anonymous and (if_none_match := request.headers.get("If-None-Match")):
-            remembered = tile_cache.etag_remembered(**memo)
-            tags = _tags(if_none_match)
-            if remembered is not None and (remembered[0] in tags or "*" in tags):
-                return _not_modified(*remembered)
-        generation = tile_cache.generation_read()
-        content = selectors.locations_tile_mvt(**tile)
-        if content:
-            response = HttpResponse(content, content_type=MVT_CONTENT_TYPE)
-        else:
-            # An empty tile is as cacheable as a full one (the ETag of no bytes).
-            response = HttpResponse(status=204)
-            del response["Content-Type"]
-        if anonymous and generation is not None:
-            # The ETag config.http_cache sends (it keeps this one rather than hash again).
-            etag = response["ETag"] = strong_etag(request, response)
-            varies = compression.compressible(request, response)
-            tile_cache.etag_remember(**memo, etag=etag, varies=varies, generation=generation)
-        return response
+        return tile_answer(request, z, x, y, anonymous=anonymous)
+
+
+def tile_answer(request, z, x, y, *, anonymous: bool) -> HttpResponse:
+    """GET /tiles/{z}/{x}/{y}.mvt for this request (Django's HttpRequest or DRF's
+    Request): the answer of TileView and of the lean path (locations.api.lean)."""
+    # The path's numbers go through the same strict checks as a query parameter.
+    query = request.GET.copy()
+    query.update({"z": z, "x": x, "y": y})
+    params = TileParamsSerializer(data=query)
+    params.is_valid(raise_exception=True)
+    tile = params.validated_data
+    memo = {
+        "z": tile["z"],
+        "x": tile["x"],
+        "y": tile["y"],
+        "category": tile["category"],
+        "coding": compression.accepted_coding(request.headers.get("Accept-Encoding", ""))
+        or "identity",
+    }
+    # Anonymous revalidation of a tile answered recently: 304 from the cache alone.
+    if anonymous and (if_none_match := request.headers.get("If-None-Match")):
+        remembered = tile_cache.etag_remembered(**memo)
+        tags = _tags(if_none_match)
+        if remembered is not None and (remembered[0] in tags or "*" in tags):
+            return _not_modified(*remembered)
+    generation = tile_cache.generation_read()
+    content = selectors.locations_tile_mvt(**tile)
+    response: HttpResponse
+    if content:
+        response = HttpResponse(content, content_type=MVT_CONTENT_TYPE)
+    else:
+        # An empty tile is as cacheable as a full one (the ETag of no bytes).
+        response = HttpResponse(status=204)
+        del response["Content-Type"]
+    if anonymous and generation is not None:
+        # The ETag config.http_cache sends (it keeps this one rather than hash again).
+        etag = response["ETag"] = strong_etag(request, response)
+        varies = compression.compressible(request, response)
+        tile_cache.etag_remember(**memo, etag=etag, varies=varies, generation=generation)
+    return response
 
 
 def _tags(if_none_match: str) -> set[str]:

@@ -4,6 +4,7 @@ ValidationError from the services)."""
 
 import json
 
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -162,31 +163,38 @@ class LocationSearchView(GeoJSONViewMixin, APIView):
         },
     )
     def get(self, request):
-        params = LocationSearchParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        search = params.validated_data
-        offset, limit = search["offset"], search["limit"]
-        next_url = previous_url = None
-        if offset + limit <= constants.SEARCH_OFFSET_MAX:  # past the cap: no next page
-            next_url = self._page(offset + limit, limit)
-        if offset > 0:
-            previous_url = self._page(max(0, offset - limit), limit)
-        response = serve_with_fallback(
-            kind="search",
-            params=search,
-            read=lambda: selectors.locations_search_json(
-                **search, next_url=next_url, previous_url=previous_url
-            ),
-        )
-        link = _search_page_links(response.content.decode())
-        if link:
-            response["Link"] = link
-        return response
+        return search_answer(request)
 
-    def _page(self, offset: int, limit: int) -> str:
+
+def search_answer(request) -> HttpResponse:
+    """GET /locations/search for this request (Django's HttpRequest or DRF's Request):
+    the answer of LocationSearchView and of the lean path (locations.api.lean)."""
+    params = LocationSearchParamsSerializer(data=request.GET)
+    params.is_valid(raise_exception=True)
+    search = params.validated_data
+    offset, limit = search["offset"], search["limit"]
+    next_url = previous_url = None
+
+    def page(offset: int) -> str:
         return page_link(
-            self.request, offset=None, limit=limit, **{CURSOR_PARAM: cursor_encode({"s": offset})}
+            request, offset=None, limit=limit, **{CURSOR_PARAM: cursor_encode({"s": offset})}
         )
+
+    if offset + limit <= constants.SEARCH_OFFSET_MAX:  # past the cap: no next page
+        next_url = page(offset + limit)
+    if offset > 0:
+        previous_url = page(max(0, offset - limit))
+    response = serve_with_fallback(
+        kind="search",
+        params=search,
+        read=lambda: selectors.locations_search_json(
+            **search, next_url=next_url, previous_url=previous_url
+        ),
+    )
+    link = _search_page_links(response.content.decode())
+    if link:
+        response["Link"] = link
+    return response
 
 
 def _search_page_links(body: str) -> str | None:
@@ -215,14 +223,20 @@ class LocationViewportView(GeoJSONViewMixin, APIView):
         },
     )
     def get(self, request):
-        params = LocationViewportParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        viewport = params.validated_data
-        return serve_with_fallback(
-            kind="viewport",
-            params=viewport,
-            read=lambda: selectors.locations_viewport_json(**viewport),
-        )
+        return viewport_answer(request)
+
+
+def viewport_answer(request) -> HttpResponse:
+    """GET /locations/viewport for this request: the answer of LocationViewportView and
+    of the lean path (locations.api.lean)."""
+    params = LocationViewportParamsSerializer(data=request.GET)
+    params.is_valid(raise_exception=True)
+    viewport = params.validated_data
+    return serve_with_fallback(
+        kind="viewport",
+        params=viewport,
+        read=lambda: selectors.locations_viewport_json(**viewport),
+    )
 
 
 # Its owner and moderators may see a pending place here: never kept for a token.
