@@ -181,23 +181,30 @@ def public_read_alias(request: Any) -> str:
     return random.choice(healthy) if healthy else DEFAULT_DB_ALIAS  # noqa: S311 (load spread)
 
 
+def run_public_read(request, read: Callable[[], T]) -> T:
+    """Run `read` (a whole anonymous public read) on the replica public_read_alias picks
+    for `request`; if that replica fails, run it once more on the primary."""
+    alias = public_read_alias(request)
+    if alias == DEFAULT_DB_ALIAS:
+        return read()
+    try:
+        with reading_from(alias):
+            return read()
+    except ReplicaUnavailable as exc:
+        # A read is safe to run twice (its throttle counts it twice: rare, harmless).
+        logger.warning("Read failed on %s; retrying it on the primary", alias, exc_info=exc)
+    with reading_from(DEFAULT_DB_ALIAS):
+        return read()
+
+
 def replica_read(view_class: type) -> type:
-    """Mark a DRF APIView as an anonymous public read: see the module docstring."""
+    """Mark a DRF APIView as an anonymous public read: see the module docstring. (The
+    lean path's views, locations/api/lean.py, call run_public_read themselves.)"""
     dispatch = view_class.dispatch
 
     @functools.wraps(dispatch)
     def routed(self, request, *args, **kwargs):
-        alias = public_read_alias(request)
-        if alias == DEFAULT_DB_ALIAS:
-            return dispatch(self, request, *args, **kwargs)
-        try:
-            with reading_from(alias):
-                return dispatch(self, request, *args, **kwargs)
-        except ReplicaUnavailable as exc:
-            # A read is safe to run twice (its throttle counts it twice: rare, harmless).
-            logger.warning("Read failed on %s; retrying it on the primary", alias, exc_info=exc)
-        with reading_from(DEFAULT_DB_ALIAS):
-            return dispatch(self, request, *args, **kwargs)
+        return run_public_read(request, lambda: dispatch(self, request, *args, **kwargs))
 
     view_class.dispatch = routed  # type: ignore[attr-defined]
     view_class.replica_read = True  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ deprecation marks from it as on Django's path.
 
 from django.urls import path, register_converter
 
+from config.db_router import run_public_read
 from config.lean import drf_read
 from locations.api.tile_views import TileView, tile_answer
 from locations.api.views import (
@@ -44,17 +45,33 @@ class _Digits:
 register_converter(_Digits, "lean_digits")
 
 
+# Each answer reads from a healthy replica as its DRF view does (config.db_router's
+# replica_read on the view class; run_public_read here).
+
+
 def viewport(request):
-    return drf_read(request, LocationViewportView, lambda: viewport_answer(request))
+    return drf_read(
+        request,
+        LocationViewportView,
+        lambda: run_public_read(request, lambda: viewport_answer(request)),
+    )
 
 
 def search(request):
-    return drf_read(request, LocationSearchView, lambda: search_answer(request))
+    return drf_read(
+        request,
+        LocationSearchView,
+        lambda: run_public_read(request, lambda: search_answer(request)),
+    )
 
 
 def tile(request, z, x, y):
     # Only requests without credentials come this way (config.lean.wants).
-    return drf_read(request, TileView, lambda: tile_answer(request, z, x, y, anonymous=True))
+    return drf_read(
+        request,
+        TileView,
+        lambda: run_public_read(request, lambda: tile_answer(request, z, x, y, anonymous=True)),
+    )
 
 
 viewport.view_class = LocationViewportView  # type: ignore[attr-defined]

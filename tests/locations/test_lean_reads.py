@@ -293,3 +293,25 @@ def test_head_is_served_like_get(places, settings, on_lean_path):
     assert lean_answer["status"] == django_answer["status"] == 200
     assert sorted(lean_answer["headers"]) == sorted(django_answer["headers"])
     assert lean_answer["body"] == django_answer["body"]
+
+
+@pytest.mark.parametrize("path", [VIEWPORT, SEARCH, TILE])
+def test_lean_reads_choose_their_database_as_the_drf_views_do(
+    path, places, monkeypatch, on_lean_path
+):
+    # The routing itself (replica, sticky cookie, retry on the primary) is
+    # tests/config/test_replicas.py's; here: the lean views go through it too.
+    from config import db_router
+    from locations.api import lean as lean_views
+
+    routed: list[str] = []
+
+    def spy(request, read):
+        routed.append(request.path)
+        return db_router.run_public_read(request, read)
+
+    monkeypatch.setattr(lean_views, "run_public_read", spy)
+    response = call(path)
+
+    assert response["status"] == 200
+    assert on_lean_path == routed == [path.split("?")[0]]
