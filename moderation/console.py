@@ -13,4 +13,9 @@ class ConsoleSite(AdminSite):
     index_title = "Moderation"
 
     def has_permission(self, request) -> bool:
-        return super().has_permission(request) and user_active_suspension(request.user) is None
+        if not super().has_permission(request):
+            return False
+        # Asked several times per page (the view, each_context): one query per request.
+        if not hasattr(request, "_console_suspended"):
+            request._console_suspended = user_active_suspension(request.user) is not None
+        return not request._console_suspended

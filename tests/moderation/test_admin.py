@@ -180,10 +180,10 @@ def test_the_queue_of_fifty_places_with_photos_runs_a_bounded_number_of_queries(
     # The category filter's choices come from the process's copy of the categories,
     # read once per CATEGORY_CACHE_SECONDS (locations.categories), not per page.
     categories.known_slugs()
-    # session, user, user and group permissions, count, page (with submitters), one
-    # prefetch of every photo, one of the pending revisions, one statement of the likely
-    # duplicates: the same 9 for one place or fifty.
-    with django_assert_max_num_queries(9):
+    # session, user, whether the user is suspended, user and group permissions, count,
+    # page (with submitters), one prefetch of every photo, one of the pending revisions,
+    # one statement of the likely duplicates: the same 10 for one place or fifty.
+    with django_assert_max_num_queries(10):
         response = staff_moderator_browser.get(CHANGELIST)
 
     assert len(listed_ids(response)) == 50
