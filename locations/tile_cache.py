@@ -13,6 +13,10 @@ import, which does not, bumps it itself. A bump retires every remembered ETag at
 at that moment), a remembered ETag still expires within TILE_MAX_AGE: no later than a
 browser or CDN keeping the tile for its max-age would show the change anyway. Redis down
 on read: no memo, the tile is built as usual.
+
+The tiles of the first zooms (z <= TILE_MEMO_MAX_ZOOM) are remembered whole, bytes and
+all, the same way: a world or continent tile sums thousands of summary cells, and every
+map opens on one, so under the same generation it is built once per TILE_MAX_AGE.
 """
 
 from contextlib import suppress
@@ -65,6 +69,35 @@ def etag_remember(
         cache.set(
             _key(generation, z=z, x=x, y=y, category=category, coding=coding),
             (etag, varies),
+            timeout=settings.TILE_MAX_AGE,
+        )
+
+
+def _tile_key(generation: int, *, z: int, x: int, y: int, category: list[str]) -> str:
+    return f"tiles:mvt:{generation}:{z}/{x}/{y}:{','.join(sorted(category))}"
+
+
+def tile_remembered(*, generation: int, z: int, x: int, y: int, category: list[str]) -> bytes | None:
+    """The bytes of a first-zooms tile built under `generation` (b"" for an empty one),
+    or None: not remembered, too deep a zoom, or Redis away."""
+    if z > settings.TILE_MEMO_MAX_ZOOM:
+        return None
+    try:
+        return cache.get(_tile_key(generation, z=z, x=x, y=y, category=category))
+    except _UNAVAILABLE:
+        return None
+
+
+def tile_remember(
+    *, generation: int, z: int, x: int, y: int, category: list[str], content: bytes
+) -> None:
+    """Remember a first-zooms tile's bytes under the generation read BEFORE it was built."""
+    if z > settings.TILE_MEMO_MAX_ZOOM:
+        return
+    with suppress(*_UNAVAILABLE):
+        cache.set(
+            _tile_key(generation, z=z, x=x, y=y, category=category),
+            bytes(content),
             timeout=settings.TILE_MAX_AGE,
         )
 

@@ -674,6 +674,9 @@ if TILE_CLUSTER_MAX_ZOOM > 22:
     raise ImproperlyConfigured(f"TILE_CLUSTER_MAX_ZOOM={TILE_CLUSTER_MAX_ZOOM} must be 0..22.")
 # Cache-Control max-age (seconds) of a tile: how stale a browser or CDN may show it.
 TILE_MAX_AGE = env_int("TILE_MAX_AGE", 60, minimum=0)
+# Tiles of zoom <= this are kept whole in the cache while the map is unchanged, for at
+# most TILE_MAX_AGE (locations/tile_cache.py); -1 keeps none.
+TILE_MEMO_MAX_ZOOM = env_int("TILE_MEMO_MAX_ZOOM", 5, minimum=-1)
 # The map page's basemap (a MapLibre style URL); empty: a plain built-in style.
 MAP_STYLE_URL = env.str("MAP_STYLE_URL", default="")
 

@@ -121,7 +121,7 @@ def tile_answer(request, z, x, y, *, anonymous: bool) -> HttpResponse:
         if remembered is not None and (remembered[0] in tags or "*" in tags):
             return _not_modified(*remembered)
     generation = tile_cache.generation_read()
-    content = selectors.locations_tile_mvt(**tile)
+    content = _tile_content(tile, generation=generation if anonymous else None)
     response: HttpResponse
     if content:
         response = HttpResponse(content, content_type=MVT_CONTENT_TYPE)
@@ -135,6 +135,17 @@ def tile_answer(request, z, x, y, *, anonymous: bool) -> HttpResponse:
         varies = compression.compressible(request, response)
         tile_cache.etag_remember(**memo, etag=etag, varies=varies, generation=generation)
     return response
+
+
+def _tile_content(tile: dict, *, generation: int | None) -> bytes:
+    # The first zooms' tiles come from the memo while the map has not changed.
+    if generation is None:
+        return selectors.locations_tile_mvt(**tile)
+    content = tile_cache.tile_remembered(generation=generation, **tile)
+    if content is None:
+        content = selectors.locations_tile_mvt(**tile)
+        tile_cache.tile_remember(generation=generation, **tile, content=content)
+    return content
 
 
 def _tags(if_none_match: str) -> set[str]:

@@ -224,8 +224,13 @@ def test_caching_headers_and_304(api_client, settings):
 
 @pytest.mark.parametrize("z", [4, 12, 16])
 def test_an_approval_inside_the_tile_changes_its_etag_and_one_outside_does_not(
-    api_client, moderator, z
+    api_client, moderator, z, django_capture_on_commit_callbacks
 ):
+    # Each change commits (its on-commit hooks run), as in production: the first zooms'
+    # tiles are kept whole until the map changes (locations.tile_cache).
+    def committed():
+        return django_capture_on_commit_callbacks(execute=True)
+
     approved(13.40, 52.50)
     approved(13.41, 52.51)
     x, y = tile_xy(13.405, 52.505, z)
@@ -239,21 +244,27 @@ def test_an_approval_inside_the_tile_changes_its_etag_and_one_outside_does_not(
     outside = LocationFactory(point=Point(-70, -40, srid=4326))
     before = get_tile(api_client, z, x, y)["ETag"]
 
-    location_transition(location_id=outside.id, to_status="approved", moderator=moderator)
+    with committed():
+        location_transition(location_id=outside.id, to_status="approved", moderator=moderator)
     after_outside = get_tile(api_client, z, x, y)["ETag"]
-    location_transition(location_id=inside.id, to_status="approved", moderator=moderator)
+    with committed():
+        location_transition(location_id=inside.id, to_status="approved", moderator=moderator)
     after_inside = get_tile(api_client, z, x, y)
     revalidated = get_tile(api_client, z, x, y, HTTP_IF_NONE_MATCH=before)
     # An edit (a moderator's category change) shows in the tile at every zoom.
-    location_update(location=Location.objects.get(pk=inside.id), actor=moderator, category="cafe")
+    with committed():
+        location_update(
+            location=Location.objects.get(pk=inside.id), actor=moderator, category="cafe"
+        )
     after_edit = get_tile(api_client, z, x, y)["ETag"]
-    location_transition(
-        location_id=inside.id,
-        to_status="rejected",
-        moderator=moderator,
-        reason_code="spam",
-        reason="Spam.",
-    )
+    with committed():
+        location_transition(
+            location_id=inside.id,
+            to_status="rejected",
+            moderator=moderator,
+            reason_code="spam",
+            reason="Spam.",
+        )
     after_removal = get_tile(api_client, z, x, y)["ETag"]
 
     assert after_outside == before
@@ -406,3 +417,30 @@ def test_a_token_holders_revalidation_is_not_served_from_the_memo(
     response = get_tile(user_client, 12, x, y, HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 304
     assert response["Cache-Control"].startswith("private")
+
+
+def test_a_first_zooms_tile_is_built_once_while_the_map_is_unchanged(
+    api_client, moderator, settings, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    settings.TILE_MEMO_MAX_ZOOM = 4
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 4)
+    first = get_tile(api_client, 4, x, y)
+    assert first.status_code == 200
+
+    with django_assert_num_queries(0):
+        again = get_tile(api_client, 4, x, y)
+    assert (again.status_code, again.content, again["ETag"]) == (200, first.content, first["ETag"])
+    # Deeper tiles are built each time; so are a token holder's.
+    deeper = tile_xy(13.4, 52.5, 5)
+    get_tile(api_client, 5, *deeper)
+    with django_assert_num_queries(1):
+        get_tile(api_client, 5, *deeper)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pending = LocationFactory(point=Point(13.401, 52.501, srid=4326))
+        location_transition(location_id=pending.id, to_status="approved", moderator=moderator)
+
+    after = get_tile(api_client, 4, x, y)
+    assert after.content != first.content
+    assert sum(f["properties"].get("point_count", 1) for f in features_of(after)) == 2
