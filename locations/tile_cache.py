@@ -77,7 +77,9 @@ def _tile_key(generation: int, *, z: int, x: int, y: int, category: list[str]) -
     return f"tiles:mvt:{generation}:{z}/{x}/{y}:{','.join(sorted(category))}"
 
 
-def tile_remembered(*, generation: int, z: int, x: int, y: int, category: list[str]) -> bytes | None:
+def tile_remembered(
+    *, generation: int, z: int, x: int, y: int, category: list[str]
+) -> bytes | None:
     """The bytes of a first-zooms tile built under `generation` (b"" for an empty one),
     or None: not remembered, too deep a zoom, or Redis away."""
     if z > settings.TILE_MEMO_MAX_ZOOM:
