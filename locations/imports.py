@@ -770,7 +770,10 @@ def _run(
         cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_TABLE}")
         cursor.execute(_CREATE_TEMP)
         # Phase 1: parse, prepare and COPY every record (the fastest way in).
-        with cursor.copy(f"COPY {_TEMP_TABLE} ({_STAGED_COLUMNS}) FROM STDIN") as copy:
+        with (
+            tracer.start_as_current_span("placemap.import.copy"),
+            cursor.copy(f"COPY {_TEMP_TABLE} ({_STAGED_COLUMNS}) FROM STDIN") as copy,
+        ):
             try:
                 for number, record in records:
                     report.rows_read += 1
@@ -789,18 +792,20 @@ def _run(
         cursor.execute(f"ANALYZE {_TEMP_TABLE}")
 
         # Phase 2: the rules, set-wise; bad rows reported in file order.
-        bad_count = _report_bad_rows(rules, report, unit, abort=abort, on_bad_row=on_bad_row)
-        if file_error is not None:
-            raise file_error
-        if bad_count:
-            cursor.execute(
-                f"DELETE FROM {_TEMP_TABLE} WHERE errors IS NOT NULL OR {rules.bad_inline}",  # noqa: S608
-                rules.params,
-            )
+        with tracer.start_as_current_span("placemap.import.validate"):
+            bad_count = _report_bad_rows(rules, report, unit, abort=abort, on_bad_row=on_bad_row)
+            if file_error is not None:
+                raise file_error
+            if bad_count:
+                cursor.execute(
+                    f"DELETE FROM {_TEMP_TABLE} WHERE errors IS NOT NULL OR {rules.bad_inline}",  # noqa: S608
+                    rules.params,
+                )
 
         # Phase 3: a later row repeating an external_id is a bad row.
-        cursor.execute(_DELETE_DUPLICATES)
-        duplicates = sorted(cursor.fetchall())
+        with tracer.start_as_current_span("placemap.import.duplicates"):
+            cursor.execute(_DELETE_DUPLICATES)
+            duplicates = sorted(cursor.fetchall())
         for number, external_id, first_number in duplicates:
             _record_bad_row(
                 report,
@@ -822,6 +827,7 @@ def _run(
         last = last or 0
 
         # Phase 4: merge (in batches of ord, each statement short and reporting progress).
+        merge_span = tracer.start_span("placemap.import.merge")
         if report.dry_run:
             cursor.execute(_DRY_RUN_COUNTS)
             report.created, report.updated = cursor.fetchone()
@@ -843,6 +849,7 @@ def _run(
                 report.updated += updated
                 on_progress("write", min(after + batch_size, last), last)
             cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
+        merge_span.end()
         report.unchanged = report.rows_valid - report.created - report.updated
 
 
