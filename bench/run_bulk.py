@@ -9,7 +9,9 @@ versus `ogr2ogr -f GeoJSON|CSV FILE PG:... -sql "SELECT <the same columns> ... W
 status = 'approved'"`. Import: `manage.py import_locations FILE --status approved`
 into an empty, migrated `placemap_bench_import` versus `ogr2ogr -f PostgreSQL
 PG:...placemap_bench_import FILE -nln bench_import` (COPY into a new table plus a GiST
-index; no validation, no full-text vector, no upsert). Each run is wrapped in
+index; no validation, no full-text vector, no upsert), and the same ogr2ogr appending to
+a table shaped like locations_location (same columns, indexes, constraints, foreign keys
+and triggers: `ogr2ogr-indexed`). Each run is wrapped in
 /usr/bin/time -v for wall time and the peak resident memory of the client process
 (PostgreSQL's own backend memory is not included, for either tool).
 """
@@ -98,12 +100,35 @@ def table_rows(dbname: str, table: str) -> int:
         return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
 
 
+# ogr2ogr into a table shaped like locations_location: the same columns (the generated
+# search_vector included), check constraints, indexes (GIN, partial GiST, btrees), foreign
+# keys and grid-summary triggers, so that its load does the same index and trigger work
+# as ours (without the history and revision rows, which only we write).
+LIKE_TABLE = "bench_import_like"
+CREATE_LIKE_TABLE = f"""
+DROP TABLE IF EXISTS {LIKE_TABLE};
+CREATE TABLE {LIKE_TABLE} (LIKE locations_location INCLUDING ALL);
+ALTER TABLE {LIKE_TABLE} ALTER updated_at SET DEFAULT now();
+ALTER TABLE {LIKE_TABLE} ADD FOREIGN KEY (submitter_id) REFERENCES accounts_user (id)
+    DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE {LIKE_TABLE} ADD FOREIGN KEY (merged_into_id) REFERENCES {LIKE_TABLE} (id)
+    DEFERRABLE INITIALLY DEFERRED;
+CREATE TRIGGER bench_gridcell_insert AFTER INSERT ON {LIKE_TABLE}
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION locations_gridcell_fold();
+CREATE TRIGGER bench_gridcell_update AFTER UPDATE ON {LIKE_TABLE}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION locations_gridcell_fold();
+"""
+
+
 def reset_import_db() -> None:
     import psycopg
 
     with psycopg.connect(common.pg_dsn(IMPORT_DB), autocommit=True) as conn:
         conn.execute("TRUNCATE locations_location CASCADE")
+        conn.execute("TRUNCATE locations_historicallocation")
         conn.execute("DROP TABLE IF EXISTS bench_import")
+        conn.execute(f"DROP TABLE IF EXISTS {LIKE_TABLE}")
         conn.execute("CHECKPOINT")
 
 
@@ -148,7 +173,7 @@ def export_runs(fmt: str, repeats: int) -> dict:
 
 def import_runs(fmt: str, repeats: int) -> dict:
     source = WORKDIR / f"export-ours.{fmt}"
-    runs: dict = {"ours": [], "ogr2ogr": [], "rows": {}}
+    runs: dict = {"ours": [], "ogr2ogr": [], "ogr2ogr-indexed": [], "rows": {}}
     for repeat in range(repeats):
         reset_import_db()
         result = timed(
@@ -181,8 +206,30 @@ def import_runs(fmt: str, repeats: int) -> dict:
         result["rows"] = table_rows(IMPORT_DB, "bench_import")
         runs["ogr2ogr"].append(result)
         print(f"  [{repeat + 1}/{repeats}] import {fmt} ogr2ogr {_line(result)}", flush=True)
+        reset_import_db()
+        _create_like_table()
+        command = [
+            "ogr2ogr", "-f", "PostgreSQL", common.ogr_pg(IMPORT_DB), str(source),
+            "-nln", LIKE_TABLE, "-append", "-gt", "65536", "--config", "PG_USE_COPY", "YES",
+        ]  # fmt: skip
+        if fmt == "csv":
+            command += ["-oo", "X_POSSIBLE_NAMES=longitude", "-oo", "Y_POSSIBLE_NAMES=latitude",
+                        "-oo", "EMPTY_STRING_AS_NULL=YES", "-a_srs", "EPSG:4326"]  # fmt: skip
+        result = timed(command, label=f"import-ogr-indexed-{fmt}-{repeat}")
+        result["rows"] = table_rows(IMPORT_DB, LIKE_TABLE)
+        runs["ogr2ogr-indexed"].append(result)
+        print(
+            f"  [{repeat + 1}/{repeats}] import {fmt} ogr2ogr-indexed {_line(result)}", flush=True
+        )
     reset_import_db()
     return runs
+
+
+def _create_like_table() -> None:
+    import psycopg
+
+    with psycopg.connect(common.pg_dsn(IMPORT_DB), autocommit=True) as conn:
+        conn.execute(CREATE_LIKE_TABLE)
 
 
 def _line(result: dict) -> str:
@@ -261,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             raw[f"import {fmt}"] = runs
             summary[f"import {fmt}"] = {
                 tool: med(runs[tool]) | {"note": f"{runs[tool][-1]['rows']:,} rows loaded"}
-                for tool in ("ours", "ogr2ogr")
+                for tool in ("ours", "ogr2ogr", "ogr2ogr-indexed")
             }
     results = {
         "machine": machine,

@@ -583,7 +583,18 @@ _CHANGED = """(l.name, l.description, l.category, l.address, l.point)
 
 # The content before the merge, for the revisions' before/after: every part of one
 # statement reads the same snapshot, so `old` sees the rows as they were.
-_CHANGES_SQL = f"""(
+_CHANGES_SQL = f"""CASE WHEN o.id IS NULL THEN
+    -- A new place: every field, before null (built directly: most rows of a first load).
+    jsonb_build_object(
+        'name', jsonb_build_object('before', NULL, 'after', to_jsonb(m.name)),
+        'description', jsonb_build_object('before', NULL, 'after', to_jsonb(m.description)),
+        'category', jsonb_build_object('before', NULL, 'after', to_jsonb(m.category)),
+        'address', jsonb_build_object('before', NULL, 'after', to_jsonb(m.address)),
+        'point', jsonb_build_object(
+            'before', NULL, 'after', ST_AsGeoJSON(m.point, {COORDINATE_DECIMALS})::jsonb
+        )
+    )
+ELSE (
     SELECT COALESCE(
         jsonb_object_agg(f.key, jsonb_build_object('before', f.before, 'after', f.after)),
         '{{}}'::jsonb
@@ -596,8 +607,8 @@ _CHANGES_SQL = f"""(
         ('point', ST_AsGeoJSON(o.point, {COORDINATE_DECIMALS})::jsonb,
                   ST_AsGeoJSON(m.point, {COORDINATE_DECIMALS})::jsonb)
     ) AS f(key, before, after)
-    WHERE o.id IS NULL OR f.before IS DISTINCT FROM f.after
-)"""  # noqa: S608 (constant fragments only)
+    WHERE f.before IS DISTINCT FROM f.after
+) END"""  # noqa: S608 (constant fragments only)
 
 # One statement per batch writes the places, their audit rows (simple-history's table,
 # as HistoricalRecords would, but set-wise: no row-by-row save()) and their revisions
