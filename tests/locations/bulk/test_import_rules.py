@@ -210,3 +210,44 @@ def test_the_category_rule_and_the_serializer_use_the_same_list():
     assert imports.allowed_category_slugs() == list(
         serializer.fields["category"].choice_strings_to_values
     )
+
+
+def test_abort_reports_the_first_bad_row_in_file_order_whoever_finds_it(db, tmp_path):
+    # Line 3 breaks a rule checked in SQL; line 4 one the parser finds while reading.
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "external_id,name,category,longitude,latitude\n"
+        "a,Fine place,park,1,1\n"
+        "b,Fine place,park,1,91\n"
+        "c,Too,few\n"
+        "d,Fine place,park,1,1\n"
+    )
+
+    with pytest.raises(imports.ImportAborted) as aborted:
+        imports.locations_import(path=path, on_error=imports.ON_ERROR_ABORT)
+
+    report = aborted.value.report
+    assert [str(bad) for bad in report.bad_rows] == [
+        "line 3: latitude: Ensure this value is less than or equal to 90."
+    ]
+    assert (report.rows_read, report.bad_row_count) == (2, 1)
+    assert not Location.objects.exists()
+
+
+def test_bad_rows_before_a_broken_file_are_reported_before_the_file_error(db, tmp_path):
+    path = tmp_path / "p.geojson"
+    good = json.dumps(_features()[0])
+    bad = json.dumps({**_features()[0], "properties": {"name": "x", "category": "park"}})
+    path.write_text('{"type": "FeatureCollection", "features": [' + f"{good}, {bad}, {{")
+    seen: list[imports.BadRow] = []
+
+    with pytest.raises(imports.ImportFileError, match="after feature 2"):
+        imports.locations_import(path=path, on_bad_row=seen.append)
+    assert [str(row) for row in seen] == [
+        "feature 2: name: Ensure this field has at least 3 characters."
+    ]
+
+    # With abort, the bad row comes first: an abort, not a file error.
+    with pytest.raises(imports.ImportAborted):
+        imports.locations_import(path=path, on_error=imports.ON_ERROR_ABORT)
+    assert not Location.objects.exists()
