@@ -251,3 +251,20 @@ def test_bad_rows_before_a_broken_file_are_reported_before_the_file_error(db, tm
     with pytest.raises(imports.ImportAborted):
         imports.locations_import(path=path, on_error=imports.ON_ERROR_ABORT)
     assert not Location.objects.exists()
+
+
+def test_a_serializer_field_without_a_sql_rule_stops_the_import_at_start():
+    from rest_framework import serializers
+
+    from locations.api.serializers import LocationCreateInputSerializer
+
+    class WithAnUnknownRule(LocationCreateInputSerializer):
+        name = serializers.RegexField(r"^[a-z]+$")
+
+    class WithANewRequiredField(LocationCreateInputSerializer):
+        opening_hours = serializers.CharField()
+
+    with pytest.raises(TypeError, match="name"):
+        imports._SqlRules(WithAnUnknownRule())
+    with pytest.raises(TypeError, match="opening_hours"):
+        imports._SqlRules(WithANewRequiredField())
