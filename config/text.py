@@ -26,6 +26,22 @@ _STRAY_JOINERS = re.compile(r"(?:(?<=\s)|^)[\u200c\u200d]+|[\u200c\u200d]+(?=\s|
 
 
 def clean_text(value: str, *, multiline: bool = False) -> str:
+    # Fast path (most text, and what makes a million-row import cheap): a printable
+    # string has no Cc/Cf character (so no joiner either) and no whitespace but U+0020
+    # (str.isprintable: "Other" and "Separator" categories are not printable, the ASCII
+    # space is); if it is also NFC and has no space at either end, every step below
+    # leaves it as it is. tests/config/test_text.py checks this on every code point.
+    if (
+        value.isprintable()
+        and value[:1] != " "
+        and value[-1:] != " "
+        and (value.isascii() or unicodedata.is_normalized("NFC", value))
+    ):
+        return value
+    return _clean(value, multiline=multiline)
+
+
+def _clean(value: str, *, multiline: bool) -> str:
     keep = _MULTILINE_KEEP if multiline else _KEEP
     value = unicodedata.normalize("NFC", value)
     value = "".join(

@@ -147,6 +147,14 @@ class Snapshot:
     def __init__(self, categories: dict[str, CategoryText]):
         self._categories = categories
 
+    def known(self) -> list[str]:
+        """Every category's slug, active or not."""
+        return list(self._categories)
+
+    def active(self) -> list[str]:
+        """The slugs a new place may have."""
+        return [slug for slug, text in self._categories.items() if text.active]
+
     def check(self, slug: str, *, current: str | None = None) -> None:
         """Raise ValidationError({"category": [...]}) unless a place whose category is
         `current` (None: a new place) may have `slug`: an active category, or its own."""

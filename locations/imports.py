@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -36,14 +37,17 @@ from typing import IO, Any
 
 import ijson
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from opentelemetry import trace
 from rest_framework import serializers
 
+from config.text import CleanCharField, clean_text
 from locations import categories, tile_cache
-from locations.api.serializers import LocationCreateInputSerializer
+from locations.api.serializers import CategoryField, LocationCreateInputSerializer
 from locations.constants import COORDINATE_DECIMALS
+from locations.geo import quantize_degrees
 from locations.models import LocationStatus
 
 tracer = trace.get_tracer(__name__)
@@ -292,10 +296,24 @@ def _geojson_record(number: int, feature: Any) -> dict | BadRow:
 
 
 # --- Validating ------------------------------------------------------------------------
+#
+# Rows are checked set-wise in SQL on the staging table (_SqlRules, built from the
+# serializer's own fields), after a minimal pass in Python that does only what SQL cannot
+# do exactly: the text normalisation (config.text.clean_text: Python's Unicode tables) and
+# reading numbers (Python's float(): Unicode digits, "1_000", overflow to infinity...).
+# A row with anything the fast pass cannot hand over exactly (a value of another JSON
+# type, a NUL, a lone surrogate, a number float() refuses) is validated by the serializer
+# itself (RowValidator), as every row once was; those rows are rare and stay exact.
 
 
 # Control characters (NUL cannot even be stored) and lone surrogates (not encodable).
 _CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\ud800-\udfff]")
+# What cannot reach PostgreSQL's text at all.
+_NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
+EXTERNAL_ID_TOO_LONG = f"Ensure this field has no more than {EXTERNAL_ID_MAX_LENGTH} characters."
+EXTERNAL_ID_CONTROL = "Control characters are not allowed."
+# The same class as _CONTROL_OR_SURROGATE, for SQL (NUL and surrogates never get there).
+_EXTERNAL_ID_CONTROL_SQL = "[\x01-\x1f]"
 
 
 def _clean_external_id(value: Any) -> str | None:
@@ -310,11 +328,9 @@ def _clean_external_id(value: Any) -> str | None:
     if not text:
         return None
     if len(text) > EXTERNAL_ID_MAX_LENGTH:
-        raise serializers.ValidationError(
-            f"Ensure this field has no more than {EXTERNAL_ID_MAX_LENGTH} characters."
-        )
+        raise serializers.ValidationError(EXTERNAL_ID_TOO_LONG)
     if _CONTROL_OR_SURROGATE.search(text):
-        raise serializers.ValidationError("Control characters are not allowed.")
+        raise serializers.ValidationError(EXTERNAL_ID_CONTROL)
     return text
 
 
@@ -358,33 +374,230 @@ class RowValidator:
         )
 
 
+class _Slow(Exception):
+    """The fast pass cannot hand this value to SQL exactly: the serializer decides."""
+
+
+def _fast_text(value: Any, *, multiline: bool = False) -> str | None:
+    if value is None:
+        return None  # absent: SQL says "required" if the field is
+    if type(value) is not str:
+        raise _Slow
+    cleaned = clean_text(value, multiline=multiline)
+    if not cleaned.isprintable() and _NUL_OR_SURROGATE.search(cleaned):
+        raise _Slow
+    return cleaned
+
+
+def _fast_category(value: Any) -> str | None:
+    """The category as the serializer's CharField reads it: stripped, nothing else."""
+    if value is None:
+        return None
+    if type(value) is not str or (not value.isprintable() and _NUL_OR_SURROGATE.search(value)):
+        raise _Slow
+    return value.strip()
+
+
+def _fast_number(value: Any) -> float:
+    kind = type(value)
+    if kind is float:
+        number = value
+    elif kind is str:
+        if len(value) > serializers.FloatField.MAX_STRING_LENGTH:
+            raise _Slow
+        try:
+            number = float(value)  # what FloatField does
+        except ValueError:
+            raise _Slow from None
+    elif kind is int:
+        try:
+            number = float(value)
+        except OverflowError:
+            raise _Slow from None
+    else:
+        raise _Slow
+    if not math.isfinite(number):
+        raise _Slow
+    return number
+
+
+def _fast_external_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+    elif (kind is int and value.bit_length() < 700) or (kind is float and math.isfinite(value)):
+        text = str(value)
+    else:
+        raise _Slow
+    if not text:
+        return None
+    if not text.isprintable() and _NUL_OR_SURROGATE.search(text):
+        raise _Slow
+    return text
+
+
+# The SQL code of a category refused by validate_category (its message: Snapshot.check).
+_CATEGORY_CHECK = "category"
+
+
+class _SqlRules:
+    """The serializer's field rules as SQL over the staging table, one CASE per field
+    giving the DRF error code that field would raise (or NULL), and the messages those
+    codes stand for. Everything comes from the serializer's fields (limits, required,
+    allow_blank, error_messages, field order); a field of a kind not handled here is an
+    error at start, not a silently skipped rule."""
+
+    def __init__(self, serializer: serializers.Serializer):
+        self.fields: list[tuple[str, serializers.Field]] = []
+        # The categories the serializer checks against (RowValidator: one snapshot for
+        # the whole import).
+        self.categories: categories.Snapshot = (
+            serializer.context.get("categories") or categories.snapshot()
+        )
+        self.params: dict[str, Any] = {
+            "categories_known": self.categories.known(),
+            "categories_active": self.categories.active(),
+            "external_id_max": EXTERNAL_ID_MAX_LENGTH,
+            "external_id_control": _EXTERNAL_ID_CONTROL_SQL,
+        }
+        cases: dict[str, str] = {}
+        for name, rule in serializer.fields.items():
+            if name not in _STAGED_FIELDS:
+                if rule.required:
+                    raise TypeError(f"The import has no column for the required field {name}.")
+                continue
+            cases[name] = self._case(name, rule)
+            self.fields.append((name, rule))
+        cases["external_id"] = (
+            "CASE WHEN length(external_id) > %(external_id_max)s THEN 'max_length'"
+            " WHEN external_id ~ %(external_id_control)s THEN 'control' END"
+        )
+        # Each field's error code as a column, for the report ...
+        self.cases = ", ".join(f"{sql} AS {name}_error" for name, sql in cases.items())
+        self.bad = " OR ".join(f"{name}_error IS NOT NULL" for name in cases)
+        # ... and as a condition on the staging table, to drop the bad rows.
+        self.bad_inline = " OR ".join(f"({sql}) IS NOT NULL" for sql in cases.values())
+
+    def _case(self, name: str, field: serializers.Field) -> str:
+        missing = "'required'" if field.required else "NULL"
+        if isinstance(field, CategoryField):
+            # CharField's own checks, then validate_category's (Snapshot.check): a known
+            # category, and an active one (every imported row counts as a new place).
+            self.params[f"{name}_max"] = int(field.max_length)
+            return (
+                f"CASE WHEN {name} IS NULL THEN {missing} WHEN {name} = '' THEN 'blank'"
+                f" WHEN length({name}) > %({name}_max)s THEN 'max_length'"
+                f" WHEN NOT ({name} = ANY(%(categories_known)s)) THEN '{_CATEGORY_CHECK}'"
+                f" WHEN NOT ({name} = ANY(%(categories_active)s)) THEN '{_CATEGORY_CHECK}' END"
+            )
+        if isinstance(field, serializers.CharField):
+            if not isinstance(field, CleanCharField) or not field.trim_whitespace:
+                raise TypeError(f"{name}: the import cleans text as CleanCharField does.")
+            blank = "NULL" if field.allow_blank else "'blank'"
+            sql = f"CASE WHEN {name} IS NULL THEN {missing} WHEN {name} = '' THEN {blank}"
+            if field.max_length is not None:
+                self.params[f"{name}_max"] = int(field.max_length)
+                sql += f" WHEN length({name}) > %({name}_max)s THEN 'max_length'"
+            if field.min_length is not None:
+                self.params[f"{name}_min"] = int(field.min_length)
+                sql += f" WHEN length({name}) < %({name}_min)s THEN 'min_length'"
+            return sql + " END"
+        if isinstance(field, serializers.FloatField):
+            sql = f"CASE WHEN {name} IS NULL THEN {missing}"
+            # DRF's validators in its order: the maximum, then the minimum.
+            if field.max_value is not None:
+                self.params[f"{name}_max"] = float(field.max_value)
+                sql += f" WHEN {name} > %({name}_max)s THEN 'max_value'"
+            if field.min_value is not None:
+                self.params[f"{name}_min"] = float(field.min_value)
+                sql += f" WHEN {name} < %({name}_min)s THEN 'min_value'"
+            return sql + " END"
+        raise TypeError(f"No SQL rule for the serializer field {name} ({type(field).__name__}).")
+
+    def errors(self, codes: dict[str, str | None], raw: dict[str, Any]) -> dict[str, list[str]]:
+        """The serializer's messages for the codes one row got, in its field order."""
+        errors: dict[str, list[str]] = {}
+        for name, rule in self.fields:
+            code = codes[name]
+            if code is None:
+                continue
+            if code == _CATEGORY_CHECK:
+                errors[name] = self._category_messages(raw.get(name))
+                continue
+            template = rule.error_messages[code]
+            errors[name] = [
+                str(template).format(
+                    input=raw.get(name),
+                    max_length=getattr(rule, "max_length", None),
+                    min_length=getattr(rule, "min_length", None),
+                    max_value=getattr(rule, "max_value", None),
+                    min_value=getattr(rule, "min_value", None),
+                )
+            ]
+        if codes["external_id"] == "max_length":
+            errors["external_id"] = [EXTERNAL_ID_TOO_LONG]
+        elif codes["external_id"] == "control":
+            errors["external_id"] = [EXTERNAL_ID_CONTROL]
+        return errors
+
+
+    def _category_messages(self, slug: str) -> list[str]:
+        try:
+            self.categories.check(slug)
+        except DjangoValidationError as exc:
+            return list(exc.message_dict["category"])
+        raise AssertionError(f"SQL refused the category {slug!r}, the snapshot did not.")
+
+
 # --- Writing ---------------------------------------------------------------------------
 
 _TEMP_TABLE = "placemap_import_rows"
 
+# One row per record read, good or bad: `ord` is its place among the records (what
+# rows_read was when it was read), `errors` the JSON of the errors already known in
+# Python (a row the parser or the serializer refused), NULL for a row SQL still checks.
+# Text is cleaned; longitude/latitude are the numbers read, lon_q/lat_q the same rounded
+# to the stored precision (locations.geo.quantize_degrees, after the range check).
+_STAGED_FIELDS = ("name", "description", "category", "address", "latitude", "longitude")
+_STAGED_COLUMNS = (
+    "ord, number, errors, external_id, name, description, category, address,"
+    " longitude, latitude, lon_q, lat_q"
+)
 _CREATE_TEMP = f"""
 CREATE TEMPORARY TABLE {_TEMP_TABLE} (
-    seq integer PRIMARY KEY,
+    ord integer NOT NULL,
     number integer NOT NULL,
+    errors text,
     external_id text,
-    name text NOT NULL,
-    description text NOT NULL,
-    category text NOT NULL,
-    address text NOT NULL,
-    lon double precision NOT NULL,
-    lat double precision NOT NULL
+    name text,
+    description text,
+    category text,
+    address text,
+    longitude double precision,
+    latitude double precision,
+    lon_q double precision,
+    lat_q double precision
 ) ON COMMIT DROP
 """
 
-# Later rows repeating an external_id: removed from the load and reported.
+# Later rows repeating an external_id (among the valid rows): removed from the load and
+# reported. Only ids seen twice are ranked, so the window sorts a handful of rows.
 _DELETE_DUPLICATES = f"""
-WITH ranked AS (
-    SELECT seq, number, external_id,
-           first_value(number) OVER (PARTITION BY external_id ORDER BY seq) AS first_number
-    FROM {_TEMP_TABLE} WHERE external_id IS NOT NULL
+WITH repeated AS (
+    SELECT external_id FROM {_TEMP_TABLE}
+    WHERE external_id IS NOT NULL
+    GROUP BY external_id HAVING count(*) > 1
+),
+ranked AS (
+    SELECT t.ord, t.number, t.external_id,
+           first_value(t.number) OVER (PARTITION BY t.external_id ORDER BY t.ord)
+               AS first_number
+    FROM {_TEMP_TABLE} t JOIN repeated USING (external_id)
 )
 DELETE FROM {_TEMP_TABLE} t USING ranked r
-WHERE t.seq = r.seq AND r.number <> r.first_number
+WHERE t.ord = r.ord AND r.number <> r.first_number
 RETURNING r.number, r.external_id, r.first_number
 """  # noqa: S608 (a constant table name)
 
@@ -393,7 +606,18 @@ _CHANGED = """(l.name, l.description, l.category, l.address, l.point)
 
 # The content before the merge, for the revisions' before/after: every part of one
 # statement reads the same snapshot, so `old` sees the rows as they were.
-_CHANGES_SQL = f"""(
+_CHANGES_SQL = f"""CASE WHEN o.id IS NULL THEN
+    -- A new place: every field, before null (built directly: most rows of a first load).
+    jsonb_build_object(
+        'name', jsonb_build_object('before', NULL, 'after', to_jsonb(m.name)),
+        'description', jsonb_build_object('before', NULL, 'after', to_jsonb(m.description)),
+        'category', jsonb_build_object('before', NULL, 'after', to_jsonb(m.category)),
+        'address', jsonb_build_object('before', NULL, 'after', to_jsonb(m.address)),
+        'point', jsonb_build_object(
+            'before', NULL, 'after', ST_AsGeoJSON(m.point, {COORDINATE_DECIMALS})::jsonb
+        )
+    )
+ELSE (
     SELECT COALESCE(
         jsonb_object_agg(f.key, jsonb_build_object('before', f.before, 'after', f.after)),
         '{{}}'::jsonb
@@ -406,8 +630,8 @@ _CHANGES_SQL = f"""(
         ('point', ST_AsGeoJSON(o.point, {COORDINATE_DECIMALS})::jsonb,
                   ST_AsGeoJSON(m.point, {COORDINATE_DECIMALS})::jsonb)
     ) AS f(key, before, after)
-    WHERE o.id IS NULL OR f.before IS DISTINCT FROM f.after
-)"""  # noqa: S608 (constant fragments only)
+    WHERE f.before IS DISTINCT FROM f.after
+) END"""  # noqa: S608 (constant fragments only)
 
 # One statement per batch writes the places, their audit rows (simple-history's table,
 # as HistoricalRecords would, but set-wise: no row-by-row save()) and their revisions
@@ -417,18 +641,18 @@ WITH old AS (
     SELECT l.id, l.name, l.description, l.category, l.address, l.point
     FROM locations_location l
     JOIN {_TEMP_TABLE} t ON t.external_id = l.external_id
-    WHERE t.seq > %(after)s AND t.seq <= %(until)s
+    WHERE t.ord > %(after)s AND t.ord <= %(until)s
 ),
 merged AS (
     INSERT INTO locations_location AS l (
         id, name, description, category, address, point, status, submitter_id,
         external_id, created_at, updated_at, approved_at, version
     )
-    SELECT gen_random_uuid(), t.name, t.description, t.category, t.address,
-           ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326), %(status)s, NULL,
-           t.external_id, %(now)s, %(now)s, %(approved_at)s, 1
+    SELECT gen_random_uuid(), t.name, COALESCE(t.description, ''), t.category,
+           COALESCE(t.address, ''), ST_SetSRID(ST_MakePoint(t.lon_q, t.lat_q), 4326),
+           %(status)s, NULL, t.external_id, %(now)s, %(now)s, %(approved_at)s, 1
     FROM {_TEMP_TABLE} t
-    WHERE t.seq > %(after)s AND t.seq <= %(until)s
+    WHERE t.ord > %(after)s AND t.ord <= %(until)s
     ON CONFLICT (external_id) DO UPDATE SET
         name = EXCLUDED.name,
         description = EXCLUDED.description,
@@ -473,8 +697,9 @@ _DRY_RUN_COUNTS = f"""
 SELECT count(*) FILTER (WHERE l.id IS NULL),
        count(*) FILTER (WHERE l.id IS NOT NULL AND {_CHANGED.format(p="n.")})
 FROM (
-    SELECT t.external_id, t.name, t.description, t.category, t.address,
-           ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS point
+    SELECT t.external_id, t.name, COALESCE(t.description, '') AS description, t.category,
+           COALESCE(t.address, '') AS address,
+           ST_SetSRID(ST_MakePoint(t.lon_q, t.lat_q), 4326) AS point
     FROM {_TEMP_TABLE} t
 ) n
 LEFT JOIN locations_location l ON l.external_id = n.external_id
@@ -571,35 +796,50 @@ def _run(
         records, unit = _iter_csv(reader), UNIT_LINE
     else:
         records, unit = _iter_geojson(reader), UNIT_FEATURE
+    abort = on_error == ON_ERROR_ABORT
     validate = RowValidator()
-    seq = 0
+    rules = _SqlRules(validate._serializer)
+    file_error: ImportFileError | None = None
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_TABLE}")
         cursor.execute(_CREATE_TEMP)
-        # Phase 1: parse, validate and COPY the valid rows (the fastest way in).
-        with cursor.copy(
-            f"COPY {_TEMP_TABLE} (seq, number, external_id, name, description, category,"
-            " address, lon, lat) FROM STDIN"
-        ) as copy:
-            for number, record in records:
-                report.rows_read += 1
-                row = record if isinstance(record, BadRow) else validate(number, unit, record)
-                if isinstance(row, BadRow):
-                    _record_bad_row(report, row, on_bad_row)
-                    if on_error == ON_ERROR_ABORT:
-                        raise ImportAborted(report)
-                    continue
-                seq += 1
-                if row[1] is None:
-                    report.rows_without_external_id += 1
-                copy.write_row((seq, *row))
-                if seq % 1000 == 0:
-                    on_progress("read", counting.bytes_read, total_bytes)
-        on_progress("read", total_bytes, total_bytes)
+        # Phase 1: parse, prepare and COPY every record (the fastest way in).
+        with (
+            tracer.start_as_current_span("placemap.import.copy"),
+            cursor.copy(f"COPY {_TEMP_TABLE} ({_STAGED_COLUMNS}) FROM STDIN") as copy,
+        ):
+            try:
+                for number, record in records:
+                    report.rows_read += 1
+                    row = _prepare(report.rows_read, number, unit, record, validate)
+                    copy.write_row(row)
+                    if row[2] is not None and abort:
+                        break  # a bad row: nothing after it matters (nor is read)
+                    if report.rows_read % 1000 == 0:
+                        on_progress("read", counting.bytes_read, total_bytes)
+            except ImportFileError as exc:
+                # Rows before the broken part were reported (or aborted on) before it,
+                # as when each row was checked as it was read: finish the COPY first.
+                file_error = exc
+        if file_error is None:
+            on_progress("read", total_bytes, total_bytes)
+        cursor.execute(f"ANALYZE {_TEMP_TABLE}")
 
-        # Phase 2: a later row repeating an external_id is a bad row.
-        cursor.execute(_DELETE_DUPLICATES)
-        duplicates = sorted(cursor.fetchall())
+        # Phase 2: the rules, set-wise; bad rows reported in file order.
+        with tracer.start_as_current_span("placemap.import.validate"):
+            bad_count = _report_bad_rows(rules, report, unit, abort=abort, on_bad_row=on_bad_row)
+            if file_error is not None:
+                raise file_error
+            if bad_count:
+                cursor.execute(
+                    f"DELETE FROM {_TEMP_TABLE} WHERE errors IS NOT NULL OR {rules.bad_inline}",  # noqa: S608
+                    rules.params,
+                )
+
+        # Phase 3: a later row repeating an external_id is a bad row.
+        with tracer.start_as_current_span("placemap.import.duplicates"):
+            cursor.execute(_DELETE_DUPLICATES)
+            duplicates = sorted(cursor.fetchall())
         for number, external_id, first_number in duplicates:
             _record_bad_row(
                 report,
@@ -610,29 +850,120 @@ def _run(
                 ),
                 on_bad_row,
             )
-            if on_error == ON_ERROR_ABORT:
+            if abort:
                 raise ImportAborted(report)
         report.bad_rows.sort(key=lambda bad: bad.number)
-        report.rows_valid = seq - len(duplicates)
+        cursor.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE external_id IS NULL), max(ord)"  # noqa: S608
+            f" FROM {_TEMP_TABLE}"
+        )
+        report.rows_valid, report.rows_without_external_id, last = cursor.fetchone()
+        last = last or 0
 
-        # Phase 3: merge in batches (each statement stays short and reports progress).
+        # Phase 4: merge (in batches of ord, each statement short and reporting progress).
+        merge_span = tracer.start_span("placemap.import.merge")
         if report.dry_run:
             cursor.execute(_DRY_RUN_COUNTS)
             report.created, report.updated = cursor.fetchone()
         else:
+            if last > batch_size:
+                cursor.execute(f"CREATE INDEX ON {_TEMP_TABLE} (ord)")
             now = timezone.now()
             params = {
                 "status": report.status,
                 "now": now,
                 "approved_at": now if report.status == LocationStatus.APPROVED else None,
             }
-            for after in range(0, seq, batch_size):
+            for after in range(0, last, batch_size):
                 cursor.execute(
                     _MERGE_BATCH, {**params, "after": after, "until": after + batch_size}
                 )
                 created, updated = cursor.fetchone()
                 report.created += created
                 report.updated += updated
-                on_progress("write", min(after + batch_size, seq), seq)
+                on_progress("write", min(after + batch_size, last), last)
             cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
+        merge_span.end()
         report.unchanged = report.rows_valid - report.created - report.updated
+
+
+def _prepare(ord_: int, number: int, unit: str, record: dict | BadRow, validate) -> tuple:
+    """The COPY row for one record: its values ready for the SQL rules, or, when the fast
+    pass cannot hand them over exactly, what the serializer made of them."""
+    if isinstance(record, BadRow):
+        return (ord_, number, json.dumps(record.errors), *_NO_VALUES)
+    try:
+        longitude = _fast_number(record["longitude"])
+        latitude = _fast_number(record["latitude"])
+        return (
+            ord_,
+            number,
+            None,
+            _fast_external_id(record.get("external_id")),
+            _fast_text(record.get("name")),
+            _fast_text(record.get("description"), multiline=True),
+            _fast_category(record.get("category")),
+            _fast_text(record.get("address")),
+            longitude,
+            latitude,
+            quantize_degrees(longitude),
+            quantize_degrees(latitude),
+        )
+    except _Slow:
+        pass
+    checked = validate(number, unit, record)
+    if isinstance(checked, BadRow):
+        return (ord_, number, json.dumps(checked.errors), *_NO_VALUES)
+    _, external_id, name, description, category, address, longitude, latitude = checked
+    return (
+        ord_,
+        number,
+        None,
+        external_id,
+        name,
+        description,
+        category,
+        address,
+        longitude,
+        latitude,
+        longitude,
+        latitude,
+    )
+
+
+_NO_VALUES = (None,) * 9
+
+
+def _report_bad_rows(
+    rules: _SqlRules, report: ImportReport, unit: str, *, abort: bool, on_bad_row: BadRowCallback
+) -> int:
+    """Report the staged rows that break a rule, in file order (streamed from a
+    server-side cursor: a file of bad rows does not sit in memory). With abort, only the
+    first, and rows_read is where reading would have stopped."""
+    names = [name for name, _ in rules.fields]
+    query = (
+        f"SELECT ord, number, errors, category, external_id_error,"  # noqa: S608
+        f" {', '.join(f'{name}_error' for name in names)}"
+        f" FROM (SELECT ord, number, errors, category, {rules.cases} FROM {_TEMP_TABLE}) c"
+        f" WHERE errors IS NOT NULL OR {rules.bad} ORDER BY ord"
+    )
+    if abort:
+        query += " LIMIT 1"
+    count = 0
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(query, rules.params)
+        while rows := cursor.fetchmany(2000):
+            for ord_, number, errors_json, category, external_id_error, *codes in rows:
+                if errors_json is not None:
+                    errors = json.loads(errors_json)
+                else:
+                    errors = rules.errors(
+                        {**dict(zip(names, codes, strict=True)), "external_id": external_id_error},
+                        {"category": category},
+                    )
+                count += 1
+                _record_bad_row(report, BadRow(number, unit, errors), on_bad_row)
+                if abort:
+                    report.rows_read = ord_
+                    raise ImportAborted(report)
+    return count
