@@ -542,7 +542,6 @@ class _SqlRules:
             errors["external_id"] = [EXTERNAL_ID_CONTROL]
         return errors
 
-
     def _category_messages(self, slug: str) -> list[str]:
         try:
             self.categories.check(slug)

@@ -21,6 +21,7 @@ EXTERNAL_ID_MAX = imports.EXTERNAL_ID_MAX_LENGTH
 
 BASE = {"name": "Good place", "category": "park", "longitude": 2.35, "latitude": 48.85}
 
+
 @pytest.fixture(autouse=True)
 def _retired_category():
     new_category("retired", active=False)
