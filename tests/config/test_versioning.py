@@ -35,6 +35,7 @@ def _no_version_deprecations(settings):
 # --- A whole version, from settings --------------------------------------------------------
 
 
+@pytest.mark.django_db  # /categories reads the categories' table
 def test_a_deprecated_version_announces_its_deprecation_and_sunset(client, settings):
     settings.API_DEPRECATIONS = {"v1": {"deprecation": "2026-01-01", "sunset": LATER.isoformat()}}
 
@@ -46,6 +47,7 @@ def test_a_deprecated_version_announces_its_deprecation_and_sunset(client, setti
     assert response["Link"] == f'<{POLICY}>; rel="deprecation"'
 
 
+@pytest.mark.django_db  # /categories reads the categories' table
 def test_a_version_not_yet_deprecated_can_announce_a_future_deprecation(client, settings):
     settings.API_DEPRECATIONS = {"v1": {"deprecation": SOON}}
 
@@ -56,6 +58,7 @@ def test_a_version_not_yet_deprecated_can_announce_a_future_deprecation(client, 
     assert "Sunset" not in response
 
 
+@pytest.mark.django_db  # /categories reads the categories' table
 def test_a_version_past_its_sunset_is_gone_with_a_problem_document(client, settings):
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     settings.API_DEPRECATIONS = {"v1": {"deprecation": LONG_AGO, "sunset": yesterday}}
@@ -76,6 +79,7 @@ def test_a_version_past_its_sunset_is_gone_with_a_problem_document(client, setti
     assert response["X-Request-ID"]
 
 
+@pytest.mark.django_db  # /categories reads the categories' table
 def test_requests_outside_deprecated_versions_are_untouched(client, settings):
     settings.API_DEPRECATIONS = {"v7": {"deprecation": LONG_AGO, "sunset": SOON}}
 
