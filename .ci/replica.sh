@@ -41,7 +41,8 @@ fi
 
 start_standby() {
     as_postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$REPLICA_DIR/standby.log" -w -t 60 start >/dev/null
-    echo "pg-replica $REPLICA_DIR" >> "$STARTED"
+    # Once, however often it is (re)started here: stop-started.sh stops it once.
+    grep -qxF "pg-replica $REPLICA_DIR" "$STARTED" 2>/dev/null || echo "pg-replica $REPLICA_DIR" >> "$STARTED"
 }
 
 if [ -f "$REPLICA_DIR/standby.signal" ]; then
