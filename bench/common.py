@@ -153,6 +153,20 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def latency_summary(latencies: list[list[float]], errors: list[int], elapsed: float) -> dict:
+    """Requests, errors, req/s and p50/p95/p99 (ms) of a closed-loop run: `latencies`
+    holds each client thread's seconds per request."""
+    merged = sorted(v for per_thread in latencies for v in per_thread)
+    return {
+        "requests": len(merged),
+        "errors": sum(errors),
+        "rps": len(merged) / elapsed,
+        "p50_ms": percentile(merged, 50) * 1000,
+        "p95_ms": percentile(merged, 95) * 1000,
+        "p99_ms": percentile(merged, 99) * 1000,
+    }
+
+
 def median(values: list[float]) -> float:
     values = [v for v in values if v == v]  # drop NaN
     return statistics.median(values) if values else float("nan")

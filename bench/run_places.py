@@ -201,16 +201,8 @@ def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: fl
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    merged = sorted(v for per_thread in latencies for v in per_thread)
-    return {
-        "requests": len(merged),
-        "errors": sum(errors),
-        "rps": len(merged) / elapsed,
-        "p50_ms": common.percentile(merged, 50) * 1000,
-        "p95_ms": common.percentile(merged, 95) * 1000,
-        "p99_ms": common.percentile(merged, 99) * 1000,
-        "mean_bytes": sum(bytes_read) / max(1, len(merged)),
-    }
+    summary = common.latency_summary(latencies, errors, elapsed)
+    return {**summary, "mean_bytes": sum(bytes_read) / max(1, summary["requests"])}
 
 
 # --- the API -----------------------------------------------------------------------------

@@ -198,15 +198,7 @@ def run(statements: list[tuple[str, dict]], concurrency: int, duration: float) -
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    merged = sorted(v for per in latencies for v in per)
-    return {
-        "requests": len(merged),
-        "errors": sum(errors),
-        "rps": len(merged) / elapsed,
-        "p50_ms": common.percentile(merged, 50) * 1000,
-        "p95_ms": common.percentile(merged, 95) * 1000,
-        "load": os.getloadavg()[0],
-    }
+    return {**common.latency_summary(latencies, errors, elapsed), "load": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
