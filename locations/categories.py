@@ -212,6 +212,12 @@ def category_label(slug: str, language: str = DEFAULT_LANGUAGE) -> str:
     return text.label(language) if text is not None else slug
 
 
+def category_label_translations(slug: str) -> dict[str, str]:
+    """{language: label} of `slug` in every language of LANGUAGES (the slug itself for
+    an unknown category): for text stored now and rendered later in a reader's language."""
+    return {code: category_label(slug, code) for code, _name in settings.LANGUAGES}
+
+
 def category_in_use(slug: str) -> bool:
     """Whether a place or a revision of one names the category (it cannot be deleted)."""
     return (

@@ -1,6 +1,6 @@
 """The Jinja2 environment of notification templates (TEMPLATES entry "jinja2")."""
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
 
@@ -21,6 +21,9 @@ def environment(**options) -> Environment:
     options["extensions"] = [*options.get("extensions", ()), "jinja2.ext.i18n"]
     env = Environment(**options)  # noqa: S701 - autoescape is set per extension above
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # The language the mail renders in, for text its context carries in every language
+    # (the digest's category labels).
+    env.globals["get_language"] = get_language
     # Line breaks and indentation inside a {% trans %} block are not part of its message
     # id: one msgid per sentence whatever the template's wrapping.
     env.policies["ext.i18n.trimmed"] = True

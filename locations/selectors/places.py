@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.selectors import user_is_moderator
 from config.timestamps import utc_timestamp
-from locations.categories import category_label
+from locations.categories import category_label, category_label_translations
 from locations.constants import RevisionStatus
 from locations.geojson import LocationFeatureSerializer
 from locations.models import Location, LocationRevision, LocationStatus
@@ -218,9 +218,10 @@ def locations_pending_digest(*, limit: int) -> tuple[int, list[dict]]:
         {
             "location_id": str(row["id"]),
             "location_name": row["name"],
-            # English: the digest's context is stored with its notification, whoever
-            # reads it (locations.categories.category_label).
+            # The digest's context is stored with its notification and rendered later in
+            # each moderator's language: English, and the label in every language.
             "category": category_label(row["category"]),
+            "category_labels": category_label_translations(row["category"]),
             # isoformat(), not the GeoJSON text: the digest's context is stored with
             # its notification and has always carried this form.
             "submitted_at": row["created_at"].isoformat(),

@@ -108,6 +108,7 @@ def test_the_digest_counts_every_pending_place_and_lists_the_oldest_first():
         "location_id": str(oldest.id),
         "location_name": "Old bench",
         "category": "Café",
+        "category_labels": {"en": "Café", "de": "Café", "fr": "Café"},
         "submitted_at": oldest.created_at.isoformat(),
     }
 

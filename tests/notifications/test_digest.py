@@ -75,3 +75,17 @@ def test_no_digest_is_sent_when_nothing_is_pending(digest_moderator):
 
     assert send_moderation_digest() == 0
     assert not Notification.objects.exists()
+
+
+def test_a_moderator_reads_the_category_labels_in_their_language(digest_moderator):
+    digest_moderator.language = "fr"
+    digest_moderator.save(update_fields=["language"])
+    LocationFactory(name="Quiet corner", category="park")
+
+    moderation_digest_send(period=date(2026, 11, 26))
+    deliver_all()
+
+    message = mail.outbox[0]
+    assert "Quiet corner (Parc)" in message.body
+    assert "(Parc)" in message.alternatives[0][0]
+    assert "(Park)" not in message.body
