@@ -2,7 +2,6 @@ import tempfile
 
 from django.contrib.auth import logout, update_session_auth_hash
 from django.http import FileResponse
-from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -34,6 +33,7 @@ from accounts.api.throttles import (
     VerifyResendRateThrottle,
 )
 from accounts.permissions import NotSuspended
+from config import languages
 
 # Exports up to this size are built in memory; bigger ones spill to a temporary file.
 EXPORT_SPOOL_BYTES = 16 * 1024 * 1024
@@ -56,8 +56,9 @@ class RegisterView(APIView):
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        # Accept-Language (q-values, de-DE -> de) against LANGUAGES; English otherwise.
-        fields.setdefault("language", translation.get_language_from_request(request))
+        # Accept-Language (q-values, de-DE -> de) against LANGUAGES; English otherwise:
+        # the negotiation of every translated answer (config.languages).
+        fields.setdefault("language", languages.negotiate(request))
         user = services.user_register(**fields)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
