@@ -21,7 +21,11 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from opentelemetry import trace
 from rest_framework.authtoken.models import Token
 
-from accounts.events import email_verification_requested, password_reset_requested
+from accounts.events import (
+    email_changed,
+    email_verification_requested,
+    password_reset_requested,
+)
 from accounts.gdpr import sections
 from accounts.models import Suspension, User
 from accounts.selectors import (
@@ -228,9 +232,11 @@ def email_verify(*, uid: str, token: str) -> User:
 def user_update(*, user: User, email: str | None = None, language: str | None = None) -> User:
     """PATCH /me: the fields a person may change about themselves. A new address is
     unverified until its link is used, and (unless ACCOUNT_EMAIL_VERIFICATION is none)
-    the link goes to the new address. Addresses are not unique (as at registration), so
-    a change never tells whether another account uses it."""
+    the link goes to the new address, and the old address (if any) hears of the change.
+    Addresses are not unique (as at registration), so a change never tells whether
+    another account uses it."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    old_email = user.email
     changed: list[str] = []
     if language is not None and language != user.language:
         user.language = language
@@ -247,6 +253,8 @@ def user_update(*, user: User, email: str | None = None, language: str | None = 
         user.save(update_fields=changed)
     if new_address and email_verification_mode() != "none":
         email_verification_requested.send(sender=User, user=user)
+    if new_address and old_email:
+        email_changed.send(sender=User, user=user, old_email=old_email)
     return user
 
 

@@ -79,13 +79,22 @@ class EmailChannel(Channel):
             subject=rendered.subject,
             body=rendered.text,
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[notification.recipient.email],
+            to=[mail_address(notification)],
             headers={"X-Placemap-Notification": notification.idempotency_key},
         )
         message.attach_alternative(rendered.html, "text/html")
         message.tags = [notification.event]
         message.metadata = {"notification_id": str(notification.pk)}
         message.send(fail_silently=False)
+
+
+def mail_address(notification: Notification) -> str:
+    """Where the mail goes: the recipient's address, unless the event names another
+    one in its payload (Event.address_key)."""
+    key = registered_event(notification.event).address_key
+    if key is not None:
+        return notification.payload[key]
+    return notification.recipient.email
 
 
 def mail_language(recipient) -> str:

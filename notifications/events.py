@@ -24,6 +24,9 @@ class Event:
     # Derived template values from the stored payload, added at render time (so a link
     # follows SITE_URL at delivery, and older payloads render too).
     context: Callable[[dict], dict] | None = None
+    # The payload key holding the address to mail instead of the recipient's own (the
+    # notice of an address change goes to the old address); None: the recipient's.
+    address_key: str | None = None
 
 
 class UnknownEvent(ValueError):

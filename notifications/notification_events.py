@@ -12,8 +12,10 @@ from django.conf import settings
 from django.dispatch import receiver
 
 from accounts.events import (
+    EMAIL_CHANGED_EVENT,
     EMAIL_VERIFICATION_EVENT,
     PASSWORD_RESET_EVENT,
+    email_changed,
     email_verification_requested,
     password_reset_requested,
 )
@@ -97,5 +99,33 @@ def mail_email_verification(sender, *, user: User, **kwargs) -> None:
         recipient=user,
         event=EMAIL_VERIFICATION_EVENT,
         context={"user_id": user.pk},
+        dedupe_key=uuid.uuid4().hex,
+    )
+
+
+def email_changed_context(payload: dict) -> dict:
+    user = User.objects.get(pk=payload["user_id"])
+    return {"new_email": user.email, "username": user.get_username()}
+
+
+register_event(
+    Event(
+        EMAIL_CHANGED_EVENT,
+        "notifications/email_changed",
+        frozenset({"user_id", "old_email"}),
+        context=email_changed_context,
+        address_key="old_email",
+    )
+)
+
+
+@receiver(email_changed, dispatch_uid="notifications.email_changed")
+def mail_email_changed(sender, *, user: User, old_email: str, **kwargs) -> None:
+    # To the old address, whatever ACCOUNT_EMAIL_VERIFICATION says: it is a security
+    # notice. Each change mails once.
+    notify(
+        recipient=user,
+        event=EMAIL_CHANGED_EVENT,
+        context={"user_id": user.pk, "old_email": old_email},
         dedupe_key=uuid.uuid4().hex,
     )

@@ -163,8 +163,9 @@ def test_changing_the_address_reverifies_it_at_the_new_one(api_client):
     assert response.status_code == 200, response.content
     assert response.json()["email"] == "ada@new.example"
     assert response.json()["email_verified"] is False
-    (second,) = deliver_all()
+    second, notice = sorted(deliver_all(), key=lambda message: message.to != ["ada@new.example"])
     assert second.to == ["ada@new.example"]
+    assert notice.to == ["ada@example.org"]  # the old address hears of it (below)
     # The link mailed to the old address dies with it.
     assert_problem(api_client.post(VERIFY, old_link, format="json"), 400, field="token")
     assert api_client.post(VERIFY, verify_link(second), format="json").status_code == 204
@@ -173,8 +174,10 @@ def test_changing_the_address_reverifies_it_at_the_new_one(api_client):
     # A verified address changed: unverified again, a link to the newest address.
     assert ada.patch(ME, {"email": "ada@third.example"}, format="json").status_code == 200
     assert ada.get(ME).json()["email_verified"] is False
-    (third,) = deliver_all()
-    assert third.to == ["ada@third.example"]
+    sent = deliver_all()
+    assert sorted(message.to[0] for message in sent) == ["ada@new.example", "ada@third.example"]
+    (third,) = [message for message in sent if message.to == ["ada@third.example"]]
+    assert "verify" in third.body
 
 
 def test_the_same_address_in_other_letters_stays_verified(api_client):
@@ -185,6 +188,29 @@ def test_the_same_address_in_other_letters_stays_verified(api_client):
         True,
     )
     assert deliver_all() == []
+
+
+def test_the_old_address_is_told_of_a_change_in_the_account_language(api_client):
+    UserFactory(username="ada", email="ada@example.org", language="de")
+    response = signed_in("ada").patch(ME, {"email": "ada@new.example"}, format="json")
+    assert response.status_code == 200
+    (notice,) = [message for message in deliver_all() if message.to == ["ada@example.org"]]
+    assert notice.subject == "Ihre E-Mail-Adresse bei Placemap wurde geändert"
+    for body in (notice.body, {m: b for b, m in notice.alternatives}["text/html"]):
+        assert "ada@example.org" in body and "ada@new.example" in body
+        assert "Placemap-Team" in body
+    # No link in it: the notice is for the old mailbox's owner, not the account's.
+    assert "token" not in notice.body
+    stored = Notification.objects.get(event="accounts.email_changed")
+    assert stored.payload["old_email"] == "ada@example.org"
+
+
+def test_an_address_given_to_an_account_without_one_tells_nobody_else(api_client):
+    UserFactory(username="ada", email="")
+    assert (
+        signed_in("ada").patch(ME, {"email": "ada@new.example"}, format="json").status_code == 200
+    )
+    assert [message.to for message in deliver_all()] == [["ada@new.example"]]
 
 
 def test_an_address_another_account_uses_is_accepted_like_any_other(api_client):
@@ -247,12 +273,14 @@ def test_optional_and_none_never_refuse_an_unverified_user(api_client, settings,
     assert len(sent) == (1 if mode == "optional" else 0)
 
 
-def test_none_sends_no_mail_on_an_address_change_and_refuses_a_resend(api_client, settings):
+def test_none_sends_no_link_on_an_address_change_and_refuses_a_resend(api_client, settings):
     settings.ACCOUNT_EMAIL_VERIFICATION = "none"
-    UserFactory(username="ada", email_verified=False)
+    UserFactory(username="ada", email="ada@example.org", email_verified=False)
     ada = signed_in("ada")
     assert ada.patch(ME, {"email": "ada@new.example"}, format="json").status_code == 200
-    assert deliver_all() == []
+    # Only the notice to the old address: it is about security, not verification.
+    (notice,) = deliver_all()
+    assert notice.to == ["ada@example.org"]
     refused = ada.post(RESEND)
     assert_problem(refused, 409)
     assert "turned off" in refused.json()["detail"]
