@@ -2,8 +2,9 @@
 
 - base: statuses, allowed moves, the errors and the validation every decision shares;
 - places: approve, reject, take down; an approved place's pending revision; revert;
+  location_decide, the one step every place decision takes (a moderator's, a flag's,
+  a suspension's, the spam check's);
 - photos: a photo's own decisions, and those it follows with its place;
-- system: places decided without a moderator's PATCH (flags, spam, suspension);
 - flags, suspension, merge, trust: the flows of those names.
 
 Every decision runs in one transaction that locks what it decides, writes its log row,

@@ -47,8 +47,7 @@ from moderation.services.photos import (
     _image_log,
     image_transition,
 )
-from moderation.services.places import location_transition
-from moderation.services.system import _location_decide
+from moderation.services.places import location_decide, location_transition
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -157,7 +156,7 @@ def flag_create(
 def _hide_flagged(*, target, target_type: str, reporters: int) -> None:
     reason = f"Hidden automatically: {reporters} users flagged it."
     if target_type == FLAG_TARGET_LOCATION:
-        _location_decide(
+        location_decide(
             location=target,
             to_status=HIDDEN,
             moderator=None,
@@ -281,7 +280,7 @@ def _unhide(*, target, target_type: str, moderator: User, note: str) -> None:
     if target_type == FLAG_TARGET_LOCATION:
         location = location_lock(location_id=target.pk)  # fresh: an edit may have saved it
         if location.status == HIDDEN:
-            _location_decide(
+            location_decide(
                 location=location,
                 to_status=APPROVED,
                 moderator=moderator,

@@ -120,22 +120,13 @@ def location_transition(
         if (from_status, to_status) not in ALLOWED_TRANSITIONS:
             raise IllegalTransition(from_status=from_status, to_status=to_status)
 
-        # Photos: the place's pending photos are decided with it (section "Photos");
-        # first, so the Feature the live feed gets carries the photos approved with it.
-        images_follow_place(location_id=location.id, to_status=to_status, moderator=moderator)
-        # Sets approved_at with the status and tells open maps after the commit.
-        location_status_set(location=location, status=to_status, actor=moderator)
-        log = ModerationLog.objects.create(
+        log = location_decide(
             location=location,
-            location_ref=location.id,
-            moderator=moderator,
-            from_status=from_status,
             to_status=to_status,
+            moderator=moderator,
             reason_code=reason_code,
             reason=reason,
-            version=location.version,
         )
-        _notify_submitter(location=location, log=log)
         _withdraw_trust_on_spam(location=location, log=log)
         if from_status == HIDDEN:
             _flags_settle(
@@ -190,6 +181,48 @@ def location_reject(
         expected_status=expected_status,
         expected_version=expected_version,
     )
+
+
+def location_decide(
+    *,
+    location: Location,
+    to_status: str,
+    moderator: User | None,
+    reason_code: str = "",
+    reason: str = "",
+    notify_submitter: bool = True,
+    remove_photo_objects: bool = True,
+) -> ModerationLog:
+    """Move a place locked with location_lock to `to_status` and log it (moderator None:
+    the system). The caller has checked the move. Every decision takes this step: a
+    moderator's (location_transition), a flag's, a suspension's, the spam check's."""
+    from_status = location.status
+    # Photos: the place's pending photos are decided with it, with the decision's reason
+    # (section "Photos"); first, so the Feature the live feed gets carries the photos
+    # approved with it.
+    images_follow_place(
+        location_id=location.id,
+        to_status=to_status,
+        moderator=moderator,
+        reason_code=reason_code,
+        reason=reason,
+        remove_objects=remove_photo_objects,
+    )
+    # Sets approved_at with the status and tells open maps after the commit.
+    location_status_set(location=location, status=to_status, actor=moderator)
+    log = ModerationLog.objects.create(
+        location=location,
+        location_ref=location.id,
+        moderator=moderator,
+        from_status=from_status,
+        to_status=to_status,
+        reason_code=reason_code,
+        reason=reason,
+        version=location.version,
+    )
+    if notify_submitter and to_status in (APPROVED, REJECTED):
+        _notify_submitter(location=location, log=log)
+    return log
 
 
 def _notify_submitter(*, location: Location, log: ModerationLog) -> None:

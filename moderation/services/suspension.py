@@ -31,8 +31,7 @@ from moderation.constants import (
 )
 from moderation.services.base import PENDING, REJECTED, InvalidDecision, ModerationError
 from moderation.services.photos import IMAGE_PENDING, IMAGE_REJECTED, _image_log
-from moderation.services.places import _revision_decide
-from moderation.services.system import _location_decide
+from moderation.services.places import _revision_decide, location_decide
 
 if TYPE_CHECKING:
     from accounts.models import Suspension, User
@@ -105,7 +104,7 @@ def user_suspend(
             location = location_lock(location_id=location_id)
             if location.status != PENDING:
                 continue
-            _location_decide(
+            location_decide(
                 location=location,
                 to_status=REJECTED,
                 moderator=moderator,

@@ -41,7 +41,7 @@ from moderation.services.base import (
     _withdraw_trust_on_spam,
 )
 from moderation.services.photos import IMAGE_APPROVED, IMAGE_PENDING, _image_log
-from moderation.services.system import _location_decide
+from moderation.services.places import location_decide
 from notifications.services import notify
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def submission_review(submission) -> None:
         and location.status == PENDING
         and user_is_trusted(submission.actor)
     ):
-        _location_decide(
+        location_decide(
             location=location,
             to_status=APPROVED,
             moderator=None,

@@ -131,6 +131,8 @@ def test_photos_submitted_with_a_place_are_approved_with_it(
     assert [i["id"] for i in event["feature"]["properties"]["images"]] == [str(image.id)]
     log = ImageModerationLog.objects.get(image_ref=image.id)
     assert (log.from_status, log.to_status, log.location_ref) == ("pending", "approved", place.id)
+    # No reason given: the photo's log says why it was decided.
+    assert (log.reason_code, log.reason) == ("", "Decided with its place.")
 
 
 def test_photos_of_a_rejected_place_are_rejected_and_leave_storage_after_commit(
@@ -154,6 +156,10 @@ def test_photos_of_a_rejected_place_are_rejected_and_leave_storage_after_commit(
     # Only pending photos are carried along.
     already_approved.refresh_from_db()
     assert already_approved.moderation_status == "approved"
+    # The photo's log carries the decision's own reason, as a flag's or a suspension's
+    # decision does (moderation.services.places.location_decide).
+    log = ImageModerationLog.objects.get(image_ref=image.id)
+    assert (log.to_status, log.reason_code, log.reason) == ("rejected", "spam", "An advert.")
 
 
 # --- the admin images queue -----------------------------------------------------------
