@@ -181,9 +181,10 @@ def public_read_alias(request: Any) -> str:
     return random.choice(healthy) if healthy else DEFAULT_DB_ALIAS  # noqa: S311 (load spread)
 
 
-def run_public_read(request, read: Callable[[], T]) -> T:
+def run_public_read(request, read: Callable[[], T], *, retry: Callable[[], T] | None = None) -> T:
     """Run `read` (a whole anonymous public read) on the replica public_read_alias picks
-    for `request`; if that replica fails, run it once more on the primary."""
+    for `request`; if that replica fails, run it once more on the primary (`retry` if
+    given: the same read without what the first run already counted, its throttles)."""
     alias = public_read_alias(request)
     if alias == DEFAULT_DB_ALIAS:
         return read()
@@ -191,10 +192,13 @@ def run_public_read(request, read: Callable[[], T]) -> T:
         with reading_from(alias):
             return read()
     except ReplicaUnavailable as exc:
-        # A read is safe to run twice (its throttle counts it twice: rare, harmless).
         logger.warning("Read failed on %s; retrying it on the primary", alias, exc_info=exc)
     with reading_from(DEFAULT_DB_ALIAS):
-        return read()
+        return (retry or read)()
+
+
+def _counted(request) -> None:
+    """check_throttles for a read run again on the primary: not a second request."""
 
 
 def replica_read(view_class: type) -> type:
@@ -204,7 +208,14 @@ def replica_read(view_class: type) -> type:
 
     @functools.wraps(dispatch)
     def routed(self, request, *args, **kwargs):
-        return run_public_read(request, lambda: dispatch(self, request, *args, **kwargs))
+        def once_more():
+            # The first run counted this request against its throttles already.
+            self.check_throttles = _counted
+            return dispatch(self, request, *args, **kwargs)
+
+        return run_public_read(
+            request, lambda: dispatch(self, request, *args, **kwargs), retry=once_more
+        )
 
     view_class.dispatch = routed  # type: ignore[attr-defined]
     view_class.replica_read = True  # type: ignore[attr-defined]

@@ -266,6 +266,29 @@ def test_a_replica_failing_mid_request_is_retried_on_the_primary(client, place, 
     assert str(place.id).encode() in _reads(client, _public_reads(place)[0])[1]
 
 
+def test_a_read_retried_on_the_primary_counts_once_against_its_throttle(
+    client, place, dead_replica, settings
+):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "reads": "2/minute",
+        },
+    }
+    # The detail reads through the ORM: the whole view runs again on the primary (the
+    # raw SQL reads retry their statement only, config.db_router.retry_on_primary).
+    path = _public_reads(place)[2]
+    db_router._verdicts[dead_replica] = db_router.ReplicaHealth(
+        True, 0.0, True, None, time.monotonic()
+    )
+    with override_settings(REPLICA_ALIASES=[dead_replica]):
+        retried, _, _, on_primary = _reads(client, path)
+    assert (retried.status_code, on_primary > 0) == (200, True)
+    assert client.get(path).status_code == 200  # the second of two
+    assert client.get(path).status_code == 429
+
+
 def test_a_lagging_replica_is_skipped_until_it_catches_up(replica):
     # Pausing replay stalls this standby for every test run that shares it: keep it short
     # and always resume.
