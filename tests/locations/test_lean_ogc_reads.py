@@ -12,7 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from locations.api import ogc_views
-from tests.locations.test_lean_reads import LAT, LON, both, call, on_lean_path, places  # noqa: F401
+from tests.locations import test_lean_reads as lean_reads
+from tests.locations.test_lean_reads import LAT, LON, both, call
+
+# The same fixtures as the viewport/search/tiles equality tests.
+places = lean_reads.places
+on_lean_path = lean_reads.on_lean_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
