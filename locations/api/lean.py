@@ -8,10 +8,11 @@ config.http_cache reads the same cache policy and config.versioning the same
 deprecation marks from it as on Django's path.
 """
 
-from django.urls import path, register_converter
+from django.urls import path, register_converter, set_urlconf
 
 from config.db_router import run_public_read
 from config.lean import drf_read
+from locations.api import ogc_documents, ogc_views
 from locations.api.tile_views import TileView, tile_answer
 from locations.api.views import (
     LocationSearchView,
@@ -26,6 +27,8 @@ ROUTES = (
     r"/api/v1/locations/viewport",
     r"/api/v1/locations/search",
     r"/api/v1/tiles/[0-9]{1,10}/[0-9]{1,10}/[0-9]{1,10}\.mvt",
+    r"/api/v1/ogc/collections/[^/]+/items",
+    r"/api/v1/ogc/collections/[^/]+/items/[^/]+",
 )
 URLCONF = "locations.api.lean"
 
@@ -74,14 +77,50 @@ def tile(request, z, x, y):
     )
 
 
+def _ogc_html(request, view_class, **kwargs):
+    # An HTML reading (`f=html`, or a browser's Accept) is the DRF view's, under the
+    # project's URLconf (its templates name routes); JSON and every error are the answer
+    # function's, as for the other lean routes.
+    set_urlconf(None)
+    return view_class.as_view()(request, **kwargs)
+
+
+def ogc_items(request, collection_id):
+    if ogc_views.asks_for_html(request, ogc_documents.GEOJSON):
+        return _ogc_html(request, ogc_views.ItemsView, collection_id=collection_id)
+    return drf_read(
+        request,
+        ogc_views.ItemsView,
+        lambda: run_public_read(request, lambda: ogc_views.items_answer(request, collection_id)),
+    )
+
+
+def ogc_item(request, collection_id, feature_id):
+    if ogc_views.asks_for_html(request, ogc_documents.GEOJSON):
+        return _ogc_html(
+            request, ogc_views.ItemView, collection_id=collection_id, feature_id=feature_id
+        )
+    return drf_read(
+        request,
+        ogc_views.ItemView,
+        lambda: run_public_read(
+            request, lambda: ogc_views.item_answer(request, collection_id, feature_id)
+        ),
+    )
+
+
 viewport.view_class = LocationViewportView  # type: ignore[attr-defined]
 search.view_class = LocationSearchView  # type: ignore[attr-defined]
 tile.view_class = TileView  # type: ignore[attr-defined]
+ogc_items.view_class = ogc_views.ItemsView  # type: ignore[attr-defined]
+ogc_item.view_class = ogc_views.ItemView  # type: ignore[attr-defined]
 
 urlpatterns = [
     path("api/v1/locations/viewport", viewport),
     path("api/v1/locations/search", search),
     path("api/v1/tiles/<lean_digits:z>/<lean_digits:x>/<lean_digits:y>.mvt", tile),
+    path("api/v1/ogc/collections/<str:collection_id>/items", ogc_items),
+    path("api/v1/ogc/collections/<str:collection_id>/items/<str:feature_id>", ogc_item),
 ]
 
 # The error pages of config/urls.py: an error raised outside a view (a middleware, after

@@ -53,7 +53,8 @@ class Command(BaseCommand):
         if options["chunk_size"] is not None and options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
         output = options["output"]
-        total = exports.export_count(filters=filters)
+        # The count is for the progress bar only: without one, no extra scan of the table.
+        total = None if options["no_progress"] else exports.export_count(filters=filters)
         bar = tqdm(
             total=total,
             unit="rows",

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 
+import psycopg
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.gis.geos import Polygon
@@ -237,9 +238,24 @@ def test_the_export_command_refuses_an_unknown_status(db):
         call_command("export_locations", "--status", "archived")
 
 
+def _backend_activity(pid: int) -> tuple[str, str]:
+    """(state, query) of a backend, seen from another session."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"],
+        port=db["PORT"],
+    ) as observer:
+        return observer.execute(
+            "SELECT state, query FROM pg_stat_activity WHERE pid = %s", [pid]
+        ).fetchone()
+
+
 def test_a_client_that_goes_away_releases_the_cursor(ten_thousand_places):
     # StreamingHttpResponse.close() closes the generator when a download is interrupted.
-    chunks = exports.export_text(filters=exports.ExportFilters(), fmt="geojson", chunk_size=500)
+    chunks = exports.export_text(filters=exports.ExportFilters(), fmt="csv", chunk_size=500)
     next(chunks)
     next(chunks)
     with connection.cursor() as cursor:
@@ -251,6 +267,24 @@ def test_a_client_that_goes_away_releases_the_cursor(ten_thousand_places):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_cursors")
         assert cursor.fetchone()[0] == 0
+    assert not connection.needs_rollback
+
+
+def test_a_client_that_goes_away_ends_the_geojson_copy(ten_thousand_places):
+    # GeoJSON streams through COPY ... TO STDOUT, which holds the connection until it
+    # ends: closing the generator must cancel it and give the connection back usable.
+    chunks = exports.export_text(filters=exports.ExportFilters(), fmt="geojson", chunk_size=500)
+    next(chunks)
+    next(chunks)
+    state, query = _backend_activity(connection.connection.info.backend_pid)
+    assert query.startswith("COPY (")
+    assert state in ("active", "idle in transaction")
+
+    chunks.close()
+
+    with connection.cursor() as cursor:  # would wait for ever on a connection still copying
+        cursor.execute("SELECT count(*) FROM locations_location WHERE status = 'approved'")
+        assert cursor.fetchone()[0] == ten_thousand_places
     assert not connection.needs_rollback
 
 
