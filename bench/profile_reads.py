@@ -32,9 +32,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # inflates redis-py's and DRF's many small Python calls ~10x next to the C-level waits.
 PARTS = (
     ("SQL round trip (run_public_read_row)", "locations.selectors.sql", "run_public_read_row"),
-    ("pool checkout (getconn + check)", "config.db_backend.base", "DatabaseWrapper._checked_checkout"),
+    (
+        "pool checkout (getconn + check)",
+        "config.db_backend.base",
+        "DatabaseWrapper._checked_checkout",
+    ),
     ("pool checkout check (empty query)", "config.db_backend.base", "_round_trip"),
-    ("connection back to the pool (close)", "django.db.backends.base.base", "BaseDatabaseWrapper.close"),
+    (
+        "connection back to the pool (close)",
+        "django.db.backends.base.base",
+        "BaseDatabaseWrapper.close",
+    ),
     ("throttle (Redis INCR+EXPIRE)", "config.throttling", "_FixedWindow.allow_request"),
     ("fallback copy (Redis SET NX + SET)", "locations.api.fallback", "_remember"),
     ("tile generation read (Redis GET)", "locations.tile_cache", "generation_read"),

@@ -39,6 +39,7 @@ from django.core.cache import cache
 from django.db import transaction
 from redis.exceptions import RedisError
 
+from config import redis as placemap_redis
 from config.breakers import RedisCircuitOpen
 
 GENERATION_KEY = "tiles:generation"
@@ -50,7 +51,16 @@ _UNAVAILABLE = (RedisError, RedisCircuitOpen, OSError)
 _GENERATION_START_BITS = 48
 
 
-def _generation() -> int:
+def read_generation_with_throttles(request) -> None:
+    """Have this request's throttle round trip read the generation too (config.redis)."""
+    placemap_redis.read_with_throttles(request, GENERATION_KEY)
+
+
+def _generation(request=None) -> int:
+    if request is not None:
+        raw = placemap_redis.prefetched(request, GENERATION_KEY)
+        if raw is not placemap_redis.NOT_READ and raw is not None:
+            return int(raw)  # the cache stores an int as its digits (INCR works on it)
     value = cache.get(GENERATION_KEY)
     if value is None:
         cache.add(GENERATION_KEY, secrets.randbits(_GENERATION_START_BITS), timeout=None)
@@ -141,12 +151,12 @@ def _key(generation: int, *, z: int, x: int, y: int, category: list[str], coding
 
 
 def etag_remembered(
-    *, z: int, x: int, y: int, category: list[str], coding: str
+    *, z: int, x: int, y: int, category: list[str], coding: str, request=None
 ) -> tuple[str, bool] | None:
     """The ETag this tile was last answered with (for this content coding) under the
     current generation, and whether that answer varied by Accept-Encoding; or None."""
     try:
-        generation = _generation()
+        generation = _generation(request)
         entry = process_memo.get(generation, _memo_key(z=z, x=x, y=y, category=category))
         if entry is not None and coding in entry.etags:
             return entry.etags[coding]
@@ -169,11 +179,10 @@ def etag_remember(
     """Remember a tile's ETag under the generation read BEFORE the tile was built: a
     change committed meanwhile has bumped it, so this memo is never read."""
     entry = process_memo.get(generation, _memo_key(z=z, x=x, y=y, category=category))
-    if entry is not None:
-        if entry.etags.get(coding) == (etag, varies):
-            # Remembered in Redis when this entry was first answered in this coding, for
-            # TILE_MAX_AGE: no shorter than the entry itself lives.
-            return
+    if entry is not None and entry.etags.get(coding) == (etag, varies):
+        # Remembered in Redis when this entry was first answered in this coding, for
+        # TILE_MAX_AGE: no shorter than the entry itself lives.
+        return
     try:
         cache.set(
             _key(generation, z=z, x=x, y=y, category=category, coding=coding),
@@ -227,9 +236,11 @@ def tile_remember(
         )
 
 
-def generation_read() -> int | None:
+def generation_read(request=None) -> int | None:
+    """The map generation (read with this request's throttles if it asked), or None
+    while Redis is away."""
     try:
-        return _generation()
+        return _generation(request)
     except _UNAVAILABLE:
         return None
 

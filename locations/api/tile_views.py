@@ -92,6 +92,11 @@ class TileView(APIView):
             304: OpenApiResponse(description="The tile is unchanged (If-None-Match)."),
         },
     )
+    def initial(self, request, *args, **kwargs):
+        # Before the throttles run: the map generation rides on their round trip.
+        tile_cache.read_generation_with_throttles(request)
+        super().initial(request, *args, **kwargs)
+
     def get(self, request, z, x, y):
         anonymous = not (request.user.is_authenticated or has_credentials(request))
         return tile_answer(request, z, x, y, anonymous=anonymous)
@@ -116,11 +121,11 @@ def tile_answer(request, z, x, y, *, anonymous: bool) -> HttpResponse:
     }
     # Anonymous revalidation of a tile answered recently: 304 from the cache alone.
     if anonymous and (if_none_match := request.headers.get("If-None-Match")):
-        remembered = tile_cache.etag_remembered(**memo)
+        remembered = tile_cache.etag_remembered(**memo, request=request)
         tags = _tags(if_none_match)
         if remembered is not None and (remembered[0] in tags or "*" in tags):
             return _not_modified(*remembered)
-    generation = tile_cache.generation_read()
+    generation = tile_cache.generation_read(request)
     content = _tile_content(tile, generation=generation if anonymous else None)
     response: HttpResponse
     if content:

@@ -185,9 +185,7 @@ def test_public_reads_on_a_killed_database_still_open_the_breaker(pooled, cluste
 
 
 @pytest.mark.django_db
-def test_a_public_read_on_a_paused_database_gives_up_after_its_own_bound(
-    pooled, cluster, settings
-):
+def test_a_public_read_on_a_paused_database_gives_up_after_its_own_bound(pooled, cluster, settings):
     from locations.errors import MapUnavailable
 
     settings.DB_QUERY_DEADLINE = 30  # the trusted first statement has its own bound
