@@ -74,6 +74,11 @@ class TileView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _FixedNegotiation
 
+    def initial(self, request, *args, **kwargs):
+        # Before the throttles run: the map generation rides on their round trip.
+        tile_cache.read_generation_with_throttles(request)
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("z", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..22"),
@@ -92,11 +97,6 @@ class TileView(APIView):
             304: OpenApiResponse(description="The tile is unchanged (If-None-Match)."),
         },
     )
-    def initial(self, request, *args, **kwargs):
-        # Before the throttles run: the map generation rides on their round trip.
-        tile_cache.read_generation_with_throttles(request)
-        super().initial(request, *args, **kwargs)
-
     def get(self, request, z, x, y):
         anonymous = not (request.user.is_authenticated or has_credentials(request))
         return tile_answer(request, z, x, y, anonymous=anonymous)
