@@ -32,10 +32,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # inflates redis-py's and DRF's many small Python calls ~10x next to the C-level waits.
 PARTS = (
     ("SQL round trip (run_public_read_row)", "locations.selectors.sql", "run_public_read_row"),
+    (
+        "pool checkout (getconn + check)",
+        "config.db_backend.base",
+        "DatabaseWrapper._checked_checkout",
+    ),
+    ("pool checkout check (empty query)", "config.db_backend.base", "_round_trip"),
+    (
+        "connection back to the pool (close)",
+        "django.db.backends.base.base",
+        "BaseDatabaseWrapper.close",
+    ),
     ("throttle (Redis INCR+EXPIRE)", "config.throttling", "_FixedWindow.allow_request"),
     ("fallback copy (Redis SET NX + SET)", "locations.api.fallback", "_remember"),
     ("tile generation read (Redis GET)", "locations.tile_cache", "generation_read"),
     ("tile ETag memo write (Redis SET)", "locations.tile_cache", "etag_remember"),
+    ("tile bytes memo read (z <= TILE_MEMO_MAX_ZOOM)", "locations.tile_cache", "tile_remembered"),
+    ("tile SQL text (locations_tile_sql)", "locations.selectors.tiles", "locations_tile_sql"),
     ("parameter validation (serializer)", "rest_framework.serializers", "BaseSerializer.is_valid"),
     ("JSON (Link header from the body)", "locations.api.views", "_search_page_links"),
     ("ETag hash", "config.http_cache", "strong_etag"),
@@ -139,6 +152,7 @@ def cases(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--cases", default="viewport_small,radius,tile_z15")
     args = parser.parse_args(argv)
 
     from bench.run_places import server_env
@@ -162,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load at start {os.getloadavg()[0]:.2f}", file=real_stdout)
     rng = random.Random(7)
     for case, requests in cases(rng).items():
+        if case not in args.cases.split(","):
+            continue
         print(f"\n### {case} ({args.requests} requests, mean ms per request)", file=real_stdout)
         rows: dict[str, dict[str, float]] = {}
         for path_name in ("django", "lean"):

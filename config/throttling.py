@@ -79,19 +79,25 @@ class _FixedWindow(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         key = placemap_redis.key(name, window)
-        count = guard_redis(lambda: self._count(key), role="throttle")
+        count = guard_redis(lambda: self._count(key, request), role="throttle")
         if count <= self.num_requests:
             return True
         self._wait = (window + 1) * self.duration - now
         return False
 
-    def _count(self, key: str) -> int:
+    def _count(self, key: str, request=None) -> int:
         # INCR creates the counter at 1, EXPIRE lets it die once its window is over.
-        # (Django's cache.incr costs two round trips and refuses a missing key.)
+        # (Django's cache.incr costs two round trips and refuses a missing key.) The
+        # cache values the view asked for ride along (config.redis.read_with_throttles).
         pipe = placemap_redis.throttle_client().pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, self.duration + 1)
-        count, _ = pipe.execute()
+        reads = placemap_redis.pending_reads(request) if request is not None else []
+        for name in reads:
+            pipe.get(placemap_redis.key(name))
+        count, _, *values = pipe.execute()
+        if reads:
+            placemap_redis.reads_done(request, reads, values)
         return int(count)
 
     def wait(self):

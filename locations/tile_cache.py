@@ -17,23 +17,133 @@ on read: no memo, the tile is built as usual.
 The tiles of the first zooms (z <= TILE_MEMO_MAX_ZOOM) are remembered whole, bytes and
 all, the same way: a world or continent tile sums thousands of summary cells, and every
 map opens on one, so under the same generation it is built once per TILE_MAX_AGE.
+
+Every zoom's tiles are also kept whole in each web process (`ProcessTileMemo`, bounded by
+TILE_PROCESS_MEMO_BYTES, least recently used out first), keyed by the same generation
+and for at most TILE_MAX_AGE: a repeated tile is then answered with no database round
+trip and no Redis round trip beyond the generation read, whose answer decides. A
+generation other than the one the memo holds empties it. A missing generation (a
+flushed or evicted Redis) starts again at a random number, never at a count a process
+may still hold tiles under.
 """
 
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from contextlib import suppress
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from redis.exceptions import RedisError
 
+from config import redis as placemap_redis
 from config.breakers import RedisCircuitOpen
 
 GENERATION_KEY = "tiles:generation"
 _UNAVAILABLE = (RedisError, RedisCircuitOpen, OSError)
 
 
-def _generation() -> int:
-    return int(cache.get(GENERATION_KEY) or 0)
+# A fresh generation is drawn from 2**48 numbers: counts from an earlier life of the key
+# (0, 1, 2 ... after each bump) are never met again.
+_GENERATION_START_BITS = 48
+
+
+def read_generation_with_throttles(request) -> None:
+    """Have this request's throttle round trip read the generation too (config.redis)."""
+    placemap_redis.read_with_throttles(request, GENERATION_KEY)
+
+
+def _generation(request=None) -> int:
+    if request is not None:
+        raw = placemap_redis.prefetched(request, GENERATION_KEY)
+        if raw is not placemap_redis.NOT_READ and raw is not None:
+            return int(raw)  # the cache stores an int as its digits (INCR works on it)
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, secrets.randbits(_GENERATION_START_BITS), timeout=None)
+        value = cache.get(GENERATION_KEY)
+    return int(value or 0)
+
+
+@dataclass
+class _Entry:
+    content: bytes
+    born: float
+    # content coding -> (ETag, varies by Accept-Encoding) already remembered in Redis
+    etags: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+
+# What an entry costs beyond its bytes (key tuple, entry object, dict slot): an estimate,
+# so that a memo of empty tiles is bounded too.
+ENTRY_OVERHEAD_BYTES = 400
+
+
+class ProcessTileMemo:
+    """Tiles of one map generation in this process, least recently used out first once
+    their bytes (plus ENTRY_OVERHEAD_BYTES each) pass TILE_PROCESS_MEMO_BYTES.
+
+    Thread-safe: the lean path and Django's serve requests from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._generation: int | None = None
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._drop_all(None)
+
+    def _drop_all(self, generation: int | None) -> None:
+        self._entries.clear()
+        self.size = 0
+        self._generation = generation
+
+    def get(self, generation: int, key: tuple) -> _Entry | None:
+        with self._lock:
+            if generation != self._generation:
+                self._drop_all(generation)
+                return None
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if time.monotonic() - entry.born >= settings.TILE_MAX_AGE:
+                self._remove(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, generation: int, key: tuple, content: bytes) -> None:
+        limit = settings.TILE_PROCESS_MEMO_BYTES
+        cost = len(content) + ENTRY_OVERHEAD_BYTES
+        if cost > limit:
+            return
+        with self._lock:
+            if generation != self._generation:
+                self._drop_all(generation)
+            if key in self._entries:
+                self._remove(key)
+            self._entries[key] = _Entry(content=content, born=time.monotonic())
+            self.size += cost
+            while self.size > limit:
+                self._remove(next(iter(self._entries)))
+
+    def _remove(self, key: tuple) -> None:
+        entry = self._entries.pop(key)
+        self.size -= len(entry.content) + ENTRY_OVERHEAD_BYTES
+
+
+process_memo = ProcessTileMemo()
+
+
+def _memo_key(*, z: int, x: int, y: int, category: list[str]) -> tuple:
+    return (z, x, y, tuple(sorted(category)))
 
 
 def _key(generation: int, *, z: int, x: int, y: int, category: list[str], coding: str) -> str:
@@ -41,12 +151,15 @@ def _key(generation: int, *, z: int, x: int, y: int, category: list[str], coding
 
 
 def etag_remembered(
-    *, z: int, x: int, y: int, category: list[str], coding: str
+    *, z: int, x: int, y: int, category: list[str], coding: str, request=None
 ) -> tuple[str, bool] | None:
     """The ETag this tile was last answered with (for this content coding) under the
     current generation, and whether that answer varied by Accept-Encoding; or None."""
     try:
-        generation = _generation()
+        generation = _generation(request)
+        entry = process_memo.get(generation, _memo_key(z=z, x=x, y=y, category=category))
+        if entry is not None and coding in entry.etags:
+            return entry.etags[coding]
         return cache.get(_key(generation, z=z, x=x, y=y, category=category, coding=coding))
     except _UNAVAILABLE:
         return None
@@ -65,12 +178,21 @@ def etag_remember(
 ) -> None:
     """Remember a tile's ETag under the generation read BEFORE the tile was built: a
     change committed meanwhile has bumped it, so this memo is never read."""
-    with suppress(*_UNAVAILABLE):
+    entry = process_memo.get(generation, _memo_key(z=z, x=x, y=y, category=category))
+    if entry is not None and entry.etags.get(coding) == (etag, varies):
+        # Remembered in Redis when this entry was first answered in this coding, for
+        # TILE_MAX_AGE: no shorter than the entry itself lives.
+        return
+    try:
         cache.set(
             _key(generation, z=z, x=x, y=y, category=category, coding=coding),
             (etag, varies),
             timeout=settings.TILE_MAX_AGE,
         )
+    except _UNAVAILABLE:
+        return
+    if entry is not None:
+        entry.etags[coding] = (etag, varies)
 
 
 def _tile_key(generation: int, *, z: int, x: int, y: int, category: list[str]) -> str:
@@ -80,20 +202,30 @@ def _tile_key(generation: int, *, z: int, x: int, y: int, category: list[str]) -
 def tile_remembered(
     *, generation: int, z: int, x: int, y: int, category: list[str]
 ) -> bytes | None:
-    """The bytes of a first-zooms tile built under `generation` (b"" for an empty one),
-    or None: not remembered, too deep a zoom, or Redis away."""
+    """The bytes of a tile built under `generation` (b"" for an empty one) from this
+    process' memo, else (first zooms) from the cache; or None: not remembered, or Redis
+    away."""
+    key = _memo_key(z=z, x=x, y=y, category=category)
+    entry = process_memo.get(generation, key)
+    if entry is not None:
+        return entry.content
     if z > settings.TILE_MEMO_MAX_ZOOM:
         return None
     try:
-        return cache.get(_tile_key(generation, z=z, x=x, y=y, category=category))
+        content = cache.get(_tile_key(generation, z=z, x=x, y=y, category=category))
     except _UNAVAILABLE:
         return None
+    if content is not None:
+        process_memo.put(generation, key, content)
+    return content
 
 
 def tile_remember(
     *, generation: int, z: int, x: int, y: int, category: list[str], content: bytes
 ) -> None:
-    """Remember a first-zooms tile's bytes under the generation read BEFORE it was built."""
+    """Remember a tile's bytes under the generation read BEFORE it was built: in this
+    process, and (first zooms) in the cache."""
+    process_memo.put(generation, _memo_key(z=z, x=x, y=y, category=category), bytes(content))
     if z > settings.TILE_MEMO_MAX_ZOOM:
         return
     with suppress(*_UNAVAILABLE):
@@ -104,9 +236,11 @@ def tile_remember(
         )
 
 
-def generation_read() -> int | None:
+def generation_read(request=None) -> int | None:
+    """The map generation (read with this request's throttles if it asked), or None
+    while Redis is away."""
     try:
-        return _generation()
+        return _generation(request)
     except _UNAVAILABLE:
         return None
 
@@ -114,7 +248,8 @@ def generation_read() -> int | None:
 def map_changed() -> None:
     """Retire every remembered tile ETag (call after the change has committed)."""
     with suppress(*_UNAVAILABLE):
-        if not cache.add(GENERATION_KEY, 1, timeout=None):
+        start = secrets.randbits(_GENERATION_START_BITS)
+        if not cache.add(GENERATION_KEY, start, timeout=None):
             cache.incr(GENERATION_KEY)
 
 

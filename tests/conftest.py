@@ -74,6 +74,10 @@ def _clear_cache():
         keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
         if keys:
             client.delete(*keys)
+    # Tiles kept in this process belong to the map of the test that built them.
+    from locations.tile_cache import process_memo
+
+    process_memo.clear()
     yield
 
 

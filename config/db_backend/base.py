@@ -14,13 +14,24 @@ bounds on a server that stopped answering.
   thread shuts down the socket of a round trip that outlives its deadline
   (DB_CONNECT_TIMEOUT for the checkout check, DB_QUERY_DEADLINE for a query), which fails
   it as a broken connection.
+- Inside `trusting_pooled_connection` (one public read, safe to repeat) a pooled
+  connection is handed out without the checkout round trip while no outage is suspected
+  (the breaker closed, no failure counted): its first statement is the check. Should it
+  fail on a broken connection (the server restarted since the connection was pooled),
+  nothing is counted and the read runs once more on a checked connection, which counts
+  as above. The first statement's client-side bound is then the read's own `deadline`
+  (its statement timeout plus a connect timeout), so a paused server costs the read that
+  plus one check, not DB_QUERY_DEADLINE.
 """
 
 import contextlib
+import contextvars
 import itertools
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 from django.conf import settings
@@ -83,6 +94,40 @@ def _shut_down(fd: int) -> None:
 watchdog = _Watchdog()
 
 
+T = TypeVar("T")
+
+# The client-side bound (seconds) of the first statement on a connection handed out
+# without its checkout round trip; None outside trusting_pooled_connection.
+_TRUSTED_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "trusted_checkout_deadline", default=None
+)
+
+
+class StaleConnection(OperationalError):
+    """A pooled connection handed out without its check was dead at its first statement:
+    not counted as an outage; trusting_pooled_connection runs the read again."""
+
+    def __init__(self, wrapper: "DatabaseWrapper"):
+        super().__init__("A pooled connection was dead at its first statement.")
+        self.wrapper = wrapper
+
+
+def trusting_pooled_connection(read: Callable[[], T], *, deadline: float) -> T:
+    """Run `read` (statements safe to run twice, outside a transaction) on pooled
+    connections taken without the checkout round trip; if one of them was dead, give it
+    back (the pool drops it) and run `read` once more with checked connections. Its first
+    statement waits at most `deadline` seconds for the server (then it counts as dead)."""
+    token = _TRUSTED_DEADLINE.set(deadline)
+    try:
+        return read()
+    except StaleConnection as exc:
+        stale = exc.wrapper
+    finally:
+        _TRUSTED_DEADLINE.reset(token)
+    stale.close()
+    return read()
+
+
 def _is_broken(conn: psycopg.Connection | None) -> bool:
     return conn is None or conn.closed or conn.broken
 
@@ -128,6 +173,9 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.execute_wrappers.append(self._bounded_execute)
+        # The open connection came from the pool without its check and has not answered
+        # a statement yet (trusting_pooled_connection).
+        self.unchecked = False
 
     @property
     def is_replica(self) -> bool:
@@ -148,7 +196,9 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
     def get_new_connection(self, conn_params):
         if not self.pool:
             return self._guard(lambda: super(DatabaseWrapper, self).get_new_connection(conn_params))
-        connection = self._guard(self._checked_checkout)
+        self.unchecked = self._may_trust_checkout()
+        checkout = self._unchecked_checkout if self.unchecked else self._checked_checkout
+        connection = self._guard(checkout)
         isolation_level = self.settings_dict["OPTIONS"].get("isolation_level")
         # The rest is what PostgreSQL's get_new_connection does with a pooled connection.
         self.isolation_level = IsolationLevel(isolation_level or IsolationLevel.READ_COMMITTED)
@@ -157,6 +207,19 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
         # As PostGIS's get_new_connection does with every psycopg 3 connection.
         self.register_geometry_adapters(connection)
         return connection
+
+    def _may_trust_checkout(self) -> bool:
+        if _TRUSTED_DEADLINE.get() is None:
+            return False
+        if self.is_replica:
+            return True  # not behind the breaker; a dead replica is skipped by its probe
+        breaker = database_breaker()
+        return breaker.current_state == "closed" and not breaker.fail_counter
+
+    def _unchecked_checkout(self) -> psycopg.Connection:
+        pool = self.pool
+        pool.open()
+        return pool.getconn()
 
     def _checked_checkout(self) -> psycopg.Connection:
         """A pooled connection whose server just answered. Dead ones are discarded and
@@ -184,13 +247,22 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
 
     def _bounded_execute(self, execute, sql, params, many, context):
         deadline = getattr(settings, "DB_QUERY_DEADLINE", 0)
+        trusted = self.unchecked and _TRUSTED_DEADLINE.get() is not None
+        if trusted:
+            first = _TRUSTED_DEADLINE.get() or 0
+            deadline = min(deadline, first) if deadline else first
         try:
             with watchdog.bound(self.connection, deadline):
-                return execute(sql, params, many, context)
+                result = execute(sql, params, many, context)
+            self.unchecked = False
+            return result
         except OperationalError as exc:
+            self.unchecked = False
             # A cancelled statement (lock or statement timeout) is an answer: the server
             # is up. A broken connection is not.
             broken = _is_broken(self.connection)
+            if broken and trusted:
+                raise StaleConnection(self) from exc
             if self.is_replica and (broken or _recovery_conflict(exc)):
                 if broken:
                     db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")

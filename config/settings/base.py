@@ -677,6 +677,9 @@ TILE_MAX_AGE = env_int("TILE_MAX_AGE", 60, minimum=0)
 # Tiles of zoom <= this are kept whole in the cache while the map is unchanged, for at
 # most TILE_MAX_AGE (locations/tile_cache.py); -1 keeps none.
 TILE_MEMO_MAX_ZOOM = env_int("TILE_MEMO_MAX_ZOOM", 5, minimum=-1)
+# Bytes of tiles (any zoom) each web process keeps whole while the map is unchanged, for
+# at most TILE_MAX_AGE, least recently used out first (locations/tile_cache.py); 0: none.
+TILE_PROCESS_MEMO_BYTES = env_int("TILE_PROCESS_MEMO_BYTES", 64 * 1024 * 1024, minimum=0)
 # The map page's basemap (a MapLibre style URL); empty: a plain built-in style.
 MAP_STYLE_URL = env.str("MAP_STYLE_URL", default="")
 

@@ -12,6 +12,7 @@ from django.urls import path, register_converter, set_urlconf
 
 from config.db_router import run_public_read
 from config.lean import drf_read
+from locations import tile_cache
 from locations.api import ogc_documents, ogc_views
 from locations.api.tile_views import TileView, tile_answer
 from locations.api.views import (
@@ -69,7 +70,9 @@ def search(request):
 
 
 def tile(request, z, x, y):
-    # Only requests without credentials come this way (config.lean.wants).
+    # Only requests without credentials come this way (config.lean.wants). The map
+    # generation rides on the throttle's round trip, as in TileView.initial.
+    tile_cache.read_generation_with_throttles(request)
     return drf_read(
         request,
         TileView,

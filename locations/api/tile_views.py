@@ -74,6 +74,11 @@ class TileView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _FixedNegotiation
 
+    def initial(self, request, *args, **kwargs):
+        # Before the throttles run: the map generation rides on their round trip.
+        tile_cache.read_generation_with_throttles(request)
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("z", OpenApiTypes.INT, OpenApiParameter.PATH, description="0..22"),
@@ -116,11 +121,11 @@ def tile_answer(request, z, x, y, *, anonymous: bool) -> HttpResponse:
     }
     # Anonymous revalidation of a tile answered recently: 304 from the cache alone.
     if anonymous and (if_none_match := request.headers.get("If-None-Match")):
-        remembered = tile_cache.etag_remembered(**memo)
+        remembered = tile_cache.etag_remembered(**memo, request=request)
         tags = _tags(if_none_match)
         if remembered is not None and (remembered[0] in tags or "*" in tags):
             return _not_modified(*remembered)
-    generation = tile_cache.generation_read()
+    generation = tile_cache.generation_read(request)
     content = _tile_content(tile, generation=generation if anonymous else None)
     response: HttpResponse
     if content:

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 
+from config.db_backend.base import trusting_pooled_connection
 from config.db_router import read_alias, retry_on_primary
 from locations import constants
 from locations.errors import MapUnavailable
@@ -65,6 +66,11 @@ def run_public_read_row(sql: str, params: dict) -> tuple:
     the two statements loudly, not silently drop the timeout.)
     """
     timeout_ms = int(settings.PLACES_STATEMENT_TIMEOUT_MS)
+    # A pooled connection is taken without its checkout round trip (config.db_backend):
+    # this statement is the check, bounded by its timeout plus a connect timeout.
+    deadline = timeout_ms / 1000 + float(
+        connections[read_alias()].settings_dict["OPTIONS"].get("connect_timeout", 2)
+    )
 
     def read() -> tuple:
         with connections[read_alias()].cursor() as cursor:
@@ -74,7 +80,7 @@ def run_public_read_row(sql: str, params: dict) -> tuple:
 
     try:
         # One statement, safe to repeat: a replica failing under it is retried here.
-        return retry_on_primary(read)
+        return retry_on_primary(lambda: trusting_pooled_connection(read, deadline=deadline))
     except (OperationalError, InterfaceError) as exc:
         # Cancelled by the timeout or no database: the caller may have a stale copy.
         raise MapUnavailable() from exc

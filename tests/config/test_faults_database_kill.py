@@ -116,3 +116,89 @@ def test_a_query_on_a_paused_database_gives_up_instead_of_waiting_for_ever(poole
     # Once the server answers again, so do requests (the dead connections were dropped).
     assert _timed_query(pooled)[0] is None
     assert breakers.database_breaker().fail_counter == 0
+
+
+def _public_read(wrapper):
+    # What a request does: one public read, then its connection back to the pool.
+    from locations.selectors.sql import run_public_read
+
+    started = time.monotonic()
+    try:
+        return run_public_read("SELECT 41 + 1", {}), time.monotonic() - started
+    except Exception as exc:
+        return exc, time.monotonic() - started
+    finally:
+        wrapper.close()
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """How many checkout round trips (empty queries) were made."""
+    from config.db_backend import base
+
+    made = []
+    round_trip = base._round_trip
+
+    def counted(conn, seconds):
+        made.append(conn)
+        return round_trip(conn, seconds)
+
+    monkeypatch.setattr(base, "_round_trip", counted)
+    return made
+
+
+@pytest.mark.django_db
+def test_a_public_read_skips_the_checkout_round_trip_and_survives_a_restart(
+    pooled, cluster, checks
+):
+    assert _public_read(pooled)[0] == 42
+    assert _public_read(pooled)[0] == 42
+    assert checks == []  # the statement itself was the check
+
+    cluster.kill()
+    # As the `pooled` fixture does: a killed postmaster's socket lock would stop the start.
+    for lock in cluster.dir.glob(".s.PGSQL.*.lock"):
+        lock.unlink(missing_ok=True)
+    cluster.ensure_running()
+    # Every pooled connection is dead now: the read finds its one dead, gives it back and
+    # runs again on a checked connection, which the pool replaces by a new one.
+    assert _public_read(pooled)[0] == 42
+    assert checks, "the second try goes through the checked checkout"
+    assert breakers.database_breaker().fail_counter == 0  # a restart is not an outage
+    assert _public_read(pooled)[0] == 42
+
+
+@pytest.mark.django_db
+def test_public_reads_on_a_killed_database_still_open_the_breaker(pooled, cluster):
+    from locations.errors import MapUnavailable
+
+    assert _public_read(pooled)[0] == 42
+    cluster.kill()
+    attempts = [_public_read(pooled) for _ in range(3)]
+    assert all(isinstance(error, MapUnavailable) for error, _ in attempts), attempts
+    assert max(elapsed for _, elapsed in attempts) < 2.5, attempts
+    assert breakers.database_breaker().current_state == "open"
+    error, elapsed = _public_read(pooled)
+    assert isinstance(error, MapUnavailable)
+    assert isinstance(error.__cause__, breakers.DatabaseCircuitOpen)
+    assert elapsed < 0.1
+
+
+@pytest.mark.django_db
+def test_a_public_read_on_a_paused_database_gives_up_after_its_own_bound(pooled, cluster, settings):
+    from locations.errors import MapUnavailable
+
+    settings.DB_QUERY_DEADLINE = 30  # the trusted first statement has its own bound
+    settings.PLACES_STATEMENT_TIMEOUT_MS = 500
+    assert _public_read(pooled)[0] == 42
+    cluster.pause()
+    try:
+        error, elapsed = _public_read(pooled)
+    finally:
+        cluster.resume()
+    # 0.5 s statement timeout + 1 s connect timeout for the trusted statement, then a
+    # checked checkout bounded by the connect timeout.
+    assert isinstance(error, MapUnavailable), error
+    assert 1.4 <= elapsed < 3.5, elapsed
+    assert breakers.database_breaker().fail_counter == 1
+    assert _public_read(pooled)[0] == 42

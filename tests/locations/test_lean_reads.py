@@ -315,3 +315,37 @@ def test_lean_reads_choose_their_database_as_the_drf_views_do(
 
     assert response["status"] == 200
     assert on_lean_path == routed == [path.split("?")[0]]
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Every round trip to Redis (one command, or one pipeline), as sent."""
+    import redis.connection
+
+    sent: list[bytes] = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def send_packed_command(self, command, check_health=True):
+        sent.append(command if isinstance(command, bytes) else b"".join(command))
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
+    )
+    return sent
+
+
+@pytest.mark.parametrize("lean_reads", [True, False])
+def test_a_repeated_tile_costs_one_redis_round_trip(
+    places, settings, redis_round_trips, lean_reads
+):
+    # The throttle's INCR + EXPIRE and the map generation in one pipeline; the tile is
+    # kept in the process (locations.tile_cache), so nothing else goes out.
+    settings.LEAN_READS = lean_reads
+    first = call(TILE)
+    redis_round_trips.clear()
+    again = call(TILE)
+    assert again["status"] == 200 and again["body"] == first["body"]
+    assert again["headers"]["etag"] == first["headers"]["etag"]
+    assert len(redis_round_trips) == 1, redis_round_trips
+    assert b"INCR" in redis_round_trips[0] and b"tiles:generation" in redis_round_trips[0]

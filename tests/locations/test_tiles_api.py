@@ -423,6 +423,8 @@ def test_a_first_zooms_tile_is_built_once_while_the_map_is_unchanged(
     api_client, moderator, settings, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     settings.TILE_MEMO_MAX_ZOOM = 4
+    # The memo in the cache, shared by every process (this process' own memo is off).
+    settings.TILE_PROCESS_MEMO_BYTES = 0
     approved(13.4, 52.5)
     x, y = tile_xy(13.4, 52.5, 4)
     first = get_tile(api_client, 4, x, y)
@@ -444,3 +446,143 @@ def test_a_first_zooms_tile_is_built_once_while_the_map_is_unchanged(
     after = get_tile(api_client, 4, x, y)
     assert after.content != first.content
     assert sum(f["properties"].get("point_count", 1) for f in features_of(after)) == 2
+
+
+# --- every zoom's tiles kept whole in the process (locations.tile_cache.process_memo) ---
+
+
+def test_a_repeated_tile_of_any_zoom_is_answered_from_the_process_without_postgresql(
+    api_client, django_assert_num_queries
+):
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 17)
+    first = get_tile(api_client, 17, x, y)
+    with django_assert_num_queries(0):
+        again = get_tile(api_client, 17, x, y)
+    assert (again.status_code, again.content, again["ETag"]) == (200, first.content, first["ETag"])
+    assert again["Cache-Control"] == first["Cache-Control"]
+
+
+def test_a_committed_approval_retires_the_tiles_kept_in_the_process(
+    api_client, moderator, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 16)
+    first = get_tile(api_client, 16, x, y)
+    pending = LocationFactory(point=Point(13.4001, 52.5001, srid=4326))
+    # Not yet approved: the tile kept is still the map's tile.
+    with django_assert_num_queries(0):
+        assert get_tile(api_client, 16, x, y).content == first.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        location_transition(location_id=pending.id, to_status="approved", moderator=moderator)
+
+    after = get_tile(api_client, 16, x, y)
+    assert after["ETag"] != first["ETag"]
+    assert {f["properties"]["id"] for f in features_of(after)} == {
+        str(pending.id),
+        *(f["properties"]["id"] for f in features_of(first)),
+    }
+    with django_assert_num_queries(0):
+        assert get_tile(api_client, 16, x, y).content == after.content
+
+
+def test_an_approval_whose_commit_is_rolled_back_leaves_the_kept_tile(
+    api_client, moderator, django_assert_num_queries
+):
+    from django.db import transaction
+
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 16)
+    first = get_tile(api_client, 16, x, y)
+    pending = LocationFactory(point=Point(13.4001, 52.5001, srid=4326))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        location_transition(location_id=pending.id, to_status="approved", moderator=moderator)
+        raise RuntimeError("rolled back")
+    with django_assert_num_queries(0):
+        assert get_tile(api_client, 16, x, y).content == first.content
+
+
+def test_category_filters_are_kept_apart_and_their_order_does_not_matter(
+    api_client, django_assert_num_queries
+):
+    approved(13.4, 52.5, category="cafe")
+    approved(13.4001, 52.5001, category="park")
+    approved(13.4002, 52.5002, category="bar")
+    x, y = tile_xy(13.4, 52.5, 16)
+
+    def categories(response):
+        return sorted(f["properties"]["category"] for f in features_of(response))
+
+    everything = get_tile(api_client, 16, x, y)
+    cafes = api_client.get(f"{API}/tiles/16/{x}/{y}.mvt?category=cafe")
+    two = api_client.get(f"{API}/tiles/16/{x}/{y}.mvt?category=park,cafe")
+    assert categories(everything) == ["bar", "cafe", "park"]
+    assert categories(cafes) == ["cafe"]
+    assert categories(two) == ["cafe", "park"]
+    with django_assert_num_queries(0):
+        again = api_client.get(f"{API}/tiles/16/{x}/{y}.mvt?category=cafe,park")
+        assert get_tile(api_client, 16, x, y).content == everything.content
+        assert api_client.get(f"{API}/tiles/16/{x}/{y}.mvt?category=cafe").content == cafes.content
+    assert again.content == two.content
+
+
+def test_the_process_memo_keeps_within_its_bytes_dropping_the_least_recently_used(
+    api_client, settings, django_assert_num_queries
+):
+    from locations.tile_cache import ENTRY_OVERHEAD_BYTES, process_memo
+
+    spots = [(13.4 + i * 0.01, 52.5) for i in range(3)]
+    for lon, lat in spots:
+        for k in range(20):
+            approved(lon + k * 1e-5, lat, name=f"Place number {k} near {lon}")
+    tiles = [tile_xy(lon, lat, 16) for lon, lat in spots]
+    assert len(set(tiles)) == 3
+    sizes = [len(get_tile(api_client, 16, x, y).content) for x, y in tiles]
+    process_memo.clear()
+    # Room for two of the three tiles, not three.
+    settings.TILE_PROCESS_MEMO_BYTES = sum(sorted(sizes)[1:]) + 2 * ENTRY_OVERHEAD_BYTES + 1
+    a, b, c = tiles
+    get_tile(api_client, 16, *a)
+    get_tile(api_client, 16, *b)
+    with django_assert_num_queries(0):
+        get_tile(api_client, 16, *a)  # a is now the most recently used
+    get_tile(api_client, 16, *c)  # b goes
+    assert len(process_memo) == 2
+    assert process_memo.size <= settings.TILE_PROCESS_MEMO_BYTES
+    with django_assert_num_queries(0):
+        get_tile(api_client, 16, *a)
+        get_tile(api_client, 16, *c)
+    with django_assert_num_queries(1):
+        get_tile(api_client, 16, *b)
+
+    # A tile larger than the whole memo is not kept; 0 keeps none.
+    settings.TILE_PROCESS_MEMO_BYTES = 0
+    process_memo.clear()
+    get_tile(api_client, 16, *a)
+    assert len(process_memo) == 0
+
+
+def test_a_kept_tile_lives_at_most_tile_max_age(api_client, settings, django_assert_num_queries):
+    settings.TILE_MAX_AGE = 0  # every kept tile is already too old
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 16)
+    get_tile(api_client, 16, x, y)
+    with django_assert_num_queries(1):
+        get_tile(api_client, 16, x, y)
+
+
+def test_a_lost_generation_never_serves_a_tile_of_an_older_map(api_client):
+    # Redis flushed (or the key evicted): the generation starts again at a random number,
+    # not at a count the process holds tiles under; a place added meanwhile shows.
+    from django.core.cache import cache
+
+    from locations.tile_cache import GENERATION_KEY
+
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 16)
+    first = get_tile(api_client, 16, x, y)
+    cache.delete(GENERATION_KEY)
+    approved(13.4001, 52.5001)  # a factory: no generation bump of its own
+    after = get_tile(api_client, 16, x, y)
+    assert len(features_of(after)) == len(features_of(first)) + 1
