@@ -770,8 +770,8 @@ def _drop_indexes(cursor) -> list[tuple[str, str]]:
     """Lock the merged tables, drop their rebuildable indexes and return their names and
     definitions (as pg_get_indexdef gives them, to be run again unchanged). Inside the
     import's transaction: if anything fails before the commit, the drops roll back."""
-    # All three locks first, in one statement and a fixed order: the import then never
-    # holds one table while it waits for another.
+    # All three locks before any change, always in this order, so two large imports (or
+    # an import and a migration taking them in the same order) wait instead of deadlocking.
     cursor.execute("LOCK TABLE " + ", ".join(_MERGED_TABLES) + " IN ACCESS EXCLUSIVE MODE")
     cursor.execute(_REBUILDABLE_INDEXES, {"tables": list(_MERGED_TABLES)})
     indexes = cursor.fetchall()
