@@ -18,6 +18,9 @@ Rules an operator should know (docs/import-export.md):
   a moderator decided on. An unchanged row is not rewritten.
 - A later row repeating an external_id already seen in the file is a bad row.
 - Imports do not notify the live map feed: a bulk load is not a stream of approvals.
+- A large import (at least IMPORT_REBUILD_INDEXES_MIN_ROWS rows, and at least as many as
+  the places table holds) locks the three tables it writes, drops their non-unique
+  indexes, merges, and rebuilds them identically, all in its one transaction.
 - Each created or changed place gets a new version: `version` (1, or +1), an audit row
   in simple-history's table and an applied revision (source "import"), written set-wise
   in the merge statement itself.
@@ -113,6 +116,9 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rows_without_external_id: int = 0
+    # Non-unique indexes dropped before the merge and built again after it (a large
+    # import: _rebuild_indexes_wanted).
+    indexes_rebuilt: int = 0
 
     def summary(self) -> str:
         rows = f"Rows: {self.rows_read} read, {self.rows_valid} valid, {self.bad_row_count} bad."
@@ -132,6 +138,8 @@ class ImportReport:
                 f" Rows without external_id or id: {self.rows_without_external_id}"
                 " (importing the file again would add them again)."
             )
+        if self.indexes_rebuilt:
+            text += f" Large import: {self.indexes_rebuilt} indexes were rebuilt after the insert."
         if self.dry_run:
             text += " Dry run: nothing was written."
         return text
@@ -603,6 +611,22 @@ RETURNING r.number, r.external_id, r.first_number
 _CHANGED = """(l.name, l.description, l.category, l.address, l.point)
     IS DISTINCT FROM ({p}name, {p}description, {p}category, {p}address, {p}point)"""
 
+# The valid rows again, numbered (`ord`, 1..n) in spatial order for the merge: each batch
+# then covers one compact area, so the grid-summary trigger folds it into few cells, and
+# the GiST indexes and the grid table see neighbouring pages instead of the whole map at
+# every batch. (A geohash is a Z-order key; 8 characters are cells of about 38 x 19 m.)
+# The file's order does not matter here: repeated external ids are already gone, so
+# no two rows write the same place.
+_MERGE_TABLE = "placemap_import_merge"
+_CREATE_MERGE_TABLE = f"""
+CREATE TEMPORARY TABLE {_MERGE_TABLE} ON COMMIT DROP AS
+SELECT row_number() OVER (
+           ORDER BY ST_GeoHash(ST_MakePoint(lon_q, lat_q), 8), external_id, ord
+       )::integer AS ord,
+       external_id, name, description, category, address, lon_q, lat_q
+FROM {_TEMP_TABLE}
+"""  # noqa: S608 (constant table names)
+
 # The content before the merge, for the revisions' before/after: every part of one
 # statement reads the same snapshot, so `old` sees the rows as they were.
 _CHANGES_SQL = f"""CASE WHEN o.id IS NULL THEN
@@ -639,7 +663,7 @@ _MERGE_BATCH = f"""
 WITH old AS (
     SELECT l.id, l.name, l.description, l.category, l.address, l.point
     FROM locations_location l
-    JOIN {_TEMP_TABLE} t ON t.external_id = l.external_id
+    JOIN {_MERGE_TABLE} t ON t.external_id = l.external_id
     WHERE t.ord > %(after)s AND t.ord <= %(until)s
 ),
 merged AS (
@@ -650,7 +674,7 @@ merged AS (
     SELECT gen_random_uuid(), t.name, COALESCE(t.description, ''), t.category,
            COALESCE(t.address, ''), ST_SetSRID(ST_MakePoint(t.lon_q, t.lat_q), 4326),
            %(status)s, NULL, t.external_id, %(now)s, %(now)s, %(approved_at)s, 1
-    FROM {_TEMP_TABLE} t
+    FROM {_MERGE_TABLE} t
     WHERE t.ord > %(after)s AND t.ord <= %(until)s
     ON CONFLICT (external_id) DO UPDATE SET
         name = EXCLUDED.name,
@@ -705,6 +729,88 @@ LEFT JOIN locations_location l ON l.external_id = n.external_id
 """  # noqa: S608 (constant fragments)
 
 
+# The tables the merge writes. Their non-unique indexes are what a large import drops
+# and rebuilds (PostgreSQL's "Populating a Database"): the unique ones stay, since the
+# upsert and the constraints need them (ON CONFLICT on external_id, primary keys, one
+# pending revision per place); so do the foreign keys and the grid triggers.
+_MERGED_TABLES = (
+    "locations_location",
+    "locations_historicallocation",
+    "locations_locationrevision",
+)
+# Valid, ready, plain indexes only: one backing a constraint, an exclusion or a unique
+# rule, or in a tablespace of its own (pg_get_indexdef does not say which), is left alone.
+_REBUILDABLE_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = ANY(%(tables)s::regclass[])
+  AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
+  AND i.indisvalid AND i.indisready AND i.indislive
+  AND c.reltablespace = 0
+  AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+ORDER BY i.indrelid, c.relname
+"""
+
+
+def _rebuild_indexes_wanted(cursor, rows: int) -> bool:
+    """The rule (docs/import-export.md, "Large imports"): at least
+    IMPORT_REBUILD_INDEXES_MIN_ROWS rows to merge, and no fewer than the places table
+    holds (counted up to `rows`, so a large table is not scanned in full)."""
+    if rows < settings.IMPORT_REBUILD_INDEXES_MIN_ROWS:
+        return False
+    cursor.execute(
+        "SELECT count(*) FROM (SELECT FROM locations_location LIMIT %s) s",
+        [rows + 1],
+    )
+    return cursor.fetchone()[0] <= rows
+
+
+def _drop_indexes(cursor) -> list[tuple[str, str]]:
+    """Lock the merged tables, drop their rebuildable indexes and return their names and
+    definitions (as pg_get_indexdef gives them, to be run again unchanged). Inside the
+    import's transaction: if anything fails before the commit, the drops roll back."""
+    # All three locks before any change, always in this order, so two large imports (or
+    # an import and a migration taking them in the same order) wait instead of deadlocking.
+    cursor.execute("LOCK TABLE " + ", ".join(_MERGED_TABLES) + " IN ACCESS EXCLUSIVE MODE")
+    cursor.execute(_REBUILDABLE_INDEXES, {"tables": list(_MERGED_TABLES)})
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return indexes
+
+
+# The merged tables' deferred constraints (their foreign keys): PostgreSQL builds no index
+# on a table with trigger events still queued, so these are checked before the rebuild
+# instead of at commit, then put back to deferred (as they were) for the rest of the
+# transaction.
+_DEFERRED_CONSTRAINTS = """
+SELECT format('%%I.%%I', n.nspname, k.conname)
+FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+WHERE k.conrelid = ANY(%(tables)s::regclass[]) AND k.condeferrable AND k.condeferred
+ORDER BY 1
+"""
+
+
+def _recreate_indexes(
+    cursor, indexes: list[tuple[str, str]], on_progress: ProgressCallback
+) -> None:
+    cursor.execute(_DEFERRED_CONSTRAINTS, {"tables": list(_MERGED_TABLES)})
+    deferred = ", ".join(name for (name,) in cursor.fetchall())
+    if deferred:
+        cursor.execute(f"SET CONSTRAINTS {deferred} IMMEDIATE")
+    cursor.execute(
+        "SELECT set_config('maintenance_work_mem', %s, true)",
+        [f"{settings.IMPORT_MAINTENANCE_WORK_MEM_MB}MB"],
+    )
+    on_progress("index", 0, len(indexes))
+    for done, (_name, definition) in enumerate(indexes, start=1):
+        cursor.execute(definition)
+        on_progress("index", done, len(indexes))
+    if deferred:
+        cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+
+
 class _Rollback(Exception):
     """Leaves transaction.atomic() with a rollback (dry run); never escapes this module."""
 
@@ -724,8 +830,8 @@ def locations_import(
 
     Raises ImportFileError (unreadable file) or ImportAborted (a bad row with
     on_error='abort'); in both cases nothing is written. `on_progress(phase, done, total)`
-    is called with phase "read" (bytes) and "write" (rows); `on_bad_row` with each bad
-    row as it is found.
+    is called with phase "read" (bytes), "write" (rows) and, for a large import that
+    rebuilds indexes, "index" (indexes); `on_bad_row` with each bad row as it is found.
     """
     path = Path(path)
     if fmt not in FORMATS:
@@ -865,8 +971,15 @@ def _run(
             cursor.execute(_DRY_RUN_COUNTS)
             report.created, report.updated = cursor.fetchone()
         else:
+            rebuilt: list[tuple[str, str]] = []
+            if _rebuild_indexes_wanted(cursor, report.rows_valid):
+                rebuilt = _drop_indexes(cursor)
+            cursor.execute(_CREATE_MERGE_TABLE)
+            last = cursor.rowcount
+            cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
             if last > batch_size:
-                cursor.execute(f"CREATE INDEX ON {_TEMP_TABLE} (ord)")
+                cursor.execute(f"CREATE INDEX ON {_MERGE_TABLE} (ord)")
+            cursor.execute(f"ANALYZE {_MERGE_TABLE}")
             now = timezone.now()
             params = {
                 "status": report.status,
@@ -881,7 +994,11 @@ def _run(
                 report.created += created
                 report.updated += updated
                 on_progress("write", min(after + batch_size, last), last)
-            cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
+            cursor.execute(f"DROP TABLE {_MERGE_TABLE}")
+            if rebuilt:
+                with tracer.start_as_current_span("placemap.import.reindex"):
+                    _recreate_indexes(cursor, rebuilt, on_progress)
+                report.indexes_rebuilt = len(rebuilt)
         merge_span.end()
         report.unchanged = report.rows_valid - report.created - report.updated
 

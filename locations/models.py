@@ -201,7 +201,15 @@ class Location(models.Model):
 
     # The audit trail of every row change (who, when, each field before and after):
     # written by save() through django-simple-history, and set-wise by the bulk import.
-    history = HistoricalRecords(excluded_fields=["search_vector", "spam_score", "spam_signals"])
+    # Indexed on what its readers filter by (id: a place's history; history_user and
+    # submitter: GDPR export and erasure, locations/gdpr.py); nothing reads it by
+    # external_id, merged_into or history_date (ordered only within one place's rows), and
+    # each of those indexes cost the bulk import a random btree insert per place.
+    # SIMPLE_HISTORY_DATE_INDEX = False (config/settings/base.py) drops history_date's.
+    history = HistoricalRecords(
+        excluded_fields=["search_vector", "spam_score", "spam_signals"],
+        no_db_index=["external_id", "merged_into"],
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -222,7 +230,11 @@ class LocationRevision(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="revisions")
+    # Indexed by revision_location_created, whose first column serves the foreign key's
+    # lookups too: a second btree on location_id only slowed every insert.
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="revisions", db_index=False
+    )
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
     category = models.CharField(max_length=CATEGORY_SLUG_MAX_LENGTH)
@@ -262,7 +274,7 @@ class LocationRevision(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["location", "created_at"], name="revision_location_created"),
-            models.Index(fields=["author"], name="revision_author"),
+            # (No Index on author: the foreign key's own index already serves it.)
         ]
         constraints = [
             models.CheckConstraint(

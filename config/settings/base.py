@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     # Request logging (see "Observability").
     "django_structlog",
 ]
+# No index on simple-history's history_date: its readers only order one place's rows by it
+# (locations/models.py). Part of the schema (a migration), so not read from the environment.
+SIMPLE_HISTORY_DATE_INDEX = False
 
 MIDDLEWARE = [
     "config.middleware.RequestIDMiddleware",
@@ -765,6 +768,13 @@ IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, m
 # object storage (imports/ in the bucket; locations/import_uploads.py), not on disk.
 # Rows per INSERT ... ON CONFLICT statement when importing (import_locations --batch-size).
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
+# An import that merges at least this many rows, and at least as many as the places table
+# holds, drops the non-unique indexes of the tables it writes and rebuilds them after the
+# insert, in its own transaction (an ACCESS EXCLUSIVE lock on those tables for the whole
+# import: docs/import-export.md, "Large imports"). A very large value turns it off.
+IMPORT_REBUILD_INDEXES_MIN_ROWS = env_int("IMPORT_REBUILD_INDEXES_MIN_ROWS", 100_000, minimum=1)
+# maintenance_work_mem (MiB) for those rebuilds (SET LOCAL: that import's transaction only).
+IMPORT_MAINTENANCE_WORK_MEM_MB = env_int("IMPORT_MAINTENANCE_WORK_MEM_MB", 256, minimum=1)
 # Bad rows kept in an import report (all are counted; the command prints every one).
 IMPORT_MAX_REPORTED_ERRORS = env_int("IMPORT_MAX_REPORTED_ERRORS", 1000, minimum=1)
 

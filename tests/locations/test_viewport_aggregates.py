@@ -384,3 +384,33 @@ def test_concurrent_writers_to_one_cell_keep_it_exact():
     assert_summary_exact()
     finest = GridCell.objects.get(level=16, cx=math.floor(100.002 / (360 / 2**16)))
     assert finest.n == 2
+
+
+def test_the_triggers_drift_check_is_an_index_probe_even_without_statistics():
+    # The check the fold function runs after every statement on places (migration 0015).
+    check = importlib.import_module("locations.migrations.0015_gridcell_fold_check_by_index")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('locations_gridcell_fold'::regproc)")
+        assert check.NEW_CHECK in cursor.fetchone()[0]
+        # A grid table of 20,000 cells written by this transaction, so not in its
+        # statistics (as in a bulk import): 0003's EXISTS (... WHERE n < 0) was planned
+        # as a scan of the whole table there whenever n had no statistics.
+        cursor.execute(
+            "INSERT INTO locations_gridcell (level, cx, cy, category, n, sum_lon, sum_lat)"
+            " SELECT 16, g, g, 'park', 1, 0, 0 FROM generate_series(1, 20000) g"
+        )
+        cursor.execute("EXPLAIN SELECT (SELECT min(n) FROM locations_gridcell WHERE n <= 0) < 0")
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using gridcell_not_positive" in plan
+    assert "Seq Scan" not in plan
+
+
+def test_a_negative_cell_still_refuses_the_next_write(user):
+    LocationFactory(status=LocationStatus.APPROVED, point=Point(2.35, 48.85, srid=4326))
+    with connection.cursor() as cursor:
+        # Drift: a cell the next write does not touch goes negative.
+        cursor.execute("UPDATE locations_gridcell SET n = -1 WHERE level = 4")
+        assert cursor.rowcount == 1
+
+    with pytest.raises(Exception, match="locations_gridcell out of step"):
+        LocationFactory(status=LocationStatus.APPROVED, point=Point(-70.6, -33.4, srid=4326))

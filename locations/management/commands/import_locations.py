@@ -20,6 +20,9 @@ from locations.models import LocationStatus
 EXIT_OK = 0
 EXIT_ROWS_REFUSED = 1
 EXIT_USAGE_OR_FILE_ERROR = 2
+# The phases locations_import reports progress in (its on_progress callback).
+PROGRESS_LABELS = {"read": "validate", "write": "write", "index": "rebuild indexes"}
+PROGRESS_UNITS = {"read": "B", "write": "rows", "index": "indexes"}
 
 
 class Command(BaseCommand):
@@ -79,11 +82,11 @@ class Command(BaseCommand):
                     bar.close()
                 bars[phase] = tqdm(
                     total=total,
-                    unit="B" if phase == "read" else "rows",
-                    unit_scale=True,
+                    unit=PROGRESS_UNITS[phase],
+                    unit_scale=phase != "index",
                     file=NoNewlineWriter(self.stderr),
                     disable=options["no_progress"],
-                    desc="validate" if phase == "read" else "write",
+                    desc=PROGRESS_LABELS[phase],
                 )
             bar = bars[phase]
             bar.update(done - bar.n)
