@@ -277,6 +277,7 @@ class ImportPages:
                     fmt=entry["format"],
                     status=entry["status"],
                     on_error=imports.ON_ERROR_SKIP,
+                    user_id=request.user.pk,
                 )
             except StorageUnavailable:
                 # Kept in the session and in storage: the same button works once it is back.

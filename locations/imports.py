@@ -699,7 +699,8 @@ history AS (
     )
     SELECT m.id, m.name, m.description, m.category, m.address, m.point, m.status,
            m.submitter_id, m.external_id, m.created_at, m.updated_at, m.approved_at,
-           m.version, %(now)s, 'import', CASE WHEN m.inserted THEN '+' ELSE '~' END, NULL
+           m.version, %(now)s, 'import', CASE WHEN m.inserted THEN '+' ELSE '~' END,
+           %(user_id)s
     FROM merged m
 ),
 revisions AS (
@@ -825,8 +826,12 @@ def locations_import(
     batch_size: int | None = None,
     on_progress: ProgressCallback | None = None,
     on_bad_row: BadRowCallback | None = None,
+    user_id: int | None = None,
 ) -> ImportReport:
     """Validate every row of a CSV or GeoJSON file and upsert the valid ones.
+
+    `user_id` is who imports (the audit trail's history_user: the console's operator, or
+    `import_locations --user`); None when nobody is named.
 
     Raises ImportFileError (unreadable file) or ImportAborted (a bad row with
     on_error='abort'); in both cases nothing is written. `on_progress(phase, done, total)`
@@ -865,6 +870,7 @@ def locations_import(
                         batch_size=batch_size,
                         on_progress=on_progress or (lambda *_: None),
                         on_bad_row=on_bad_row or (lambda _row: None),
+                        user_id=user_id,
                     )
                     if dry_run:
                         raise _Rollback
@@ -894,6 +900,7 @@ def _run(
     batch_size: int,
     on_progress: ProgressCallback,
     on_bad_row: BadRowCallback,
+    user_id: int | None,
 ) -> None:
     counting = _CountingReader(raw)
     reader = io.BufferedReader(counting, buffer_size=256 * 1024)
@@ -985,6 +992,7 @@ def _run(
                 "status": report.status,
                 "now": now,
                 "approved_at": now if report.status == LocationStatus.APPROVED else None,
+                "user_id": user_id,
             }
             for after in range(0, last, batch_size):
                 cursor.execute(

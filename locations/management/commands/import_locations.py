@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from accounts.models import User
+from accounts.selectors import user_by_username
 from locations import imports
 from locations.management.output import NoNewlineWriter
 from locations.models import LocationStatus
@@ -63,6 +65,10 @@ class Command(BaseCommand):
             default=None,
             help=f"Rows per upsert statement (default {settings.IMPORT_BATCH_SIZE}).",
         )
+        parser.add_argument(
+            "--user",
+            help="Username recorded as the importer in the places' audit trail (history).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args, **options):
@@ -73,6 +79,14 @@ class Command(BaseCommand):
             raise CommandError(
                 "--batch-size must be at least 1.", returncode=EXIT_USAGE_OR_FILE_ERROR
             )
+        user_id = None
+        if options["user"] is not None:
+            try:
+                user_id = user_by_username(username=options["user"]).pk
+            except User.DoesNotExist:
+                raise CommandError(
+                    f"No such user: {options['user']}", returncode=EXIT_USAGE_OR_FILE_ERROR
+                ) from None
         bars: dict[str, tqdm] = {}
         out = NoNewlineWriter(self.stdout)
 
@@ -105,6 +119,7 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
                 on_progress=on_progress,
                 on_bad_row=on_bad_row,
+                user_id=user_id,
             )
         except imports.ImportFileError as exc:
             raise CommandError(

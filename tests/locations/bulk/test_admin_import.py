@@ -67,7 +67,9 @@ def test_the_upload_shows_the_validation_report_and_writes_nothing(operator_clie
     assert list(upload_dir.iterdir()) == []  # nothing left on the web process's disk
 
 
-def test_confirming_imports_the_valid_rows_and_deletes_the_upload(operator_client, upload_dir):
+def test_confirming_imports_the_valid_rows_and_deletes_the_upload(
+    operator_client, operator, upload_dir
+):
     token = _upload(operator_client, status="approved").context["token"]
 
     response = operator_client.post(CONFIRM_URL, {"token": token, "confirm": "1"})
@@ -78,6 +80,8 @@ def test_confirming_imports_the_valid_rows_and_deletes_the_upload(operator_clien
         ("a1", "approved"),
         ("a3", "approved"),
     ]
+    # The audit trail names the operator who confirmed it.
+    assert set(Location.history.values_list("history_user_id", flat=True)) == {operator.pk}
     assert stored_uploads() == []
     assert list(upload_dir.iterdir()) == []
     # The same token cannot import twice.

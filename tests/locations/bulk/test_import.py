@@ -9,6 +9,7 @@ from django.db import connection
 
 from locations import imports
 from locations.models import Location, LocationStatus
+from tests.accounts.factories import UserFactory
 from tests.locations.factories import LocationFactory
 
 CSV_HEADER = "external_id,name,description,category,address,longitude,latitude\n"
@@ -155,6 +156,24 @@ def test_imported_places_have_no_submitter_and_the_requested_status(db, tmp_path
     assert place.submitter_id is None
     assert place.status == LocationStatus.APPROVED
     assert place.approved_at is not None
+
+
+def test_the_audit_trail_names_the_importer_given_to_the_command(db, tmp_path):
+    path = _write(tmp_path, "p.csv", CSV_HEADER + "u1,Named importer,,park,,1,1\n")
+    operator = UserFactory(username="ops")
+
+    call_command(
+        "import_locations", str(path), "--user", "ops", "--no-progress", stdout=io.StringIO()
+    )
+
+    (row,) = Location.history.filter(external_id="u1")
+    assert (row.history_user_id, row.history_change_reason) == (operator.pk, "import")
+    with pytest.raises(CommandError, match="No such user: nobody"):
+        call_command("import_locations", str(path), "--user", "nobody", stdout=io.StringIO())
+    # Without --user nobody is named.
+    other = _write(tmp_path, "q.csv", CSV_HEADER + "u2,Nobody named,,park,,1,1\n")
+    imports.locations_import(path=other)
+    assert Location.history.get(external_id="u2").history_user_id is None
 
 
 def test_a_reimport_keeps_a_moderators_decision(db, tmp_path):
