@@ -466,12 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(
             (
                 "tipg",
-                TipgServer(
-                    python=args.tipg_python,
-                    port=args.tipg_port,
-                    workers=args.workers,
-                    log_path=common.RESULTS_DIR / f"tipg-{stamp}.log",
-                ),
+                TipgServer.from_args(args, log_name=f"tipg-{stamp}.log"),
             )
         )
 

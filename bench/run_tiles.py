@@ -83,6 +83,17 @@ class TipgServer:
         self.python, self.port, self.workers, self.log_path = python, port, workers, log_path
         self.process: subprocess.Popen | None = None
 
+    @classmethod
+    def from_args(cls, args, *, log_name: str) -> TipgServer:
+        """The server a bench's --tipg-python, --tipg-port and --workers describe, its log
+        in bench/results/<log_name>."""
+        return cls(
+            python=args.tipg_python,
+            port=args.tipg_port,
+            workers=args.workers,
+            log_path=common.RESULTS_DIR / log_name,
+        )
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -300,12 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     tipg_checks: dict = {}
     try:
         if args.tipg_python:
-            with TipgServer(
-                python=args.tipg_python,
-                port=args.tipg_port,
-                workers=args.workers,
-                log_path=common.RESULTS_DIR / f"tipg-{stamp}.log",
-            ) as tipg:
+            with TipgServer.from_args(args, log_name=f"tipg-{stamp}.log") as tipg:
                 for z in zooms:
                     # A sample: tipg takes up to a second or two per tile here.
                     check = check_tiles(tipg.base_url, tiles[z][:20], path=tipg_path)

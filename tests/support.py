@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import psycopg
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -47,6 +48,21 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # a helper, not a test, wherever it is imported
+
+
+def other_session(**options) -> psycopg.Connection:
+    """A second PostgreSQL session on the test database (another client: a lock holder,
+    an observer), outside Django's connection handling. `options` go to psycopg.connect
+    (autocommit=True, dbname="postgres", ...)."""
+    db = connections["default"].settings_dict
+    params = {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "dbname": db["NAME"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+    }
+    return psycopg.connect(**{**params, **options})
 
 
 def child_env(**overrides: str) -> dict[str, str]:

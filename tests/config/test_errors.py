@@ -3,9 +3,9 @@ exceptions, with the same bodies the views' hand-written mappings produced."""
 
 import random
 
-import psycopg
 import pytest
-from django.db import connections
+
+from tests.support import other_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.config.urls_errors")]
 
@@ -127,15 +127,7 @@ def test_a_domain_error_reads_exactly_as_the_views_mapping_did(api_client, new, 
 
 def test_a_lock_held_by_maintenance_is_a_503_saying_so(api_client):
     key = random.randint(1, 2**31)
-    db = connections["default"].settings_dict
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-        autocommit=True,
-    ) as maintenance:
+    with other_session(autocommit=True) as maintenance:
         maintenance.execute("SELECT pg_advisory_lock(%s)", [key])
         response, body = problem(api_client, f"lock_{key}")
     assert response.status_code == 503

@@ -6,7 +6,6 @@ import threading
 import time
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,7 +16,7 @@ from config.health import check_database
 from tests.locations.conftest import API
 from tests.locations.factories import LocationFactory
 from tests.media_store import samples
-from tests.support import authenticated_client
+from tests.support import authenticated_client, other_session
 
 UPLOAD_URL = "/api/v1/images/upload"
 VIEWPORT = f"{API}/locations/viewport?bbox=13.0,52.3,13.8,52.7&limit=5"
@@ -60,14 +59,7 @@ def test_a_ready_probe_does_not_shorten_the_next_statement_on_its_pooled_connect
 
 
 def _hold_lock(sql: str, held: threading.Event, release: threading.Event) -> None:
-    db = connections["default"].settings_dict
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-    ) as conn:
+    with other_session() as conn:
         conn.execute(sql)
         held.set()
         release.wait(30)

@@ -6,12 +6,12 @@ real lock on the table, so that the API's statement really waits and really time
 
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from django.db import connection
 
 from config.redis import redis_client
 from tests.locations.conftest import API
+from tests.support import other_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,14 +27,7 @@ VIEWPORT = f"{API}/locations/viewport?bbox=13.0,52.3,13.8,52.7&limit=1"
 @contextmanager
 def locations_table_locked():
     """Another session holds ACCESS EXCLUSIVE on the table, as a long migration would."""
-    db = connection.settings_dict
-    with psycopg.connect(
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-        host=db["HOST"],
-        port=db["PORT"],
-    ) as blocker:
+    with other_session() as blocker:
         blocker.execute("LOCK TABLE locations_location IN ACCESS EXCLUSIVE MODE")
         try:
             yield

@@ -6,7 +6,6 @@ import hashlib
 import threading
 from datetime import timedelta
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -19,6 +18,7 @@ from locations.models import IdempotencyKey, Location
 from locations.tasks import purge_idempotency_keys
 from tests.config.test_faults_redis import ThrowawayRedis
 from tests.locations.test_create_api import VALID, post
+from tests.support import other_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,14 +90,7 @@ def test_two_simultaneous_posts_with_one_key_create_one_place_without_redis(user
 
 
 def _database_session():
-    db = connection.settings_dict
-    return psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"] or 5432,
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-    )
+    return other_session()
 
 
 def test_a_retry_while_the_first_request_is_still_running_is_409(user_client, user):

@@ -4,7 +4,6 @@ import json
 import shutil
 import subprocess
 
-import psycopg
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.gis.geos import Polygon
@@ -15,6 +14,7 @@ from django.urls import reverse
 
 from locations import exports
 from locations.models import Location, LocationStatus
+from tests.support import other_session
 
 URL = reverse("v1:locations-export")
 
@@ -240,14 +240,7 @@ def test_the_export_command_refuses_an_unknown_status(db):
 
 def _backend_activity(pid: int) -> tuple[str, str]:
     """(state, query) of a backend, seen from another session."""
-    db = connection.settings_dict
-    with psycopg.connect(
-        dbname=db["NAME"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-        host=db["HOST"],
-        port=db["PORT"],
-    ) as observer:
+    with other_session() as observer:
         return observer.execute(
             "SELECT state, query FROM pg_stat_activity WHERE pid = %s", [pid]
         ).fetchone()
