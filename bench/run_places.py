@@ -156,7 +156,8 @@ def floor_statements(case: str, queries: list[dict]) -> list[tuple[str, list]]:
 
 def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: float) -> dict:
     """Run the statements from `concurrency` threads, each with its own connection,
-    picking at random, for `duration` seconds; returns throughput and latencies."""
+    picking at random, for `duration` seconds; returns throughput and latencies. A
+    statement may be several (`SET ...; SELECT ...`): every result set is read."""
     import psycopg
     from psycopg.types.string import TextLoader
 
@@ -177,6 +178,8 @@ def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: fl
             rng = random.Random(slot)
             mine = latencies[slot]
             cur = conn.cursor()
+            # Warm the backend (PostGIS/PROJ set-up on first use) before timing.
+            cur.execute(*statements[0])
             barrier.wait()
             while True:
                 sql, params = statements[rng.randrange(len(statements))]
@@ -185,7 +188,12 @@ def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: fl
                     break
                 try:
                     cur.execute(sql, params)
-                    rows = cur.fetchall()
+                    rows = []
+                    while True:
+                        if cur.description is not None:
+                            rows += cur.fetchall()
+                        if not cur.nextset():
+                            break
                 except psycopg.Error:
                     errors[slot] += 1
                     continue
@@ -195,9 +203,10 @@ def run_floor(statements: list[tuple[str, list]], concurrency: int, duration: fl
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
         thread.start()
-    stop_at[0] = time.perf_counter() + duration
-    started = time.perf_counter()
+    stop_at[0] = time.perf_counter() + duration + 60  # until every worker is ready
     barrier.wait()
+    started = time.perf_counter()
+    stop_at[0] = started + duration
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started

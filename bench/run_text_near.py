@@ -36,14 +36,12 @@ import math
 import os
 import random
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
-from bench.run_places import TEXT_QUERIES, TEXT_RADIUS_M, _near_city
+from bench.run_places import TEXT_QUERIES, TEXT_RADIUS_M, _near_city, run_floor
 
 CLASSES = ("common", "mid", "rare")
 COMMON_MIN, RARE_MAX = 50_000, 15_000
@@ -155,50 +153,7 @@ def plan_of(conn, sql: str, params: dict) -> str:
 
 
 def run(statements: list[tuple[str, dict]], concurrency: int, duration: float) -> dict:
-    import psycopg
-    from psycopg.types.string import TextLoader
-
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    errors = [0] * concurrency
-    barrier = threading.Barrier(concurrency + 1)
-    stop_at = [0.0]
-
-    def worker(slot: int) -> None:
-        with psycopg.connect(
-            common.pg_dsn(), autocommit=True, cursor_factory=psycopg.ClientCursor
-        ) as conn:
-            conn.adapters.register_loader("json", TextLoader)
-            rng = random.Random(slot)
-            cur = conn.cursor()
-            # Warm the backend (PostGIS/PROJ set-up on first use) before timing.
-            sql, params = statements[0]
-            cur.execute(sql, params)
-            barrier.wait()
-            while True:
-                sql, params = statements[rng.randrange(len(statements))]
-                started = time.perf_counter()
-                if started >= stop_at[0]:
-                    break
-                try:
-                    cur.execute(sql, params)
-                    while cur.nextset():
-                        pass
-                except psycopg.Error:
-                    errors[slot] += 1
-                    continue
-                latencies[slot].append(time.perf_counter() - started)
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    stop_at[0] = time.perf_counter() + duration + 60  # until every worker is ready
-    barrier.wait()
-    started = time.perf_counter()
-    stop_at[0] = started + duration
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    return {**common.latency_summary(latencies, errors, elapsed), "load": os.getloadavg()[0]}
+    return {**run_floor(statements, concurrency, duration), "load": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
