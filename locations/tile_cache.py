@@ -76,7 +76,7 @@ class _Entry:
     etags: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
 
-# What an entry costs beyond its bytes (key tuple, entry object, dict slot): an estimate,
+# What an entry costs beyond its bytes (key string, entry object, dict slot): an estimate,
 # so that a memo of empty tiles is bounded too.
 ENTRY_OVERHEAD_BYTES = 400
 
@@ -89,7 +89,7 @@ class ProcessTileMemo:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._generation: int | None = None
         self.size = 0
 
@@ -105,7 +105,7 @@ class ProcessTileMemo:
         self.size = 0
         self._generation = generation
 
-    def get(self, generation: int, key: tuple) -> _Entry | None:
+    def get(self, generation: int, key: str) -> _Entry | None:
         with self._lock:
             if generation != self._generation:
                 self._drop_all(generation)
@@ -119,7 +119,7 @@ class ProcessTileMemo:
             self._entries.move_to_end(key)
             return entry
 
-    def put(self, generation: int, key: tuple, content: bytes) -> None:
+    def put(self, generation: int, key: str, content: bytes) -> None:
         limit = settings.TILE_PROCESS_MEMO_BYTES
         cost = len(content) + ENTRY_OVERHEAD_BYTES
         if cost > limit:
@@ -134,7 +134,7 @@ class ProcessTileMemo:
             while self.size > limit:
                 self._remove(next(iter(self._entries)))
 
-    def _remove(self, key: tuple) -> None:
+    def _remove(self, key: str) -> None:
         entry = self._entries.pop(key)
         self.size -= len(entry.content) + ENTRY_OVERHEAD_BYTES
 
@@ -142,12 +142,14 @@ class ProcessTileMemo:
 process_memo = ProcessTileMemo()
 
 
-def _memo_key(*, z: int, x: int, y: int, category: list[str]) -> tuple:
-    return (z, x, y, tuple(sorted(category)))
+def _memo_key(*, z: int, x: int, y: int, category: list[str]) -> str:
+    """One tile with its category filter (in any order): the memo's key, and the tail of
+    the cache keys."""
+    return f"{z}/{x}/{y}:{','.join(sorted(category))}"
 
 
 def _key(generation: int, *, z: int, x: int, y: int, category: list[str], coding: str) -> str:
-    return f"tiles:etag:{generation}:{z}/{x}/{y}:{','.join(sorted(category))}:{coding}"
+    return f"tiles:etag:{generation}:{_memo_key(z=z, x=x, y=y, category=category)}:{coding}"
 
 
 def etag_remembered(
@@ -196,7 +198,7 @@ def etag_remember(
 
 
 def _tile_key(generation: int, *, z: int, x: int, y: int, category: list[str]) -> str:
-    return f"tiles:mvt:{generation}:{z}/{x}/{y}:{','.join(sorted(category))}"
+    return f"tiles:mvt:{generation}:{_memo_key(z=z, x=x, y=y, category=category)}"
 
 
 def tile_remembered(
