@@ -978,37 +978,48 @@ def _run(
             cursor.execute(_DRY_RUN_COUNTS)
             report.created, report.updated = cursor.fetchone()
         else:
-            rebuilt: list[tuple[str, str]] = []
-            if _rebuild_indexes_wanted(cursor, report.rows_valid):
-                rebuilt = _drop_indexes(cursor)
-            cursor.execute(_CREATE_MERGE_TABLE)
-            last = cursor.rowcount
-            cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
-            if last > batch_size:
-                cursor.execute(f"CREATE INDEX ON {_MERGE_TABLE} (ord)")
-            cursor.execute(f"ANALYZE {_MERGE_TABLE}")
-            now = timezone.now()
-            params = {
-                "status": report.status,
-                "now": now,
-                "approved_at": now if report.status == LocationStatus.APPROVED else None,
-                "user_id": user_id,
-            }
-            for after in range(0, last, batch_size):
-                cursor.execute(
-                    _MERGE_BATCH, {**params, "after": after, "until": after + batch_size}
-                )
-                created, updated = cursor.fetchone()
-                report.created += created
-                report.updated += updated
-                on_progress("write", min(after + batch_size, last), last)
-            cursor.execute(f"DROP TABLE {_MERGE_TABLE}")
-            if rebuilt:
-                with tracer.start_as_current_span("placemap.import.reindex"):
-                    _recreate_indexes(cursor, rebuilt, on_progress)
-                report.indexes_rebuilt = len(rebuilt)
+            _merge(cursor, report, batch_size=batch_size, on_progress=on_progress, user_id=user_id)
         merge_span.end()
         report.unchanged = report.rows_valid - report.created - report.updated
+
+
+def _merge(
+    cursor,
+    report: ImportReport,
+    *,
+    batch_size: int,
+    on_progress: ProgressCallback,
+    user_id: int | None,
+) -> None:
+    """Phase 4 of a real import: the valid rows in geohash order, merged batch by batch
+    (a large import around dropped and rebuilt indexes: _rebuild_indexes_wanted)."""
+    rebuilt: list[tuple[str, str]] = []
+    if _rebuild_indexes_wanted(cursor, report.rows_valid):
+        rebuilt = _drop_indexes(cursor)
+    cursor.execute(_CREATE_MERGE_TABLE)
+    last = cursor.rowcount
+    cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
+    if last > batch_size:
+        cursor.execute(f"CREATE INDEX ON {_MERGE_TABLE} (ord)")
+    cursor.execute(f"ANALYZE {_MERGE_TABLE}")
+    now = timezone.now()
+    params = {
+        "status": report.status,
+        "now": now,
+        "approved_at": now if report.status == LocationStatus.APPROVED else None,
+        "user_id": user_id,
+    }
+    for after in range(0, last, batch_size):
+        cursor.execute(_MERGE_BATCH, {**params, "after": after, "until": after + batch_size})
+        created, updated = cursor.fetchone()
+        report.created += created
+        report.updated += updated
+        on_progress("write", min(after + batch_size, last), last)
+    cursor.execute(f"DROP TABLE {_MERGE_TABLE}")
+    if rebuilt:
+        with tracer.start_as_current_span("placemap.import.reindex"):
+            _recreate_indexes(cursor, rebuilt, on_progress)
+        report.indexes_rebuilt = len(rebuilt)
 
 
 def _prepare(ord_: int, number: int, unit: str, record: dict | BadRow, validate) -> tuple:
