@@ -1,8 +1,9 @@
 """The lean path's views and URLconf (config.lean; wired in config/asgi.py).
 
-Anonymous GET/HEAD of viewport, search and tiles, answered by the same functions as the
-DRF views (viewport_answer, search_answer, tile_answer: one parameter validation, one
-SQL, one fallback), wrapped by config.lean.drf_read in what DRF adds (throttles,
+Anonymous GET/HEAD of viewport, search, tiles and the OGC items (a page and one feature),
+answered by the same functions as the DRF views (viewport_answer, search_answer,
+tile_answer, items_answer, item_answer: one parameter validation, one SQL, one
+fallback); an OGC HTML reading is handed to its DRF view. The answers are wrapped by config.lean.drf_read in what DRF adds (throttles,
 problem+json errors, Allow). Each view carries its DRF class as `view_class`, so
 config.http_cache reads the same cache policy and config.versioning the same
 deprecation marks from it as on Django's path.
@@ -53,31 +54,25 @@ register_converter(_Digits, "lean_digits")
 # replica_read on the view class; run_public_read here).
 
 
+def _public(request, view_class: type, answer):
+    """`answer()` as view_class's DRF view would give it (drf_read), read from a healthy
+    replica (run_public_read)."""
+    return drf_read(request, view_class, lambda: run_public_read(request, answer))
+
+
 def viewport(request):
-    return drf_read(
-        request,
-        LocationViewportView,
-        lambda: run_public_read(request, lambda: viewport_answer(request)),
-    )
+    return _public(request, LocationViewportView, lambda: viewport_answer(request))
 
 
 def search(request):
-    return drf_read(
-        request,
-        LocationSearchView,
-        lambda: run_public_read(request, lambda: search_answer(request)),
-    )
+    return _public(request, LocationSearchView, lambda: search_answer(request))
 
 
 def tile(request, z, x, y):
     # Only requests without credentials come this way (config.lean.wants). The map
     # generation rides on the throttle's round trip, as in TileView.initial.
     tile_cache.read_generation_with_throttles(request)
-    return drf_read(
-        request,
-        TileView,
-        lambda: run_public_read(request, lambda: tile_answer(request, z, x, y, anonymous=True)),
-    )
+    return _public(request, TileView, lambda: tile_answer(request, z, x, y, anonymous=True))
 
 
 def _ogc_html(request, view_class, **kwargs):
@@ -91,10 +86,8 @@ def _ogc_html(request, view_class, **kwargs):
 def ogc_items(request, collection_id):
     if ogc_views.asks_for_html(request, ogc_documents.GEOJSON):
         return _ogc_html(request, ogc_views.ItemsView, collection_id=collection_id)
-    return drf_read(
-        request,
-        ogc_views.ItemsView,
-        lambda: run_public_read(request, lambda: ogc_views.items_answer(request, collection_id)),
+    return _public(
+        request, ogc_views.ItemsView, lambda: ogc_views.items_answer(request, collection_id)
     )
 
 
@@ -103,12 +96,10 @@ def ogc_item(request, collection_id, feature_id):
         return _ogc_html(
             request, ogc_views.ItemView, collection_id=collection_id, feature_id=feature_id
         )
-    return drf_read(
+    return _public(
         request,
         ogc_views.ItemView,
-        lambda: run_public_read(
-            request, lambda: ogc_views.item_answer(request, collection_id, feature_id)
-        ),
+        lambda: ogc_views.item_answer(request, collection_id, feature_id),
     )
 
 
