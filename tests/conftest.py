@@ -1,6 +1,8 @@
 import importlib
 from collections.abc import Callable, Iterator
 
+import botocore.auth
+import botocore.compat
 import pytest
 import redis
 from django.conf import settings
@@ -107,6 +109,15 @@ def _migration_rows_after_flush(request, django_db_blocker):
         # A category a rolled-back test created must not outlive it in the process's copy.
         clear_cache()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _signing_clock_stands_still(monkeypatch):
+    # A photo's presigned URL carries the second it was signed (X-Amz-Date): two
+    # renderings of one place a test compares (bytes, ETags) straddling a second would
+    # differ in that alone. Within a test every signature takes the test's start time.
+    signed_at = botocore.compat.get_current_datetime()
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda **_: signed_at)
 
 
 @pytest.fixture(autouse=True)

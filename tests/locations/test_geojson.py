@@ -3,8 +3,6 @@ of the detail and the live feed spell a place the same way."""
 
 import json
 
-import botocore.auth
-import botocore.compat
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
@@ -64,13 +62,10 @@ def test_a_cluster_feature_carries_its_count_and_extent():
     }
 
 
-def test_the_detail_and_the_list_write_a_place_in_the_same_bytes(user, monkeypatch):
+def test_the_detail_and_the_list_write_a_place_in_the_same_bytes(user):
     # The detail goes through drf-gis, lists through the hand-built path
-    # (location_feature_dict): a client must not tell them apart. The photos' presigned
-    # URLs carry the signing second: the signing clock stands still, or three renderings
-    # straddling a second differ in X-Amz-Date alone.
-    signed_at = botocore.compat.get_current_datetime()
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda **_: signed_at)
+    # (location_feature_dict): a client must not tell them apart. (The photos' presigned
+    # URLs are signed at one instant: tests/conftest.py's _signing_clock_stands_still.)
     for index in range(12):
         place = LocationFactory(
             submitter=user,
