@@ -20,7 +20,10 @@ pace. A missing bucket is storage being unavailable (misconfigured or not yet cr
 not a bug in the request: it is counted by the breaker and answered 503 like an outage.
 
 Presigning is local computation (no network): it does not go through the breaker, so
-photo URLs keep being served while storage is down.
+photo URLs keep being served while storage is down. URLs are signed at the start of the
+current STORAGE_URL_WINDOW_SECONDS window (WindowedQueryAuth), so one photo keeps one URL
+for that long in every process: browsers and CDNs cache it, and a place's JSON and ETag
+do not change every second.
 
 PlacemapS3Storage is the same client behind Django's storage API (django-storages'
 S3Storage): the Image model's FileField, the admin and the GDPR export use it through
@@ -40,6 +43,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import boto3
+import botocore.auth
 import pybreaker
 import redis
 from botocore.config import Config
@@ -145,8 +149,42 @@ def is_transient(exc: BaseException) -> bool:
 _client_lock = threading.Lock()
 
 
+class WindowedQueryAuth(botocore.auth.S3SigV4QueryAuth):
+    """botocore's S3 presigned-URL signer (SigV4 in the query string), signing at the
+    start of the current STORAGE_URL_WINDOW_SECONDS window instead of this second: the
+    same key gives the same URL in every process for the whole window. The callers add
+    the window to the expiry (_presign), so a URL handed out at any moment of its window
+    still lives STORAGE_URL_EXPIRY_SECONDS. A window of 0 signs at this second."""
+
+    def _modify_request_before_signing(self, request):
+        # add_auth has just set the signing time from botocore.auth.get_current_datetime();
+        # everything signed after this point (X-Amz-Date, the scope's date, the string to
+        # sign) reads it from here.
+        window = settings.STORAGE_URL_WINDOW_SECONDS
+        if window:
+            now = botocore.auth.get_current_datetime()
+            seconds = int(now.replace(tzinfo=UTC).timestamp())
+            start = datetime.fromtimestamp(seconds - seconds % window, UTC)
+            request.context["timestamp"] = start.strftime(botocore.auth.SIGV4_TIMESTAMP)
+        super()._modify_request_before_signing(request)
+
+
+# Signature versions of the public (presigning) client: botocore picks a signer class by
+# name, appending "-query" for a presigned URL.
+WINDOWED_SIGNATURE_VERSION = "placemap-s3v4"
+botocore.auth.AUTH_TYPE_MAPS.setdefault(WINDOWED_SIGNATURE_VERSION, botocore.auth.S3SigV4Auth)
+botocore.auth.AUTH_TYPE_MAPS.setdefault(f"{WINDOWED_SIGNATURE_VERSION}-query", WindowedQueryAuth)
+
+
 @lru_cache(maxsize=32)
-def _client_for(endpoint: str, region: str, key: str, connect: float, read: float):
+def _client_for(
+    endpoint: str,
+    region: str,
+    key: str,
+    connect: float,
+    read: float,
+    signature_version: str = "s3v4",
+):
     # boto3's default session is not thread-safe while it builds a client.
     with _client_lock:
         client = boto3.client(
@@ -156,7 +194,7 @@ def _client_for(endpoint: str, region: str, key: str, connect: float, read: floa
             aws_access_key_id=key,
             aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
             config=Config(
-                signature_version="s3v4",
+                signature_version=signature_version,
                 s3={"addressing_style": "path"},
                 connect_timeout=connect,
                 read_timeout=read,
@@ -196,13 +234,15 @@ def s3_client(*, budget: float | None = None):
 
 def public_client():
     """Signs URLs for the host clients reach (SigV4 signs the host, so the client
-    that presigns must use the public endpoint, not the internal one)."""
+    that presigns must use the public endpoint, not the internal one), at the start of
+    the current window (WindowedQueryAuth)."""
     return _client_for(
         settings.STORAGE_PUBLIC_ENDPOINT_URL or settings.AWS_S3_ENDPOINT_URL,
         settings.AWS_S3_REGION_NAME,
         settings.AWS_ACCESS_KEY_ID,
         settings.STORAGE_CONNECT_TIMEOUT,
         settings.STORAGE_READ_TIMEOUT,
+        WINDOWED_SIGNATURE_VERSION,
     )
 
 
@@ -439,10 +479,20 @@ def iter_objects(*, prefix: str, start_after: str = "", page_size: int = 1000) -
 
 def presigned_get_url(*, key: str, expires_in: int | None = None) -> str:
     """A SigV4 GET URL, computed locally (works while storage is down)."""
+    return _presign({"Key": _name(key)}, expires_in)
+
+
+def _presign(params: dict, expires_in: int | None, http_method: str | None = None) -> str:
+    # Signed at the window's start (WindowedQueryAuth): the window comes on top of the
+    # lifetime, so the URL lives at least `expires_in` from now, whenever in the window.
+    expires_in = (
+        expires_in or settings.AWS_QUERYSTRING_EXPIRE
+    ) + settings.STORAGE_URL_WINDOW_SECONDS
     return public_client().generate_presigned_url(
         "get_object",
-        Params={"Bucket": bucket_name(), "Key": _name(key)},
-        ExpiresIn=expires_in or settings.AWS_QUERYSTRING_EXPIRE,
+        Params={**params, "Bucket": bucket_name()},
+        ExpiresIn=expires_in,
+        HttpMethod=http_method,
     )
 
 
@@ -565,12 +615,7 @@ class PlacemapS3Storage(S3Storage):
         return head["ContentLength"]
 
     def url(self, name, parameters=None, expire=None, http_method=None) -> str:
-        return public_client().generate_presigned_url(
-            "get_object",
-            Params={**(parameters or {}), "Bucket": bucket_name(), "Key": clean_name(name)},
-            ExpiresIn=expire or settings.AWS_QUERYSTRING_EXPIRE,
-            HttpMethod=http_method,
-        )
+        return _presign({**(parameters or {}), "Key": clean_name(name)}, expire, http_method)
 
     @staticmethod
     def _guess_type(name: str) -> str:

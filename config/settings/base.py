@@ -438,6 +438,16 @@ AWS_S3_ADDRESSING_STYLE = "path"
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE = env_int("STORAGE_URL_EXPIRY_SECONDS", 3600, minimum=60)
+# Presigned URLs are signed at the start of a window this long (media_store/storage.py),
+# so a photo keeps one URL that browsers and CDNs can cache; it lives up to this much
+# longer than STORAGE_URL_EXPIRY_SECONDS. 0: signed at the current second.
+STORAGE_URL_WINDOW_SECONDS = env_int("STORAGE_URL_WINDOW_SECONDS", 300, minimum=0)
+# SigV4's limit for a presigned URL: 7 days.
+if AWS_QUERYSTRING_EXPIRE + STORAGE_URL_WINDOW_SECONDS > 604800:
+    raise ImproperlyConfigured(
+        "STORAGE_URL_EXPIRY_SECONDS + STORAGE_URL_WINDOW_SECONDS must be at most 604800"
+        " (7 days, SigV4's limit for a presigned URL)."
+    )
 # Keys are new UUIDs: django-storages makes no existence check (a HEAD) before a save.
 # (PlacemapS3Storage.save is one guarded put_object: media_store/storage.py.)
 AWS_S3_FILE_OVERWRITE = True
