@@ -4,7 +4,7 @@ real table; no enable_seqscan tricks)."""
 import json
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from locations.selectors import (
     location_duplicates_sql,
@@ -22,6 +22,9 @@ ROWS = 10_000
 # point"). Text near a point needs location_geog_text_gist (asserted below).
 APPROVED_GEOG = ("location_geog_approved_gist", "location_geog_text_gist")
 BERLIN_LON, BERLIN_LAT = 13.40, 52.52
+# A box search over the approved places: the small GiST on the point, or the covering one
+# built for tiles (same key; where the box holds nothing their costs tie).
+APPROVED_POINT = ("location_point_approved_gist", "location_tile_cover_gist")
 
 SEED_SQL = """
 SELECT setseed(0.42);
@@ -150,8 +153,36 @@ def test_viewports_use_the_point_index_for_places_and_for_clusters(many_places):
     ):
         for limit in (500, 5):  # places, and the clustering branch
             scans = scans_on_locations(plan_of(*locations_viewport_sql(bbox=bbox, limit=limit)))
-            assert uses(scans, "location_point_approved_gist"), (bbox, limit, scans)
+            assert uses(scans, *APPROVED_POINT), (bbox, limit, scans)
             assert not full_scans(scans), (bbox, limit, scans)
+
+
+def test_the_covering_index_answers_a_zoomed_in_tile_without_the_table(many_places, settings):
+    # Whether the planner takes it depends on the table's size and how much of it VACUUM
+    # has marked all-visible (at 1M places it does: docs/benchmarks.md); what must hold at
+    # any size is that the index carries every column a tile reads: with the other plans
+    # out of the way (the point's small GiST dropped inside a transaction that rolls
+    # back, no bitmap or sequential scans), PostgreSQL plans an index-only scan, which it
+    # does only for an index that returns every column the query reads.
+    from locations.selectors import locations_tile_sql
+
+    # One point per place from z 11 on; z 11 over Berlin holds ~100 of the places seeded.
+    settings.TILE_CLUSTER_MAX_ZOOM = 10
+    sql, params = locations_tile_sql(z=11, x=1100, y=671)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP INDEX location_point_approved_gist")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+        transaction.set_rollback(True)
+    scan = plan[0]["Plan"]["Plans"][0]
+
+    assert (scan["Node Type"], scan["Index Name"]) == (
+        "Index Only Scan",
+        "location_tile_cover_gist",
+    ), plan
+    assert scan["Actual Rows"] > 50, plan
 
 
 # --- OGC API - Features (locations.selectors.ogc) ---------------------------------------
