@@ -891,6 +891,9 @@ def _refold_grid(cursor) -> None:
     and the grid triggers on again. Exact for the whole table, not only the imported
     rows: the large-import rule means the import is at least as large as what was there,
     so this costs at most twice the import's own rows."""
+    # Queued trigger events would make PostgreSQL refuse the ALTER TABLE below (none with
+    # the foreign keys off; this keeps it so should a deferred constraint be added).
+    _fire_deferred_constraints(cursor)
     cursor.execute("DELETE FROM locations_gridcell")
     cursor.execute(
         "SELECT set_config('work_mem', %s, true)",
