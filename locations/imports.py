@@ -20,7 +20,9 @@ Rules an operator should know (docs/import-export.md):
 - Imports do not notify the live map feed: a bulk load is not a stream of approvals.
 - A large import (at least IMPORT_REBUILD_INDEXES_MIN_ROWS rows, and at least as many as
   the places table holds) locks the three tables it writes, drops their non-unique
-  indexes, merges, and rebuilds them identically, all in its one transaction.
+  indexes and foreign keys, turns the grid-summary triggers off, merges, recomputes the
+  summary once, and rebuilds the indexes and keys identically, all in its one
+  transaction.
 - Each created or changed place gets a new version: `version` (1, or +1), an audit row
   in simple-history's table and an applied revision (source "import"), written set-wise
   in the merge statement itself.
