@@ -859,22 +859,53 @@ def _add_foreign_keys(cursor, foreign_keys: list[tuple[str, str, str]]) -> None:
 # levels, an upsert per cell) is most of what a batch costs beyond its own rows.
 _GRID_TRIGGERS = ("locations_gridcell_insert", "locations_gridcell_update")
 
-# The summary from scratch: the triggers' fold (migration 0003's locations_grid_cell and
-# locations_grid_sum_term, the same levels) over every approved place at once, so the
-# cells and counts are the ones the triggers would have left; only the float sums may
-# differ in their last bits (another order of addition). Cells with n = 0 never appear.
-_REFOLD_GRID = """
-INSERT INTO locations_gridcell (level, cx, cy, category, n, sum_lon, sum_lat)
-SELECT lv, locations_grid_cell(p.x, 360.0::float8 / (1 << lv))::int,
-       locations_grid_cell(p.y, 360.0::float8 / (1 << lv))::int,
-       p.category, count(*),
-       sum(locations_grid_sum_term(p.x)), sum(locations_grid_sum_term(p.y))
-FROM (
-    SELECT category, ST_X(point) AS x, ST_Y(point) AS y
-    FROM locations_location WHERE status = 'approved'
-) p CROSS JOIN unnest(%(levels)s::int[]) lv
-GROUP BY 1, 2, 3, 4
-"""
+# The summary from scratch, as the triggers' fold would leave it (migration 0003's
+# locations_grid_cell and locations_grid_sum_term): the finest level aggregated from every
+# approved place, then each coarser level from the one below it. Exact for the cells and
+# counts: a level's cell size is 360 / 2**level, so x / size is x / 360 scaled by a power
+# of two and a coarser cell number is the finer one shifted right (a floor for negative
+# numbers too, and 0 / -1 stay 0 / -1 for the |x| < 1e-300 the cell function pins); only
+# the float sums may differ from the triggers' in their last bits (another order of
+# addition). Rows go in in key order, so the primary-key btree is filled left to right.
+def _refold_grid_sql(levels: tuple[int, ...]) -> str:
+    finest, *coarser = sorted(levels, reverse=True)
+    steps = [
+        f"""g{finest} AS MATERIALIZED (
+    SELECT locations_grid_cell(p.x, 360.0::float8 / (1 << {finest}))::int AS cx,
+           locations_grid_cell(p.y, 360.0::float8 / (1 << {finest}))::int AS cy,
+           p.category, count(*)::int AS n,
+           sum(locations_grid_sum_term(p.x)) AS sum_lon,
+           sum(locations_grid_sum_term(p.y)) AS sum_lat
+    FROM (
+        SELECT category, ST_X(point) AS x, ST_Y(point) AS y
+        FROM locations_location WHERE status = 'approved'
+    ) p
+    GROUP BY 1, 2, 3
+)"""
+    ]
+    finer = finest
+    for level in coarser:
+        shift = finer - level
+        steps.append(
+            f"""g{level} AS MATERIALIZED (
+    SELECT cx >> {shift} AS cx, cy >> {shift} AS cy, category, sum(n)::int AS n,
+           sum(sum_lon) AS sum_lon, sum(sum_lat) AS sum_lat
+    FROM g{finer} GROUP BY 1, 2, 3
+)"""
+        )
+        finer = level
+    union = "\n    UNION ALL ".join(
+        f"SELECT {level}, cx, cy, category, n, sum_lon, sum_lat FROM g{level}"
+        for level in sorted(levels)
+    )
+    return (
+        "WITH " + ",\n".join(steps) + "\n"
+        "INSERT INTO locations_gridcell (level, cx, cy, category, n, sum_lon, sum_lat)\n"
+        f"SELECT * FROM (\n    {union}\n) c ORDER BY 1, 2, 3, 4"
+    )
+
+
+_REFOLD_GRID = _refold_grid_sql(GRID_LEVELS)
 
 
 def _set_grid_triggers(cursor, *, enabled: bool) -> None:
@@ -901,7 +932,7 @@ def _refold_grid(cursor) -> None:
         "SELECT set_config('work_mem', %s, true)",
         [f"{settings.IMPORT_MAINTENANCE_WORK_MEM_MB}MB"],
     )
-    cursor.execute(_REFOLD_GRID, {"levels": list(GRID_LEVELS)})
+    cursor.execute(_REFOLD_GRID)
     cursor.execute("ANALYZE locations_gridcell")
     _set_grid_triggers(cursor, enabled=True)
 
