@@ -859,6 +859,7 @@ def _add_foreign_keys(cursor, foreign_keys: list[tuple[str, str, str]]) -> None:
 # levels, an upsert per cell) is most of what a batch costs beyond its own rows.
 _GRID_TRIGGERS = ("locations_gridcell_insert", "locations_gridcell_update")
 
+
 # The summary from scratch, as the triggers' fold would leave it (migration 0003's
 # locations_grid_cell and locations_grid_sum_term): the finest level aggregated from every
 # approved place, then each coarser level from the one below it. Exact for the cells and
@@ -881,7 +882,7 @@ def _refold_grid_sql(levels: tuple[int, ...]) -> str:
         FROM locations_location WHERE status = 'approved'
     ) p
     GROUP BY 1, 2, 3
-)"""
+)"""  # noqa: S608 (integer levels only)
     ]
     finer = finest
     for level in coarser:
@@ -891,18 +892,19 @@ def _refold_grid_sql(levels: tuple[int, ...]) -> str:
     SELECT cx >> {shift} AS cx, cy >> {shift} AS cy, category, sum(n)::int AS n,
            sum(sum_lon) AS sum_lon, sum(sum_lat) AS sum_lat
     FROM g{finer} GROUP BY 1, 2, 3
-)"""
+)"""  # noqa: S608 (integer levels only)
         )
         finer = level
     union = "\n    UNION ALL ".join(
-        f"SELECT {level}, cx, cy, category, n, sum_lon, sum_lat FROM g{level}"
+        f"SELECT {level}, cx, cy, category, n, sum_lon, sum_lat FROM g{level}"  # noqa: S608
         for level in sorted(levels)
     )
-    return (
-        "WITH " + ",\n".join(steps) + "\n"
-        "INSERT INTO locations_gridcell (level, cx, cy, category, n, sum_lon, sum_lat)\n"
-        f"SELECT * FROM (\n    {union}\n) c ORDER BY 1, 2, 3, 4"
-    )
+    ctes = ",\n".join(steps)
+    return f"""WITH {ctes}
+INSERT INTO locations_gridcell (level, cx, cy, category, n, sum_lon, sum_lat)
+SELECT * FROM (
+    {union}
+) c ORDER BY 1, 2, 3, 4"""  # noqa: S608 (integer levels only)
 
 
 _REFOLD_GRID = _refold_grid_sql(GRID_LEVELS)
