@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
 
-IMPORT_DB = "placemap_bench_import"
+# BENCH_IMPORT_DB: a helper's own copy, so two helpers never empty each other's table.
+IMPORT_DB = os.environ.get("BENCH_IMPORT_DB", "placemap_bench_import")
 
 
 def main(argv: list[str] | None = None) -> int:

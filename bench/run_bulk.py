@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
 from bench.run_places import server_env
 
-IMPORT_DB = "placemap_bench_import"
+# BENCH_IMPORT_DB: a helper's own copy, so two helpers never empty each other's table.
+IMPORT_DB = os.environ.get("BENCH_IMPORT_DB", "placemap_bench_import")
 WORKDIR = Path(os.environ.get("BENCH_BULK_DIR", tempfile.gettempdir())) / "placemap-bench-bulk"
 # The columns the export command writes, for ogr2ogr to read the same data.
 OGR_SELECT = (

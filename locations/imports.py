@@ -20,7 +20,9 @@ Rules an operator should know (docs/import-export.md):
 - Imports do not notify the live map feed: a bulk load is not a stream of approvals.
 - A large import (at least IMPORT_REBUILD_INDEXES_MIN_ROWS rows, and at least as many as
   the places table holds) locks the three tables it writes, drops their non-unique
-  indexes, merges, and rebuilds them identically, all in its one transaction.
+  indexes and foreign keys, turns the grid-summary triggers off, merges, recomputes the
+  summary once, and rebuilds the indexes and keys identically, all in its one
+  transaction.
 - Each created or changed place gets a new version: `version` (1, or +1), an audit row
   in simple-history's table and an applied revision (source "import"), written set-wise
   in the merge statement itself.
@@ -51,7 +53,7 @@ from locations import categories, tile_cache
 from locations.api.serializers import CategoryField, LocationCreateInputSerializer
 from locations.constants import COORDINATE_DECIMALS
 from locations.geo import quantize_degrees
-from locations.models import LocationStatus
+from locations.models import GRID_LEVELS, LocationStatus
 
 tracer = trace.get_tracer(__name__)
 
@@ -781,25 +783,33 @@ def _drop_indexes(cursor) -> list[tuple[str, str]]:
     return indexes
 
 
-# The merged tables' deferred constraints (their foreign keys): PostgreSQL builds no index
-# on a table with trigger events still queued, so these are checked before the rebuild
-# instead of at commit, then put back to deferred (as they were) for the rest of the
-# transaction.
-_DEFERRED_CONSTRAINTS = """
-SELECT format('%%I.%%I', n.nspname, k.conname)
+# The deferred constraints (foreign keys) as every transaction starts with them:
+# PostgreSQL builds no index and alters no table with trigger events still queued, so a
+# large import runs the queued checks (SET CONSTRAINTS ALL IMMEDIATE) and sets these back
+# to deferred for the rest of the transaction.
+_INITIALLY_DEFERRED = """
+SELECT DISTINCT format('%I.%I', n.nspname, k.conname)
 FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
-WHERE k.conrelid = ANY(%(tables)s::regclass[]) AND k.condeferrable AND k.condeferred
+WHERE k.condeferrable AND k.condeferred AND n.nspname = ANY(current_schemas(false))
 ORDER BY 1
 """
+
+
+def _fire_deferred_constraints(cursor) -> None:
+    """Run every check queued so far in this transaction (the merge's, and a caller's own
+    writes before the import, which may touch the tables whose keys the import drops);
+    the constraints stay deferred afterwards."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute(_INITIALLY_DEFERRED)
+    deferred = ", ".join(name for (name,) in cursor.fetchall())
+    if deferred:
+        cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
 
 
 def _recreate_indexes(
     cursor, indexes: list[tuple[str, str]], on_progress: ProgressCallback
 ) -> None:
-    cursor.execute(_DEFERRED_CONSTRAINTS, {"tables": list(_MERGED_TABLES)})
-    deferred = ", ".join(name for (name,) in cursor.fetchall())
-    if deferred:
-        cursor.execute(f"SET CONSTRAINTS {deferred} IMMEDIATE")
+    _fire_deferred_constraints(cursor)
     cursor.execute(
         "SELECT set_config('maintenance_work_mem', %s, true)",
         [f"{settings.IMPORT_MAINTENANCE_WORK_MEM_MB}MB"],
@@ -808,8 +818,125 @@ def _recreate_indexes(
     for done, (_name, definition) in enumerate(indexes, start=1):
         cursor.execute(definition)
         on_progress("index", done, len(indexes))
-    if deferred:
-        cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+
+
+# The merged tables' foreign keys, dropped by a large import with the indexes and added
+# back after the rebuild: one validation query each (an anti-join over the table) instead
+# of a queued check per inserted row and key (about nine per place; ~15 s for 1M places).
+# Added back last, right before the commit: ADD FOREIGN KEY also locks the referenced
+# tables (accounts_user, locations_category) against writes until the commit.
+_FOREIGN_KEYS = """
+SELECT k.conrelid::regclass::text, quote_ident(k.conname), pg_get_constraintdef(k.oid)
+FROM pg_constraint k
+WHERE k.conrelid = ANY(%(tables)s::regclass[]) AND k.contype = 'f'
+ORDER BY k.conrelid, k.conname
+"""
+
+
+def _drop_foreign_keys(cursor) -> list[tuple[str, str, str]]:
+    """Drop the merged tables' foreign keys (their tables are locked: _drop_indexes) and
+    return them as pg_get_constraintdef gives them, to be added back unchanged
+    (deferrability included)."""
+    # Checks still queued from earlier in the transaction (a caller's own writes) run
+    # first: PostgreSQL alters no table with trigger events pending.
+    _fire_deferred_constraints(cursor)
+    cursor.execute(_FOREIGN_KEYS, {"tables": list(_MERGED_TABLES)})
+    foreign_keys = cursor.fetchall()
+    for table, name, _definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    return foreign_keys
+
+
+def _add_foreign_keys(cursor, foreign_keys: list[tuple[str, str, str]]) -> None:
+    # A row breaking one fails the ALTER, and with it the whole import.
+    for table, name, definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+
+
+# The grid-summary triggers the merge fires (migration 0002; the delete and truncate ones
+# never fire in an import). A large import turns them off for its merge and computes the
+# summary once, set-wise, afterwards: each batch's fold into locations_gridcell (seven
+# levels, an upsert per cell) is most of what a batch costs beyond its own rows.
+_GRID_TRIGGERS = ("locations_gridcell_insert", "locations_gridcell_update")
+
+
+# The summary from scratch, as the triggers' fold would leave it (migration 0003's
+# locations_grid_cell and locations_grid_sum_term): the finest level aggregated from every
+# approved place, then each coarser level from the one below it. Exact for the cells and
+# counts: a level's cell size is 360 / 2**level, so x / size is x / 360 scaled by a power
+# of two and a coarser cell number is the finer one shifted right (a floor for negative
+# numbers too, and 0 / -1 stay 0 / -1 for the |x| < 1e-300 the cell function pins); only
+# the float sums may differ from the triggers' in their last bits (another order of
+# addition). Rows go in in key order, so the primary-key btree is filled left to right.
+def _refold_grid_sql(levels: tuple[int, ...]) -> str:
+    finest, *coarser = sorted(levels, reverse=True)
+    steps = [
+        f"""g{finest} AS MATERIALIZED (
+    SELECT locations_grid_cell(p.x, 360.0::float8 / (1 << {finest}))::int AS cx,
+           locations_grid_cell(p.y, 360.0::float8 / (1 << {finest}))::int AS cy,
+           p.category, count(*)::int AS n,
+           sum(locations_grid_sum_term(p.x)) AS sum_lon,
+           sum(locations_grid_sum_term(p.y)) AS sum_lat
+    FROM (
+        SELECT category, ST_X(point) AS x, ST_Y(point) AS y
+        FROM locations_location WHERE status = 'approved'
+    ) p
+    GROUP BY 1, 2, 3
+)"""  # noqa: S608 (integer levels only)
+    ]
+    finer = finest
+    for level in coarser:
+        shift = finer - level
+        steps.append(
+            f"""g{level} AS MATERIALIZED (
+    SELECT cx >> {shift} AS cx, cy >> {shift} AS cy, category, sum(n)::int AS n,
+           sum(sum_lon) AS sum_lon, sum(sum_lat) AS sum_lat
+    FROM g{finer} GROUP BY 1, 2, 3
+)"""  # noqa: S608 (integer levels only)
+        )
+        finer = level
+    union = "\n    UNION ALL ".join(
+        f"SELECT {level}, cx, cy, category, n, sum_lon, sum_lat FROM g{level}"  # noqa: S608
+        for level in sorted(levels)
+    )
+    ctes = ",\n".join(steps)
+    return f"""WITH {ctes}
+INSERT INTO locations_gridcell (level, cx, cy, category, n, sum_lon, sum_lat)
+SELECT * FROM (
+    {union}
+) c ORDER BY 1, 2, 3, 4"""  # noqa: S608 (integer levels only)
+
+
+_REFOLD_GRID = _refold_grid_sql(GRID_LEVELS)
+
+
+def _set_grid_triggers(cursor, *, enabled: bool) -> None:
+    """Turn the grid triggers off or on, inside the import's transaction (the table is
+    locked ACCESS EXCLUSIVE already: nobody else writes a place meanwhile, and a rollback
+    turns them back on)."""
+    action = "ENABLE" if enabled else "DISABLE"
+    cursor.execute(
+        "ALTER TABLE locations_location "
+        + ", ".join(f"{action} TRIGGER {name}" for name in _GRID_TRIGGERS)
+    )
+
+
+def _refold_grid(cursor) -> None:
+    """The summary of every approved place, computed once after a large import's merge,
+    and the grid triggers on again. Exact for the whole table, not only the imported
+    rows: the large-import rule means the import is at least as large as what was there,
+    so this costs at most twice the import's own rows."""
+    # Queued trigger events would make PostgreSQL refuse the ALTER TABLE below (none with
+    # the foreign keys off; this keeps it so should a deferred constraint be added).
+    _fire_deferred_constraints(cursor)
+    cursor.execute("DELETE FROM locations_gridcell")
+    cursor.execute(
+        "SELECT set_config('work_mem', %s, true)",
+        [f"{settings.IMPORT_MAINTENANCE_WORK_MEM_MB}MB"],
+    )
+    cursor.execute(_REFOLD_GRID)
+    cursor.execute("ANALYZE locations_gridcell")
+    _set_grid_triggers(cursor, enabled=True)
 
 
 class _Rollback(Exception):
@@ -992,10 +1119,15 @@ def _merge(
     user_id: int | None,
 ) -> None:
     """Phase 4 of a real import: the valid rows in geohash order, merged batch by batch
-    (a large import around dropped and rebuilt indexes: _rebuild_indexes_wanted)."""
+    (a large import with its indexes, foreign keys and grid triggers off, then back:
+    _rebuild_indexes_wanted)."""
+    large = _rebuild_indexes_wanted(cursor, report.rows_valid)
     rebuilt: list[tuple[str, str]] = []
-    if _rebuild_indexes_wanted(cursor, report.rows_valid):
+    foreign_keys: list[tuple[str, str, str]] = []
+    if large:
         rebuilt = _drop_indexes(cursor)
+        foreign_keys = _drop_foreign_keys(cursor)
+        _set_grid_triggers(cursor, enabled=False)
     cursor.execute(_CREATE_MERGE_TABLE)
     last = cursor.rowcount
     cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
@@ -1016,10 +1148,14 @@ def _merge(
         report.updated += updated
         on_progress("write", min(after + batch_size, last), last)
     cursor.execute(f"DROP TABLE {_MERGE_TABLE}")
-    if rebuilt:
+    if large:
+        with tracer.start_as_current_span("placemap.import.grid"):
+            _refold_grid(cursor)
         with tracer.start_as_current_span("placemap.import.reindex"):
             _recreate_indexes(cursor, rebuilt, on_progress)
         report.indexes_rebuilt = len(rebuilt)
+        with tracer.start_as_current_span("placemap.import.foreign_keys"):
+            _add_foreign_keys(cursor, foreign_keys)
 
 
 def _prepare(ord_: int, number: int, unit: str, record: dict | BadRow, validate) -> tuple:

@@ -779,11 +779,12 @@ IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, m
 # Rows per INSERT ... ON CONFLICT statement when importing (import_locations --batch-size).
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000, minimum=1)
 # An import that merges at least this many rows, and at least as many as the places table
-# holds, drops the non-unique indexes of the tables it writes and rebuilds them after the
-# insert, in its own transaction (an ACCESS EXCLUSIVE lock on those tables for the whole
+# holds, drops the non-unique indexes and foreign keys of the tables it writes (and turns
+# the grid triggers off) and restores them after the insert, in its own transaction (an ACCESS EXCLUSIVE lock on those tables for the whole
 # import: docs/import-export.md, "Large imports"). A very large value turns it off.
 IMPORT_REBUILD_INDEXES_MIN_ROWS = env_int("IMPORT_REBUILD_INDEXES_MIN_ROWS", 100_000, minimum=1)
-# maintenance_work_mem (MiB) for those rebuilds (SET LOCAL: that import's transaction only).
+# maintenance_work_mem (MiB) for those rebuilds, work_mem for the grid summary's
+# recomputation (SET LOCAL: that import's transaction only).
 IMPORT_MAINTENANCE_WORK_MEM_MB = env_int("IMPORT_MAINTENANCE_WORK_MEM_MB", 256, minimum=1)
 # Bad rows kept in an import report (all are counted; the command prints every one).
 IMPORT_MAX_REPORTED_ERRORS = env_int("IMPORT_MAX_REPORTED_ERRORS", 1000, minimum=1)

@@ -414,3 +414,42 @@ def test_a_negative_cell_still_refuses_the_next_write(user):
 
     with pytest.raises(Exception, match="locations_gridcell out of step"):
         LocationFactory(status=LocationStatus.APPROVED, point=Point(-70.6, -33.4, srid=4326))
+
+
+def _grid_scans() -> int:
+    """Scans (sequential + index) of the grid table in this transaction so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq_scan + COALESCE(idx_scan, 0) FROM pg_stat_xact_user_tables"
+            " WHERE relid = 'locations_gridcell'::regclass"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_statement_that_changes_no_cell_leaves_the_summary_unread():
+    # Migration 0016: the fold returns right after an upsert that wrote no cell.
+    place = LocationFactory(status=LocationStatus.APPROVED, point=Point(2.35, 48.85, srid=4326))
+    cells = {(c.level, c.cx, c.cy, c.category, c.n) for c in GridCell.objects.all()}
+    before = _grid_scans()
+
+    # A new name only (the UPDATE trigger's delta is empty) ...
+    Location.objects.filter(pk=place.pk).update(name="Renamed place")
+    # ... and an import-style upsert of a pending place that conflicts with nothing, which
+    # fires both the INSERT and the UPDATE triggers, each with nothing to fold.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO locations_location AS l (id, name, description, category, address,
+                point, status, external_id, created_at, updated_at, version)
+            VALUES (gen_random_uuid(), 'Pending one', '', 'park', '',
+                    ST_SetSRID(ST_MakePoint(1, 1), 4326), 'pending', 'x-1', now(), now(), 1)
+            ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name
+            """
+        )
+
+    assert _grid_scans() == before
+    assert {(c.level, c.cx, c.cy, c.category, c.n) for c in GridCell.objects.all()} == cells
+    # A statement that does move a place still folds and checks.
+    Location.objects.filter(pk=place.pk).update(point=Point(-70.6, -33.4, srid=4326))
+    assert _grid_scans() > before
+    assert GridCell.objects.filter(level=4, n=1).count() == 1

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("locations", "0015_gridcell_fold_check_by_index"),
+        ("locations", "0016_gridcell_fold_skip_when_nothing_folded"),
     ]
 
     operations = [
