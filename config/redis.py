@@ -10,6 +10,9 @@ REDIS_URL. `role_urls()` names the URL of every role from the live settings:
 - throttle (THROTTLE_REDIS_URL): rate-limit counters, through `throttle_client()`;
 - broker (CELERY_BROKER_URL): Celery's queues.
 
+A hot read may also ride on the throttles' round trip: read a cache value in it
+(`read_with_throttles`), or queue a memo write for the next one (`write_with_throttles`).
+
 `redis_client()` talks to the cache's Redis with its timeouts; `key(*parts)` names a key
 the way the cache does (KEY_PREFIX and version), so such keys share the cache's prefix
 (tests clear the prefix between tests) whichever Redis holds them.
