@@ -13,7 +13,11 @@ from config.breakers import guard_redis
 # its pools) per async context, and every ASGI request runs in a new one: each request
 # opened a new Redis connection for its first cache call (a TCP connect, ~1-10 ms under
 # load; docs/benchmarks.md "Lean read path"). redis-py's pools are thread-safe.
-_POOLS: dict[tuple, object] = {}
+# And one client per pool: Django builds a new redis.Redis for every cache call, whose
+# constructor (its response-callback tables) cost about as much Python as the call
+# itself (py-spy under load, docs/benchmarks.md "Lean path, per-request cost"). A client
+# on a pool holds no connection of its own and is thread-safe too.
+_POOLS: dict[tuple, tuple[object, object]] = {}  # key -> (pool, client)
 _POOLS_LOCK = threading.Lock()
 
 _ROUND_TRIPS = (
@@ -42,18 +46,23 @@ def _guarded(name: str):
 
 
 class BreakerRedisCacheClient(RedisCacheClient):
-    def _get_connection_pool(self, write):
+    def _pool_and_client(self, write) -> tuple:
         index = self._get_connection_pool_index(write)
         key = (self._servers[index], tuple(sorted(map(repr, self._pool_options.items()))))
-        pool = _POOLS.get(key)
-        if pool is None:
+        found = _POOLS.get(key)
+        if found is None:
             with _POOLS_LOCK:
-                pool = _POOLS.get(key)
-                if pool is None:
-                    pool = _POOLS[key] = self._pool_class.from_url(
-                        self._servers[index], **self._pool_options
-                    )
-        return pool
+                found = _POOLS.get(key)
+                if found is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    found = _POOLS[key] = (pool, self._client(connection_pool=pool))
+        return found
+
+    def _get_connection_pool(self, write):
+        return self._pool_and_client(write)[0]
+
+    def get_client(self, key=None, *, write=False):
+        return self._pool_and_client(write)[1]
 
 
 for _name in _ROUND_TRIPS:

@@ -10,6 +10,9 @@ REDIS_URL. `role_urls()` names the URL of every role from the live settings:
 - throttle (THROTTLE_REDIS_URL): rate-limit counters, through `throttle_client()`;
 - broker (CELERY_BROKER_URL): Celery's queues.
 
+A hot read may also ride on the throttles' round trip: read a cache value in it
+(`read_with_throttles`), or queue a memo write for the next one (`write_with_throttles`).
+
 `redis_client()` talks to the cache's Redis with its timeouts; `key(*parts)` names a key
 the way the cache does (KEY_PREFIX and version), so such keys share the cache's prefix
 (tests clear the prefix between tests) whichever Redis holds them.
@@ -19,6 +22,9 @@ config.breakers.guard_redis where a dead Redis must cost nothing.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from functools import lru_cache
 
 import redis
@@ -101,3 +107,44 @@ def prefetched(request, name: str):
     throttles, or NOT_READ."""
     reads = getattr(request, "_redis_reads", None) or {}
     return reads.get(name, NOT_READ)
+
+
+# --- Writes riding on the next throttles' round trip ----------------------------------
+# A memo write whose answer nobody waits for (a tile's ETag) is queued in the process and
+# sent in the next throttle pipeline of any request of this process, instead of costing
+# its request a round trip of its own. Its expiry is fixed when it is queued (SET ...
+# PXAT), so the delay never lengthens its life. A process that stops serving requests
+# loses what it queued, and so does a failed pipeline: only memos go this way.
+DEFERRED_WRITES_MAX = 1000  # beyond it the oldest are dropped (a memo, not data)
+_deferred_writes: deque[tuple[str, bytes, int]] = deque(maxlen=DEFERRED_WRITES_MAX)
+_deferred_lock = threading.Lock()
+
+
+def write_with_throttles(request, name: str, value: object, *, timeout: int) -> bool:
+    """Queue `cache.set(name, value, timeout)` for the next throttle round trip of this
+    process, if this request's own throttles read with the cache (so the next request's
+    will too); False: not queued, the caller writes it itself."""
+    reads = getattr(request, "_redis_reads", None)
+    if not reads or NOT_READ in reads.values():
+        return False
+    cache = caches["default"]
+    raw = cache._cache._serializer.dumps(value)  # type: ignore[attr-defined]
+    expires_at_ms = int((time.time() + timeout) * 1000)
+    with _deferred_lock:
+        _deferred_writes.append((key(name), raw, expires_at_ms))
+    return True
+
+
+def take_deferred_writes() -> list[tuple[str, bytes, int]]:
+    """The queued writes not yet expired, (full key, raw value, expiry in ms); the queue
+    is emptied (config.throttling sends them)."""
+    with _deferred_lock:
+        writes = list(_deferred_writes)
+        _deferred_writes.clear()
+    now_ms = int(time.time() * 1000)
+    return [write for write in writes if write[2] > now_ms]
+
+
+def drop_deferred_writes() -> None:
+    with _deferred_lock:
+        _deferred_writes.clear()

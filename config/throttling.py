@@ -88,16 +88,20 @@ class _FixedWindow(SimpleRateThrottle):
     def _count(self, key: str, request=None) -> int:
         # INCR creates the counter at 1, EXPIRE lets it die once its window is over.
         # (Django's cache.incr costs two round trips and refuses a missing key.) The
-        # cache values the view asked for ride along (config.redis.read_with_throttles).
+        # cache values the view asked for ride along (config.redis.read_with_throttles), and
+        # so do the memo writes queued by earlier requests (write_with_throttles).
         pipe = placemap_redis.throttle_client().pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, self.duration + 1)
         reads = placemap_redis.pending_reads(request) if request is not None else []
         for name in reads:
             pipe.get(placemap_redis.key(name))
+        # And the memo writes this process queued (config.redis.write_with_throttles).
+        for full_key, raw, expires_at_ms in placemap_redis.take_deferred_writes():
+            pipe.set(full_key, raw, pxat=expires_at_ms)
         count, _, *values = pipe.execute()
         if reads:
-            placemap_redis.reads_done(request, reads, values)
+            placemap_redis.reads_done(request, reads, values[: len(reads)])
         return int(count)
 
     def wait(self):

@@ -177,22 +177,26 @@ def etag_remember(
     etag: str,
     varies: bool,
     generation: int,
+    request=None,
 ) -> None:
     """Remember a tile's ETag under the generation read BEFORE the tile was built: a
-    change committed meanwhile has bumped it, so this memo is never read."""
+    change committed meanwhile has bumped it, so this memo is never read. With the
+    `request` whose throttles read the generation, the write rides on this process' next
+    throttle round trip (config.redis.write_with_throttles) instead of one of its own."""
     entry = process_memo.get(generation, _memo_key(z=z, x=x, y=y, category=category))
     if entry is not None and entry.etags.get(coding) == (etag, varies):
         # Remembered in Redis when this entry was first answered in this coding, for
         # TILE_MAX_AGE: no shorter than the entry itself lives.
         return
-    try:
-        cache.set(
-            _key(generation, z=z, x=x, y=y, category=category, coding=coding),
-            (etag, varies),
-            timeout=settings.TILE_MAX_AGE,
-        )
-    except _UNAVAILABLE:
-        return
+    name = _key(generation, z=z, x=x, y=y, category=category, coding=coding)
+    deferred = request is not None and placemap_redis.write_with_throttles(
+        request, name, (etag, varies), timeout=settings.TILE_MAX_AGE
+    )
+    if not deferred:
+        try:
+            cache.set(name, (etag, varies), timeout=settings.TILE_MAX_AGE)
+        except _UNAVAILABLE:
+            return
     if entry is not None:
         entry.etags[coding] = (etag, varies)
 

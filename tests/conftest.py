@@ -76,10 +76,13 @@ def _clear_cache():
         keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
         if keys:
             client.delete(*keys)
-    # Tiles kept in this process belong to the map of the test that built them.
+    # Tiles kept in this process belong to the map of the test that built them, and so
+    # do the memo writes queued for the next throttle round trip.
+    from config.redis import drop_deferred_writes
     from locations.tile_cache import process_memo
 
     process_memo.clear()
+    drop_deferred_writes()
     yield
 
 

@@ -30,6 +30,7 @@ import itertools
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -95,6 +96,9 @@ watchdog = _Watchdog()
 
 
 T = TypeVar("T")
+
+# Pooled psycopg connections whose PostGIS adapters are registered already.
+_GEOMETRY_ADAPTED: "weakref.WeakSet[psycopg.Connection]" = weakref.WeakSet()
 
 # The client-side bound (seconds) of the first statement on a connection handed out
 # without its checkout round trip; None outside trusting_pooled_connection.
@@ -204,8 +208,13 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
         self.isolation_level = IsolationLevel(isolation_level or IsolationLevel.READ_COMMITTED)
         if isolation_level is not None:
             connection.isolation_level = self.isolation_level
-        # As PostGIS's get_new_connection does with every psycopg 3 connection.
-        self.register_geometry_adapters(connection)
+        # As PostGIS's get_new_connection does with every psycopg 3 connection, once per
+        # connection: the adapters stay registered on it while it sits in the pool, and
+        # registering them again (new dumper classes each time) cost ~2% of a tile
+        # request's Python under load (docs/benchmarks.md "Lean path, per-request cost").
+        if connection not in _GEOMETRY_ADAPTED:
+            self.register_geometry_adapters(connection)
+            _GEOMETRY_ADAPTED.add(connection)
         return connection
 
     def _may_trust_checkout(self) -> bool:

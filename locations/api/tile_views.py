@@ -138,7 +138,9 @@ def tile_answer(request, z, x, y, *, anonymous: bool) -> HttpResponse:
         # The ETag config.http_cache sends (it keeps this one rather than hash again).
         etag = response["ETag"] = strong_etag(request, response)
         varies = compression.compressible(request, response)
-        tile_cache.etag_remember(**memo, etag=etag, varies=varies, generation=generation)
+        tile_cache.etag_remember(
+            **memo, etag=etag, varies=varies, generation=generation, request=request
+        )
     return response
 
 

@@ -164,3 +164,30 @@ def _closed(sock) -> bool:
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
+
+
+def test_a_request_without_a_body_is_passed_on_without_looking_up_its_limit(monkeypatch):
+    """A GET (no Content-Length, not chunked) has nothing to limit: the route's limit,
+    two URL reversals, is not worked out for it (it was, on every request)."""
+    import asyncio
+
+    from config import body_limit
+
+    looked_up: list[str] = []
+    monkeypatch.setattr(body_limit, "body_limit_for", lambda path: looked_up.append(path) or 10)
+    passed: list[str] = []
+
+    async def app(scope, receive, send):
+        passed.append(scope["path"])
+
+    middleware = body_limit.BodyLimitMiddleware(app)
+
+    def scope(headers):
+        return {"type": "http", "method": "GET", "path": "/api/v1/tiles/1/0/0.mvt",
+                "headers": headers}  # fmt: skip
+
+    asyncio.run(middleware(scope([(b"accept", b"*/*")]), None, None))
+    assert (passed, looked_up) == (["/api/v1/tiles/1/0/0.mvt"], [])
+    # With a body, the limit is still asked for.
+    asyncio.run(middleware(scope([(b"content-length", b"5")]), None, None))
+    assert looked_up == ["/api/v1/tiles/1/0/0.mvt"]

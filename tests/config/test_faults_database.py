@@ -164,3 +164,30 @@ def test_once_the_database_is_back_the_breaker_lets_requests_through_again(api_c
     response = api_client.get(f"{API}/locations/search?q=x")
     assert response.status_code == 200, response.content
     assert breakers.database_breaker().current_state == "closed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pooled_connection_gets_its_postgis_adapters_once_and_keeps_them(
+    pooled_default, monkeypatch
+):
+    from django.contrib.gis.db.backends.postgis.adapter import PostGISAdapter
+    from django.contrib.gis.geos import Point
+
+    registered = []
+    register = type(pooled_default).register_geometry_adapters
+
+    def counting(self, pg_connection, clear_caches=False):
+        registered.append(pg_connection)
+        return register(self, pg_connection, clear_caches)
+
+    monkeypatch.setattr(type(pooled_default), "register_geometry_adapters", counting)
+    answers = []
+    for _ in range(3):  # three checkouts of the pool's one connection
+        with pooled_default.cursor() as cursor:
+            cursor.execute(
+                "SELECT ST_AsText(%s::geometry)", [PostGISAdapter(Point(13.4, 52.5, srid=4326))]
+            )
+            answers.append(cursor.fetchone()[0])
+        pooled_default.close()  # back to the pool, as at the end of a request
+    assert answers == ["POINT(13.4 52.5)"] * 3  # a geometry parameter still dumps
+    assert len(registered) == 1

@@ -88,3 +88,34 @@ def test_the_viewport_refuses_an_empty_parameter(api_client, db, query):
 
 def test_an_empty_text_query_is_still_allowed(api_client, db):
     assert api_client.get(f"{API}/locations/search?lat=1&lon=1&q=").status_code == 200
+
+
+def test_query_parameter_fields_are_copied_not_rebuilt_per_request(monkeypatch):
+    """Each serializer binds copies of the declared fields (its own field_name and
+    parent), without building them again (DRF's deepcopy re-runs every field's
+    __init__); a field with a child is still copied deeply."""
+    from rest_framework import serializers
+
+    from config.params import QueryParamsSerializer
+
+    class Params(QueryParamsSerializer):
+        limit = serializers.IntegerField(min_value=1, max_value=10, required=False)
+        ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+    rebuilt = []
+    deepcopy = serializers.Field.__deepcopy__
+    monkeypatch.setattr(
+        serializers.Field,
+        "__deepcopy__",
+        lambda self, memo: rebuilt.append(type(self).__name__) or deepcopy(self, memo),
+    )
+    first, second = Params(data={"limit": "3"}), Params(data={"limit": "11"})
+    assert first.is_valid() and first.validated_data == {"limit": 3}
+    assert not second.is_valid() and "limit" in second.errors
+    assert first.fields["limit"] is not second.fields["limit"]
+    assert first.fields["limit"].parent is first and second.fields["limit"].parent is second
+    assert Params._declared_fields["limit"].parent is None  # the declaration stays unbound
+    # Only the ListField (with its child) was deep-copied, once per serializer; the
+    # IntegerField of `limit` was not rebuilt (the child is an IntegerField too: 2).
+    assert rebuilt.count("ListField") == 2
+    assert rebuilt.count("IntegerField") == 2

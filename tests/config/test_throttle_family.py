@@ -82,3 +82,47 @@ def test_it_lets_requests_through_while_redis_is_away(settings, caplog):
     settings.THROTTLE_REDIS_URL = "redis://127.0.0.1:9/0"  # the throttles' Redis only
     assert allowed(PerClient, request_from("192.0.2.1"), 3) == [True, True, True]
     assert "not rate limited" in caplog.text
+
+
+# --- memo writes riding on the next throttle round trip (config.redis) -------------------
+
+
+def _request_that_read_with_its_throttles(ip: str) -> Request:
+    request = request_from(ip)
+    placemap_redis.read_with_throttles(request, "test-deferred:asked")
+    assert PerClient().allow_request(request, None)
+    return request
+
+
+def test_a_queued_memo_write_goes_out_with_the_next_throttle_round_trip():
+    from django.core.cache import cache
+
+    first = _request_that_read_with_its_throttles("10.0.0.1")
+    assert placemap_redis.write_with_throttles(first, "test-deferred:memo", ("a", 1), timeout=30)
+    assert cache.get("test-deferred:memo") is None  # not sent by its own request
+    _request_that_read_with_its_throttles("10.0.0.2")  # any later request of the process
+    assert cache.get("test-deferred:memo") == ("a", 1)
+    ttl_ms = placemap_redis.redis_client().pttl(placemap_redis.key("test-deferred:memo"))
+    assert 25_000 < ttl_ms <= 30_000
+    assert placemap_redis.take_deferred_writes() == []  # sent once
+
+
+def test_a_request_whose_throttles_did_not_read_writes_itself():
+    request = request_from("10.0.0.3")
+    assert not placemap_redis.write_with_throttles(request, "test-deferred:x", 1, timeout=30)
+    placemap_redis.read_with_throttles(request, "test-deferred:asked")  # asked, not read
+    assert not placemap_redis.write_with_throttles(request, "test-deferred:x", 1, timeout=30)
+    assert placemap_redis.take_deferred_writes() == []
+
+
+def test_a_queued_write_keeps_the_expiry_it_was_queued_with(monkeypatch):
+    from django.core.cache import cache
+
+    request = _request_that_read_with_its_throttles("10.0.0.4")
+    assert placemap_redis.write_with_throttles(request, "test-deferred:soon", 1, timeout=1)
+    assert placemap_redis.write_with_throttles(request, "test-deferred:later", 2, timeout=60)
+    real_time = placemap_redis.time.time
+    monkeypatch.setattr(placemap_redis.time, "time", lambda: real_time() + 2)
+    (sent,) = placemap_redis.take_deferred_writes()  # the expired one is dropped
+    assert sent[0] == placemap_redis.key("test-deferred:later")
+    assert cache.get("test-deferred:soon") is None

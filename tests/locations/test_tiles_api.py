@@ -586,3 +586,26 @@ def test_a_lost_generation_never_serves_a_tile_of_an_older_map(api_client):
     approved(13.4001, 52.5001)  # a factory: no generation bump of its own
     after = get_tile(api_client, 16, x, y)
     assert len(features_of(after)) == len(features_of(first)) + 1
+
+
+def test_a_tiles_etag_memo_rides_on_the_next_requests_throttle_round_trip(
+    api_client, settings, django_assert_num_queries
+):
+    # Memo off: a revalidation can only be answered from the ETag kept in Redis.
+    settings.TILE_PROCESS_MEMO_BYTES = 0
+    from config import redis as placemap_redis
+    from locations import tile_cache
+
+    approved(13.4, 52.5)
+    x, y = tile_xy(13.4, 52.5, 15)
+    etag = get_tile(api_client, 15, x, y)["ETag"]
+    generation = tile_cache.generation_read()
+    name = tile_cache._key(generation, z=15, x=x, y=y, category=[], coding="identity")
+    # Not a round trip of its own: queued for this process' next throttle pipeline ...
+    assert placemap_redis.redis_client().exists(placemap_redis.key(name)) == 0
+    # ... which the revalidation's own throttles send before it looks the ETag up.
+    with django_assert_num_queries(0):
+        again = get_tile(api_client, 15, x, y, HTTP_IF_NONE_MATCH=etag)
+    assert (again.status_code, again["ETag"]) == (304, etag)
+    ttl = placemap_redis.redis_client().ttl(placemap_redis.key(name))
+    assert 0 < ttl <= settings.TILE_MAX_AGE
