@@ -140,15 +140,20 @@ class Location(models.Model):
             # Vector tiles (locations.selectors.tiles): the same box search, carrying every
             # column a tile reads, so a tile is an index-only scan and never visits the
             # table's pages (one per place where places were added over time). The point is
-            # included as well as indexed: GiST keeps only its bounding box. Kept apart
-            # from the index above, which stays small for the viewport's heap reads.
+            # included as well as indexed: GiST keeps only its bounding box.
+            # For tiles only: its predicate's `category IS NOT NULL` (always true, the
+            # column is NOT NULL) is written out by the tile SQL alone (TILE_COVER_CLAUSE),
+            # and the planner takes a partial index only for a query that states its
+            # predicate. So the viewport keeps the smaller index above, and no ordering by
+            # distance (`l.point <-> ...`, the OGC extent) is planned as an index-only
+            # scan here, which PostgreSQL refuses at run time for PostGIS's lossy distance.
             # (An expression, F("point"): GeoDjango's schema editor writes an index on a
             # single geometry field its own way, dropping INCLUDE and WHERE.)
             GistIndex(
                 F("point"),
                 include=["id", "name", "category", "point"],
                 name="location_tile_cover_gist",
-                condition=APPROVED_ONLY,
+                condition=APPROVED_ONLY & Q(category__isnull=False),
             ),
             # Radius: ST_DWithin on point::geography, approved places only. Queries must
             # use the same expression (see locations.selectors).

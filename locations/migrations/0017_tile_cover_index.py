@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             model_name="location",
             index=django.contrib.postgres.indexes.GistIndex(
                 models.F("point"),
-                condition=models.Q(("status", "approved")),
+                condition=models.Q(("status", "approved"), ("category__isnull", False)),
                 include=("id", "name", "category", "point"),
                 name="location_tile_cover_gist",
             ),

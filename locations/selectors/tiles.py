@@ -115,6 +115,11 @@ def _category_filter(column: str, categories: Sequence[str], params: dict) -> st
     return f"AND {column} = ANY(%(categories)s::text[])"
 
 
+# Opts a statement in to location_tile_cover_gist, whose predicate it states (the column
+# is NOT NULL, so it filters nothing): see locations.models.Location.Meta.indexes.
+TILE_COVER_CLAUSE = "l.category IS NOT NULL"
+
+
 def _places_tile_sql(*, tile: Tile, categories: Sequence[str], params: dict) -> str:
     overlaps, envelope = tile.bbox(margin=TILE_BUFFER / TILE_EXTENT).sql_overlaps("l.point")
     params.update(envelope)
@@ -125,7 +130,7 @@ FROM (
     SELECT {_mvt_geom("ST_X(l.point)", "ST_Y(l.point)")} AS geom,
            l.id::text AS id, l.name, l.category
     FROM locations_location l
-    WHERE l.status = 'approved' AND {overlaps} {category}
+    WHERE l.status = 'approved' AND {TILE_COVER_CLAUSE} AND {overlaps} {category}
 ) t
 WHERE t.geom IS NOT NULL"""  # noqa: S608 (fixed fragments; values are bound)
 
