@@ -20,7 +20,7 @@ import psycopg
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -478,3 +478,20 @@ def compile_messages() -> list[Path] | None:
         partial.replace(mo)
         compiled.append(po)
     return compiled
+
+
+def fail_inserts_of(table: str, *, name: str) -> None:
+    """Make PostgreSQL itself fail the import (a real error mid-merge): a temporary
+    trigger raising on the insert into `table` of the row named `name`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            CREATE FUNCTION pg_temp.fail_import() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.name = '{name}' THEN RAISE EXCEPTION 'disk full, say'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER fail_import BEFORE INSERT ON {table}
+                FOR EACH ROW EXECUTE FUNCTION pg_temp.fail_import();
+            """
+        )

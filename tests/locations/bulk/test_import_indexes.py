@@ -9,6 +9,7 @@ from django.db import DatabaseError, connection
 from locations import imports
 from locations.models import Location, LocationRevision
 from tests.locations.factories import LocationFactory
+from tests.support import fail_inserts_of
 
 CSV_HEADER = "external_id,name,description,category,address,longitude,latitude\n"
 TABLES = ("locations_location", "locations_historicallocation", "locations_locationrevision")
@@ -107,20 +108,9 @@ def test_a_large_dry_run_drops_nothing(db, tmp_path, settings):
 def test_an_import_failing_after_the_drops_leaves_every_index_and_no_row(db, tmp_path, settings):
     settings.IMPORT_REBUILD_INDEXES_MIN_ROWS = 50
     before = _indexes()
-    with connection.cursor() as cursor:
-        # A real failure in the middle of the merge (the third batch), raised by
-        # PostgreSQL after the indexes were dropped and two batches were written.
-        cursor.execute(
-            """
-            CREATE FUNCTION pg_temp.fail_import() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.name = 'Place r55' THEN RAISE EXCEPTION 'disk full, say'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER fail_import BEFORE INSERT ON locations_locationrevision
-                FOR EACH ROW EXECUTE FUNCTION pg_temp.fail_import();
-            """
-        )
+    # A real failure in the middle of the merge (the third batch), raised by
+    # PostgreSQL after the indexes were dropped and two batches were written.
+    fail_inserts_of("locations_locationrevision", name="Place r55")
 
     with pytest.raises(DatabaseError, match="disk full, say"):
         imports.locations_import(path=_csv(tmp_path, 60), batch_size=25)

@@ -12,6 +12,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from locations import imports
 from locations.models import GRID_LEVELS, Location, LocationStatus
 from tests.locations.factories import LocationFactory
+from tests.support import fail_inserts_of
 
 CSV_HEADER = "external_id,name,description,category,address,longitude,latitude\n"
 TABLES = ("locations_location", "locations_historicallocation", "locations_locationrevision")
@@ -221,18 +222,7 @@ def test_a_large_import_failing_after_the_merge_leaves_summary_triggers_and_keys
 
 def test_a_large_import_failing_in_the_merge_turns_the_triggers_back_on(db, tmp_path, settings):
     settings.IMPORT_REBUILD_INDEXES_MIN_ROWS = LARGE
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            CREATE FUNCTION pg_temp.fail_import() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.name = 'New 20' THEN RAISE EXCEPTION 'disk full, say'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER fail_import BEFORE INSERT ON locations_location
-                FOR EACH ROW EXECUTE FUNCTION pg_temp.fail_import();
-            """
-        )
+    fail_inserts_of("locations_location", name="New 20")
 
     triggers, foreign_keys = _triggers(), _foreign_keys()
 
