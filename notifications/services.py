@@ -4,7 +4,9 @@ notify() is called inside the transaction that caused the event: it writes one
 Notification row per channel that reaches the recipient, each with a unique idempotency
 key, and enqueues its delivery through the jobs outbox (sent after commit). Delivery
 locks the row and checks its status in the same transaction as the send, so a task that
-runs twice still sends one message.
+runs twice still sends one message. A send is also remembered in the cache's Redis, so a
+database that fails between the provider's acceptance and the commit does not make the
+retry send it again.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import json
 import logging
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from opentelemetry import trace
+from redis.exceptions import RedisError
 
 from jobs.services import enqueue, outbox_enqueued_args
 from notifications.channels import CHANNELS, channels_reaching
@@ -67,12 +71,42 @@ def notify(*, recipient, event: str, context: dict, dedupe_key: str) -> list[Not
     return created
 
 
+# How long the cache remembers a send (_remember_sent): longer than a delivery's retries
+# and the re-drive of pending rows take.
+SENT_MARKER_SECONDS = 7 * 24 * 3600
+
+
+def _sent_marker(notification: Notification) -> str:
+    # The creation time too: a primary key alone may be issued again (a database restored
+    # from a backup), and its new row must not pass for sent.
+    return f"notifications:sent:{notification.pk}:{notification.created_at.timestamp()}"
+
+
+def _remember_sent(notification: Notification) -> None:
+    """A second record of the send, outside PostgreSQL, written as soon as the channel
+    returns: should the commit that marks the row sent fail (the database went away),
+    the retry finds it and marks the row instead of sending again."""
+    try:
+        cache.set(_sent_marker(notification), 1, timeout=SENT_MARKER_SECONDS)
+    except RedisError:
+        logger.warning("Could not remember notification %s as sent", notification.pk)
+
+
+def _remembered_sent(notification: Notification) -> bool:
+    try:
+        return cache.get(_sent_marker(notification)) is not None
+    except RedisError:
+        return False  # the row alone decides, as it always does
+
+
 def notification_deliver(*, notification_id: int) -> bool:
     """Send one notification unless it was already sent. True if sent by this call.
 
     The row stays locked while the channel sends, so a second copy of the task waits and
-    then sees it sent. If the process dies after the provider accepted the message but
-    before the commit, the retry sends it again: at least once at that one edge."""
+    then sees it sent. A send the row does not show (the database failed before the
+    commit) is found in the cache's Redis (_remember_sent) and only marked. Only if both
+    are lost, or the process dies between the provider's acceptance and that cache write,
+    does the retry send it again: at least once at that one edge."""
     with tracer.start_as_current_span("placemap.notifications.deliver") as span:
         span.set_attribute("placemap.notification_id", notification_id)
         try:
@@ -89,7 +123,12 @@ def notification_deliver(*, notification_id: int) -> bool:
                 if notification.status == NotificationStatus.SENT:
                     span.set_attribute("placemap.notifications.duplicate", True)
                     return False
-                CHANNELS[notification.channel].send(notification=notification)
+                recovered = _remembered_sent(notification)
+                if recovered:
+                    span.set_attribute("placemap.notifications.recovered", True)
+                else:
+                    CHANNELS[notification.channel].send(notification=notification)
+                    _remember_sent(notification)
                 notification.status = NotificationStatus.SENT
                 notification.sent_at = timezone.now()
                 notification.attempts = F("attempts") + 1
@@ -101,7 +140,7 @@ def notification_deliver(*, notification_id: int) -> bool:
                 status=NotificationStatus.SENT
             ).update(attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
-    return True
+    return not recovered
 
 
 def notification_mark_failed(*, notification_id: int) -> None:

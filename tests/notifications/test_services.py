@@ -4,12 +4,13 @@ import time
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from jobs.models import OutboxMessage
 from notifications.models import Notification, NotificationStatus
 from notifications.services import notification_deliver, notify
 from notifications.tasks import deliver_notification
+from tests.support import other_session, wait_for
 
 
 def submitted(place) -> dict:
@@ -148,3 +149,48 @@ def test_a_notification_deleted_with_its_recipient_is_skipped(submitter, place):
 
     assert deliver_notification(notification.pk) is False
     assert mail.outbox == []
+
+
+class SendThenLoseTheDatabase(LocmemBackend):
+    """The provider accepts the message, then this worker's database connection dies
+    before the delivery commits (the server restarted, the network broke)."""
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        pid = connection.connection.info.backend_pid
+        with other_session() as session:
+            session.execute("SELECT pg_terminate_backend(%s)", [pid])
+            wait_for(
+                lambda: (
+                    not session.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]
+                    ).fetchone()
+                ),
+                timeout=10,
+                what="the delivering connection to end",
+            )
+        return sent
+
+
+def test_a_send_whose_commit_failed_is_not_sent_again_by_the_retry(
+    transactional_db, settings, submitter, place
+):
+    settings.EMAIL_BACKEND = "tests.notifications.test_services.SendThenLoseTheDatabase"
+    (notification,) = notify(
+        recipient=submitter, event="location.approved", context=submitted(place), dedupe_key="1"
+    )
+
+    with pytest.raises(DatabaseError):
+        notification_deliver(notification_id=notification.pk)
+    connection.close()  # what the worker does with a broken connection before the retry
+    assert len(mail.outbox) == 1
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.PENDING  # the commit was lost
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notification_deliver(notification_id=notification.pk) is False
+
+    assert len(mail.outbox) == 1
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT
+    assert notification.sent_at is not None
