@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -160,9 +161,14 @@ def _fetch_chunks(sql: str, params: dict, chunk_size: int, using: str) -> Iterat
     using = streaming_alias(using)
     try:
         rows = None
-        with transaction.atomic(using=using), connections[using].chunked_cursor() as cursor:
+        wrapper = connections[using]
+        with transaction.atomic(using=using), wrapper.chunked_cursor() as cursor:
             cursor.execute(sql, params)
-            while rows := cursor.fetchmany(chunk_size):
+            while True:
+                with wrapper.bounded_reads():  # each FETCH under the query deadline
+                    rows = cursor.fetchmany(chunk_size)
+                if not rows:
+                    break
                 yield rows
     except ReplicaUnavailable:
         # Before its first row, an export whose replica fails starts over on the primary;
@@ -192,15 +198,15 @@ def _copy_features(sql: str, params: dict, chunk_size: int, using: str) -> Itera
                 start = functools.partial(execute_wrapper, start)
             context = {"connection": wrapper, "cursor": cursor}
             copy = start(f"COPY ({sql}) TO STDOUT", params, False, context)
-            rows: list[bytes] = []
-            for row in copy:
+            rows = iter(copy)
+            while True:
+                # Each chunk's reading under the query deadline; the client's time is not.
+                with wrapper.bounded_reads():
+                    chunk = list(itertools.islice(rows, chunk_size))
+                if not chunk:
+                    break
                 started = True
-                rows.append(row)
-                if len(rows) == chunk_size:
-                    yield rows
-                    rows = []
-            if rows:
-                yield rows
+                yield chunk
     except ReplicaUnavailable:
         # As _fetch_chunks: before the first row, start over on the primary.
         if started or using == DEFAULT_DB_ALIAS:

@@ -12,8 +12,9 @@ bounds on a server that stopped answering.
 - statement_timeout is enforced by the server, so it cannot end a wait on a server that
   is paused or unreachable while its kernel still acknowledges our packets. A watchdog
   thread shuts down the socket of a round trip that outlives its deadline
-  (DB_CONNECT_TIMEOUT for the checkout check, DB_QUERY_DEADLINE for a query), which fails
-  it as a broken connection.
+  (DB_CONNECT_TIMEOUT for the checkout check, DB_QUERY_DEADLINE for a query, and for
+  each fetch of a streaming read inside `bounded_reads`), which fails it as a broken
+  connection.
 - Inside `trusting_pooled_connection` (one public read, safe to repeat) a pooled
   connection is handed out without the checkout round trip while no outage is suspected
   (the breaker closed, no failure counted): its first statement is the check. Should it
@@ -253,6 +254,26 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
                 if remaining <= 0:
                     raise
                 conn = pool.getconn(timeout=remaining)
+
+    @contextlib.contextmanager
+    def bounded_reads(self):
+        """DB_QUERY_DEADLINE around reads that Django's execute wrappers do not see: a
+        server-side cursor's FETCH, the rows of a COPY after its start. Enter it around
+        each fetch, not around the time a caller spends with the rows: a paused server
+        then fails the fetch as a broken connection (counted for the breaker; a replica
+        is marked down) instead of holding a streaming export for ever."""
+        deadline = getattr(settings, "DB_QUERY_DEADLINE", 0)
+        try:
+            with watchdog.bound(self.connection, deadline):
+                yield
+        except (OperationalError, psycopg.OperationalError) as exc:
+            if not _is_broken(self.connection):
+                raise
+            if self.is_replica:
+                db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")
+                raise db_router.ReplicaUnavailable(self.alias, str(exc)) from exc
+            _count_failure(exc)
+            raise
 
     def _bounded_execute(self, execute, sql, params, many, context):
         deadline = getattr(settings, "DB_QUERY_DEADLINE", 0)

@@ -12,6 +12,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from config import breakers
+from locations import exports
 from tests.faults.harness import Postgres
 from tests.support import port_is_open
 
@@ -202,3 +203,38 @@ def test_a_public_read_on_a_paused_database_gives_up_after_its_own_bound(pooled,
     assert 1.4 <= elapsed < 3.5, elapsed
     assert breakers.database_breaker().fail_counter == 1
     assert _public_read(pooled)[0] == 42
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reader", ["cursor", "copy"])
+def test_a_streaming_read_on_a_paused_database_gives_up_instead_of_waiting_for_ever(
+    pooled, cluster, reader
+):
+    # The two ways an export streams its rows: a server-side cursor's FETCHes (CSV) and
+    # the rows of a COPY (GeoJSON), read after the statement itself has started.
+    if reader == "cursor":
+        chunks = exports._fetch_chunks(
+            "SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g", {}, 10, "default"
+        )
+    else:
+        chunks = exports._copy_features(
+            "SELECT repeat('x', 100) || g FROM generate_series(1, 200000) g", {}, 10, "default"
+        )
+    assert len(next(chunks)) == 10
+    cluster.pause()
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError):
+            for _ in chunks:  # what the COPY had sent before the pause, then the wait
+                pass
+        elapsed = time.monotonic() - started
+    finally:
+        cluster.resume()
+        chunks.close()
+
+    # DB_QUERY_DEADLINE (1.5 s), then the transaction's clean-up, whose new connection's
+    # check gives up after connect_timeout (1 s).
+    assert elapsed < 4, elapsed
+    # A broken connection is an outage for the breaker, as for any other query (the
+    # clean-up's failed check counts too).
+    assert breakers.database_breaker().fail_counter >= 1
