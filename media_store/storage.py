@@ -488,6 +488,13 @@ def _presign(params: dict, expires_in: int | None, http_method: str | None = Non
     expires_in = (
         expires_in or settings.AWS_QUERYSTRING_EXPIRE
     ) + settings.STORAGE_URL_WINDOW_SECONDS
+    if http_method in (None, "GET"):
+        # The answer's Cache-Control (S3's response-cache-control): the browser may keep
+        # the bytes as long as the URL lives; shared caches (a CDN, a proxy) may not, so
+        # a deleted photo (rejection, erasure) is served by none of them. Without it,
+        # caches would apply heuristic freshness (a tenth of the object's age), shared
+        # ones included.
+        params = {"ResponseCacheControl": f"private, max-age={expires_in}", **params}
     return public_client().generate_presigned_url(
         "get_object",
         Params={**params, "Bucket": bucket_name()},

@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import botocore.auth
 import pytest
+import requests
 from botocore.config import Config
+from django.core.files.base import ContentFile
 
 from media_store.storage import image_storage, presigned_get_url
 
@@ -77,7 +79,11 @@ def test_the_signature_is_botocores_own_at_the_windows_start(clock, settings):
     )
     expected = stock.generate_presigned_url(
         "get_object",
-        Params={"Bucket": settings.AWS_STORAGE_BUCKET_NAME, "Key": KEY},
+        Params={
+            "Bucket": settings.AWS_STORAGE_BUCKET_NAME,
+            "Key": KEY,
+            "ResponseCacheControl": f"private, max-age={settings.AWS_QUERYSTRING_EXPIRE + 300}",
+        },
         ExpiresIn=settings.AWS_QUERYSTRING_EXPIRE + 300,
     )
     assert ours == expected
@@ -110,3 +116,19 @@ def test_a_place_with_photos_keeps_its_etag_within_a_window(clock, settings, api
     later = api_client.get(f"{API}/locations/{place.id}", HTTP_IF_NONE_MATCH=first["ETag"])
     assert later.status_code == 200
     assert later["ETag"] != first["ETag"]
+
+
+def test_a_photo_is_served_for_browsers_to_keep_as_long_as_its_url_lives(settings):
+    # Over HTTP from the S3 endpoint: private (no CDN or proxy keeps a deleted photo),
+    # fresh for the URL's lifetime (expiry + window).
+    settings.STORAGE_URL_WINDOW_SECONDS = 300
+    settings.AWS_QUERYSTRING_EXPIRE = 3600
+    storage = image_storage()
+    name = storage.save("images/cache-control-probe.txt", ContentFile(b"a photo"))
+    try:
+        answer = requests.get(storage.url(name), timeout=10)
+    finally:
+        storage.delete(name)
+    assert answer.status_code == 200
+    assert answer.content == b"a photo"
+    assert answer.headers["Cache-Control"] == "private, max-age=3900"
