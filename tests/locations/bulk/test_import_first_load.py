@@ -82,10 +82,8 @@ def test_a_first_load_writes_what_the_ordinary_merge_writes(db, tmp_path, settin
     first_load = imports.locations_import(path=path, status="approved", batch_size=7)
 
     assert first_load.indexes_rebuilt > 0 and ordinary.indexes_rebuilt == 0
-    assert (first_load.created, first_load.updated) == (ordinary.created, ordinary.updated) == (
-        32,
-        0,
-    )
+    assert (ordinary.created, ordinary.updated) == (32, 0)
+    assert (first_load.created, first_load.updated) == (32, 0)
     assert _written() == ordinary_rows
     assert len(ordinary_rows["revisions"]) == len(ordinary_rows["history"]) == 32
 
