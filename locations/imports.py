@@ -22,7 +22,8 @@ Rules an operator should know (docs/import-export.md):
   the places table holds) locks the three tables it writes, drops their non-unique
   indexes and foreign keys, turns the grid-summary triggers off, merges, recomputes the
   summary once, and rebuilds the indexes and keys identically, all in its one
-  transaction.
+  transaction. If the locked places table is empty (a first load), the merge is a plain
+  INSERT: every row is new.
 - Each created or changed place gets a new version: `version` (1, or +1), an audit row
   in simple-history's table and an applied revision (source "import"), written set-wise
   in the merge statement itself.
