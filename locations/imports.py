@@ -22,7 +22,8 @@ Rules an operator should know (docs/import-export.md):
   the places table holds) locks the three tables it writes, drops their non-unique
   indexes and foreign keys, turns the grid-summary triggers off, merges, recomputes the
   summary once, and rebuilds the indexes and keys identically, all in its one
-  transaction.
+  transaction. If the locked places table is empty (a first load), the merge is a plain
+  INSERT: every row is new.
 - Each created or changed place gets a new version: `version` (1, or +1), an audit row
   in simple-history's table and an applied revision (source "import"), written set-wise
   in the merge statement itself.
@@ -629,11 +630,9 @@ SELECT row_number() OVER (
 FROM {_TEMP_TABLE}
 """  # noqa: S608 (constant table names)
 
-# The content before the merge, for the revisions' before/after: every part of one
-# statement reads the same snapshot, so `old` sees the rows as they were.
-_CHANGES_SQL = f"""CASE WHEN o.id IS NULL THEN
-    -- A new place: every field, before null (built directly: most rows of a first load).
-    jsonb_build_object(
+# A new place's changes: every field, before null (built directly: most rows of a first
+# load).
+_NEW_CHANGES_SQL = f"""jsonb_build_object(
         'name', jsonb_build_object('before', NULL, 'after', to_jsonb(m.name)),
         'description', jsonb_build_object('before', NULL, 'after', to_jsonb(m.description)),
         'category', jsonb_build_object('before', NULL, 'after', to_jsonb(m.category)),
@@ -641,7 +640,12 @@ _CHANGES_SQL = f"""CASE WHEN o.id IS NULL THEN
         'point', jsonb_build_object(
             'before', NULL, 'after', ST_AsGeoJSON(m.point, {COORDINATE_DECIMALS})::jsonb
         )
-    )
+    )"""
+
+# The content before the merge, for the revisions' before/after: every part of one
+# statement reads the same snapshot, so `old` sees the rows as they were.
+_CHANGES_SQL = f"""CASE WHEN o.id IS NULL THEN
+    {_NEW_CHANGES_SQL}
 ELSE (
     SELECT COALESCE(
         jsonb_object_agg(f.key, jsonb_build_object('before', f.before, 'after', f.after)),
@@ -658,18 +662,7 @@ ELSE (
     WHERE f.before IS DISTINCT FROM f.after
 ) END"""  # noqa: S608 (constant fragments only)
 
-# One statement per batch writes the places, their audit rows (simple-history's table,
-# as HistoricalRecords would, but set-wise: no row-by-row save()) and their revisions
-# (an applied version each, source "import").
-_MERGE_BATCH = f"""
-WITH old AS (
-    SELECT l.id, l.name, l.description, l.category, l.address, l.point
-    FROM locations_location l
-    JOIN {_MERGE_TABLE} t ON t.external_id = l.external_id
-    WHERE t.ord > %(after)s AND t.ord <= %(until)s
-),
-merged AS (
-    INSERT INTO locations_location AS l (
+_INSERT_PLACES = f"""INSERT INTO locations_location AS l (
         id, name, description, category, address, point, status, submitter_id,
         external_id, created_at, updated_at, approved_at, version
     )
@@ -677,22 +670,19 @@ merged AS (
            COALESCE(t.address, ''), ST_SetSRID(ST_MakePoint(t.lon_q, t.lat_q), 4326),
            %(status)s, NULL, t.external_id, %(now)s, %(now)s, %(approved_at)s, 1
     FROM {_MERGE_TABLE} t
-    WHERE t.ord > %(after)s AND t.ord <= %(until)s
-    ON CONFLICT (external_id) DO UPDATE SET
-        name = EXCLUDED.name,
-        description = EXCLUDED.description,
-        category = EXCLUDED.category,
-        address = EXCLUDED.address,
-        point = EXCLUDED.point,
-        updated_at = EXCLUDED.updated_at,
-        version = l.version + 1
-    -- An unchanged row is not rewritten: re-importing a file is a no-op.
-    WHERE {_CHANGED.format(p="EXCLUDED.")}
-    -- xmax = 0 only on a freshly inserted row version.
-    RETURNING l.id, l.name, l.description, l.category, l.address, l.point, l.status,
+    WHERE t.ord > %(after)s AND t.ord <= %(until)s"""  # noqa: S608 (a constant table name)
+
+_RETURNING = """RETURNING l.id, l.name, l.description, l.category, l.address, l.point, l.status,
               l.submitter_id, l.external_id, l.created_at, l.updated_at, l.approved_at,
-              l.version, (xmax = 0) AS inserted
-),
+              l.version, (xmax = 0) AS inserted"""
+
+
+def _merge_batch_sql(*, places: str, changes: str, old_join: str) -> str:
+    """One statement per batch writes the places, their audit rows (simple-history's
+    table, as HistoricalRecords would, but set-wise: no row-by-row save()) and their
+    revisions (an applied version each, source "import")."""
+    return f"""
+{places}
 history AS (
     INSERT INTO locations_historicallocation (
         id, name, description, category, address, point, status, submitter_id,
@@ -712,12 +702,52 @@ revisions AS (
     )
     SELECT gen_random_uuid(), m.id, m.name, m.description, m.category, m.address,
            m.point, m.version - 1, m.version, 'applied', NULL, 'import',
-           {_CHANGES_SQL}, %(now)s, '', ''
-    FROM merged m
-    LEFT JOIN old o ON o.id = m.id
+           {changes}, %(now)s, '', ''
+    FROM merged m{old_join}
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
 """  # noqa: S608 (constant fragments; values are query parameters)
+
+
+_MERGE_BATCH = _merge_batch_sql(
+    places=f"""WITH old AS (
+    SELECT l.id, l.name, l.description, l.category, l.address, l.point
+    FROM locations_location l
+    JOIN {_MERGE_TABLE} t ON t.external_id = l.external_id
+    WHERE t.ord > %(after)s AND t.ord <= %(until)s
+),
+merged AS (
+    {_INSERT_PLACES}
+    ON CONFLICT (external_id) DO UPDATE SET
+        name = EXCLUDED.name,
+        description = EXCLUDED.description,
+        category = EXCLUDED.category,
+        address = EXCLUDED.address,
+        point = EXCLUDED.point,
+        updated_at = EXCLUDED.updated_at,
+        version = l.version + 1
+    -- An unchanged row is not rewritten: re-importing a file is a no-op.
+    WHERE {_CHANGED.format(p="EXCLUDED.")}
+    -- xmax = 0 only on a freshly inserted row version.
+    {_RETURNING}
+),""",  # noqa: S608 (constant fragments)
+    changes=_CHANGES_SQL,
+    old_join="\n    LEFT JOIN old o ON o.id = m.id",
+)
+
+# The same for a large import into a table that was empty when it was locked (nobody
+# else can write it until the commit, and repeated external ids are gone already): every
+# row is new, so a plain INSERT, without ON CONFLICT's speculative insertion (an arbiter
+# index probe and one more WAL record per row) nor the `old` join. About 15% of a
+# batch's time (docs/benchmarks.md, "Bulk import: a first load").
+_INSERT_BATCH = _merge_batch_sql(
+    places=f"""WITH merged AS (
+    {_INSERT_PLACES}
+    {_RETURNING}
+),""",
+    changes=_NEW_CHANGES_SQL,
+    old_join="",
+)
 
 _DRY_RUN_COUNTS = f"""
 SELECT count(*) FILTER (WHERE l.id IS NULL),
@@ -1124,10 +1154,15 @@ def _merge(
     large = _rebuild_indexes_wanted(cursor, report.rows_valid)
     rebuilt: list[tuple[str, str]] = []
     foreign_keys: list[tuple[str, str, str]] = []
+    statement = _MERGE_BATCH
     if large:
         rebuilt = _drop_indexes(cursor)
         foreign_keys = _drop_foreign_keys(cursor)
         _set_grid_triggers(cursor, enabled=False)
+        # Locked ACCESS EXCLUSIVE since _drop_indexes: empty now, empty until the merge.
+        cursor.execute("SELECT NOT EXISTS (SELECT FROM locations_location)")
+        if cursor.fetchone()[0]:
+            statement = _INSERT_BATCH
     cursor.execute(_CREATE_MERGE_TABLE)
     last = cursor.rowcount
     cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
@@ -1142,7 +1177,7 @@ def _merge(
         "user_id": user_id,
     }
     for after in range(0, last, batch_size):
-        cursor.execute(_MERGE_BATCH, {**params, "after": after, "until": after + batch_size})
+        cursor.execute(statement, {**params, "after": after, "until": after + batch_size})
         created, updated = cursor.fetchone()
         report.created += created
         report.updated += updated
