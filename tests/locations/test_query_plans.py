@@ -173,13 +173,38 @@ def test_the_covering_index_answers_a_zoomed_in_tile_without_the_table(many_plac
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
         transaction.set_rollback(True)
-    scan = plan[0]["Plan"]["Plans"][0]
+    scan = _scan_of(plan[0]["Plan"])
 
     assert (scan["Node Type"], scan["Index Name"]) == (
         "Index Only Scan",
         "location_tile_cover_gist",
     ), plan
     assert scan["Actual Rows"] > 50, plan
+
+
+def _scan_of(node: dict) -> dict:
+    # The one scan of locations_location under the aggregate (and the subquery scan).
+    while "Relation Name" not in node:
+        (node,) = node["Plans"]
+    return node
+
+
+def test_a_zoomed_in_tile_computes_each_places_geometry_once(many_places, settings):
+    # ST_AsMVTGeom per place was evaluated twice (in the scan's `geom IS NOT NULL`
+    # filter and again for ST_AsMVT) until the subquery was fenced (OFFSET 0).
+    from locations.selectors import locations_tile_sql
+
+    settings.TILE_CLUSTER_MAX_ZOOM = 10
+    sql, params = locations_tile_sql(z=11, x=1100, y=671)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    text = json.dumps(plan).lower()
+
+    assert text.count("st_asmvtgeom(") == 1, plan
+    scan = _scan_of(plan[0]["Plan"])
+    assert "st_asmvtgeom" in " ".join(scan["Output"]).lower(), plan
+    assert "st_asmvtgeom" not in scan.get("Filter", "").lower(), plan
 
 
 # --- OGC API - Features (locations.selectors.ogc) ---------------------------------------
