@@ -18,12 +18,13 @@ import functools
 import json
 import operator
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -290,12 +291,19 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
             raise _invalid_cursor()
         meta = self._model_meta
         try:
-            return [
+            values = [
                 meta.get_field(column).to_python(value)
                 for (column, _), value in zip(self.ordering, key, strict=True)
             ]
         except (DjangoValidationError, TypeError, ValueError):
             raise _invalid_cursor() from None
+        # A naive time (a hand-made cursor: ours carry an offset) is read as UTC.
+        return [
+            timezone.make_aware(value, UTC)
+            if isinstance(value, datetime) and timezone.is_naive(value)
+            else value
+            for value in values
+        ]
 
     def _beyond(self, key: Sequence, *, backwards: bool) -> Q:
         """Rows after `key` in the ordering (before it when `backwards`): for (a, b),

@@ -123,6 +123,8 @@ def test_a_cursor_reads_its_page_through_the_lists_index(user, user_client, five
     assert "created_at <=" in plan, plan  # the bound is an index condition
 
 
+# A naive time must be made aware here, not left to Django's RuntimeWarning.
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize(
     ("key", "status"),
     [
