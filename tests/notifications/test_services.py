@@ -158,7 +158,9 @@ class SendThenLoseTheDatabase(LocmemBackend):
     def send_messages(self, messages):
         sent = super().send_messages(messages)
         pid = connection.connection.info.backend_pid
-        with other_session() as session:
+        # Autocommit: inside one transaction pg_stat_activity is a snapshot that would
+        # show the ended backend for ever.
+        with other_session(autocommit=True) as session:
             session.execute("SELECT pg_terminate_backend(%s)", [pid])
             wait_for(
                 lambda: (
