@@ -267,12 +267,7 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
             with watchdog.bound(self.connection, deadline):
                 yield
         except (OperationalError, psycopg.OperationalError) as exc:
-            if not _is_broken(self.connection):
-                raise
-            if self.is_replica:
-                db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")
-                raise db_router.ReplicaUnavailable(self.alias, str(exc)) from exc
-            _count_failure(exc)
+            self._judge_failure(exc, broken=_is_broken(self.connection))
             raise
 
     def _bounded_execute(self, execute, sql, params, many, context):
@@ -293,10 +288,18 @@ class DatabaseWrapper(PostGISDatabaseWrapper):
             broken = _is_broken(self.connection)
             if broken and trusted:
                 raise StaleConnection(self) from exc
-            if self.is_replica and (broken or _recovery_conflict(exc)):
-                if broken:
-                    db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")
-                raise db_router.ReplicaUnavailable(self.alias, str(exc)) from exc
-            if broken:
-                _count_failure(exc)
+            self._judge_failure(exc, broken=broken)
             raise
+
+    def _judge_failure(self, exc: BaseException, *, broken: bool) -> None:
+        """What a failed round trip says about the server. A replica that broke the
+        connection (or cancelled for recovery) is marked down or skipped: raises
+        ReplicaUnavailable. A primary that broke it is one failure for the breaker. A
+        cancelled statement (lock or statement timeout) is an answer: the server is up.
+        The caller re-raises `exc` when this returns."""
+        if self.is_replica and (broken or _recovery_conflict(exc)):
+            if broken:
+                db_router.mark_down(self.alias, f"{type(exc).__name__}: {exc}")
+            raise db_router.ReplicaUnavailable(self.alias, str(exc)) from exc
+        if broken:
+            _count_failure(exc)
